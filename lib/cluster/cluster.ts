@@ -1,0 +1,65 @@
+/**
+ * The one interface the rollout uses to talk to Kubernetes. Production code gets a
+ * @kubernetes/client-node implementation (lib/cluster/kube.ts); unit tests get a fake.
+ */
+
+/** The parts of a Node the rollout reads. */
+export interface NodeState {
+  readonly name: string;
+  /** The Ready condition is "True". */
+  readonly ready: boolean;
+  /** status.nodeInfo.bootID as the kubelet last reported it. */
+  readonly bootId: string;
+  readonly unschedulable: boolean;
+}
+
+/** How a pod is owned, which decides whether a drain evicts it. */
+export type PodOwner = "daemonset" | "mirror" | "other";
+
+/** A pod bound to a node. */
+export interface PodRef {
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly owner: PodOwner;
+}
+
+/** The answer of the Eviction API for one pod. */
+export type EvictionResult =
+  /** Accepted (201/200): the pod is being deleted. */
+  | { readonly kind: "evicted" }
+  /** 429: a PodDisruptionBudget forbids it now; retry later. */
+  | { readonly kind: "blocked"; readonly message: string }
+  /** 404: the pod is already gone. */
+  | { readonly kind: "gone" };
+
+/** The kinds of workload the health gates judge. */
+export type WorkloadKind = "Deployment" | "DaemonSet" | "StatefulSet";
+
+/** A workload's health as `kubectl rollout status` would judge it. */
+export interface WorkloadHealth {
+  readonly kind: WorkloadKind;
+  readonly namespace: string;
+  readonly name: string;
+  readonly healthy: boolean;
+  /** Why it is not healthy yet, in kubectl's words where it has them. */
+  readonly reason: string;
+}
+
+/** Kubernetes as the rollout sees it. Every method is one API round trip or a few. */
+export interface Cluster {
+  getNode(name: string): Promise<NodeState | undefined>;
+  listNodes(): Promise<NodeState[]>;
+  /** Cordon (true) or uncordon (false) a node. */
+  setUnschedulable(name: string, unschedulable: boolean): Promise<void>;
+  /** Every pod bound to `node` (fieldSelector spec.nodeName). */
+  listPodsOnNode(node: string): Promise<PodRef[]>;
+  /** POST the policy/v1 Eviction subresource for one pod. */
+  evictPod(pod: PodRef): Promise<EvictionResult>;
+  /** True while a pod with this namespace, name and uid still exists. */
+  podExists(pod: PodRef): Promise<boolean>;
+  /** Deployments, DaemonSets and StatefulSets in one namespace with their health. */
+  listWorkloads(namespace: string): Promise<WorkloadHealth[]>;
+  /** Deletes the Node object (host removed from the fleet). Missing is not an error. */
+  deleteNode(name: string): Promise<void>;
+}

@@ -1,0 +1,83 @@
+/**
+ * What the rollout of one host needs, fully resolved: the inventory's defaults are already
+ * applied and the Nix files already rendered. This is the NixosHost resource's input shape.
+ */
+
+/** How nixos-rebuild applies the new generation. */
+export type RebuildAction = "boot" | "switch" | "test";
+export const REBUILD_ACTIONS: readonly RebuildAction[] = ["boot", "switch", "test"];
+
+/** When a host is rebooted after its rebuild. */
+export type RebootPolicy = "always" | "when-needed" | "never";
+export const REBOOT_POLICIES: readonly RebootPolicy[] = ["always", "when-needed", "never"];
+
+/** The node's part in the Kubernetes cluster; control-plane nodes roll out first. */
+export type HostRole = "control-plane" | "worker";
+export const HOST_ROLES: readonly HostRole[] = ["control-plane", "worker"];
+
+/** `test` activates without making a boot default, so a reboot would undo it. */
+export function actionSetsBootDefault(action: RebuildAction): boolean {
+  return action !== "test";
+}
+
+/** Deadlines of every wait, in seconds. */
+export interface Timeouts {
+  readonly connectSeconds: number;
+  readonly lockSeconds: number;
+  readonly rebuildSeconds: number;
+  readonly drainSeconds: number;
+  readonly shutdownSeconds: number;
+  readonly bootSeconds: number;
+  readonly settleSeconds: number;
+  readonly readySeconds: number;
+  readonly healthSeconds: number;
+}
+
+/** A command run over SSH whose result decides whether the cluster is healthy. */
+export interface CommandGate {
+  readonly name: string;
+  readonly command: string;
+  /** The gate passes when stdout matches one of these (JavaScript regular expressions). */
+  readonly passWhen: readonly string[];
+  /** Output matching one of these is tolerated: the gate keeps waiting instead of failing at once. */
+  readonly waitWhile: readonly string[];
+}
+
+/** Checks run after a host's rollout before the next host is touched. */
+export interface HealthGates {
+  /** Every Node in the cluster is Ready. */
+  readonly nodesReady: boolean;
+  /** DaemonSets, Deployments and StatefulSets in these namespaces are rolled out. */
+  readonly watchedNamespaces: readonly string[];
+  readonly commands: readonly CommandGate[];
+}
+
+/** How to reach the cluster's API server. Absent: the host is not a Kubernetes node. */
+export interface KubernetesTarget {
+  /** kubeconfig contents (YAML). Secret: it usually carries a credential. */
+  readonly kubeconfig: string;
+  /** Name of this host's Node object. */
+  readonly nodeName: string;
+}
+
+/** The NixosHost resource's inputs. */
+export interface HostSpec {
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+  readonly user: string;
+  /** Pinned OpenSSH public key line of the host; empty with trustOnFirstUse. */
+  readonly hostKey: string;
+  readonly trustOnFirstUse: boolean;
+  /** Secret: the private key the rollout logs in with (OpenSSH or PEM). */
+  readonly sshPrivateKey: string;
+  /** Rendered files, relative to /etc/nixos, with their contents. */
+  readonly files: Readonly<Record<string, string>>;
+  /** Secret: absolute path on the host (outside the Nix store) → contents, written mode 0600. */
+  readonly secretFiles: Readonly<Record<string, string>>;
+  readonly action: RebuildAction;
+  readonly rebootPolicy: RebootPolicy;
+  readonly kubernetes?: KubernetesTarget;
+  readonly gates: HealthGates;
+  readonly timeouts: Timeouts;
+}

@@ -1,0 +1,54 @@
+/**
+ * Where a simulated host keeps its files. Each host has a folder under .sim/hosts/<name>/;
+ * inside the host's mount namespace the folders under fs/ are bind-mounted over the real
+ * NixOS paths listed in HOST_MOUNTS, so programs on the host see /etc/nixos, /nix/store,
+ * /run/current-system... exactly where NixOS keeps them.
+ */
+import * as path from "node:path";
+
+/** Bind mounts of one host: per-host folder (relative to the host folder) → path on the host. */
+export const HOST_MOUNTS: ReadonlyArray<{ readonly source: string; readonly target: string; readonly file?: true }> = [
+  { source: "fs/etc-nixos", target: "/etc/nixos" },
+  { source: "fs/store", target: "/nix/store" },
+  { source: "fs/profiles", target: "/nix/var/nix/profiles" },
+  { source: "fs/boot", target: "/boot" },
+  { source: "fs/var-lib", target: "/var/lib" },
+  { source: "fs/run", target: "/run" },
+  { source: "fs/boot_id", target: "/proc/sys/kernel/random/boot_id", file: true },
+];
+
+/** Environment that sshd gives every session on a simulated host (sshd_config SetEnv). */
+export const SESSION_PATH = "/run/wrappers/bin:/run/current-system/sw/bin:/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
+
+/** Names of the environment variables the host tools read. */
+export const ENV = {
+  host: "NIXOS_SIM_HOST", // the host's name
+  hostDir: "NIXOS_SIM_HOST_DIR", // absolute .sim/hosts/<name>
+  control: "NIXOS_SIM_CONTROL", // absolute path of the control socket
+  toolsDir: "NIXOS_SIM_TOOLS", // absolute folder of the compiled host tools (dist/sim/hosttools)
+} as const;
+
+/** Paths inside a host folder. */
+export function hostPaths(hostDir: string) {
+  const fs = (p: string) => path.join(hostDir, "fs", p);
+  return {
+    dir: hostDir,
+    etcNixos: fs("etc-nixos"),
+    store: fs("store"),
+    profiles: fs("profiles"),
+    boot: fs("boot"),
+    varLib: fs("var-lib"),
+    run: fs("run"),
+    bootIdFile: fs("boot_id"),
+    sshd: path.join(hostDir, "sshd"),
+    faults: path.join(hostDir, "faults.json"),
+    info: path.join(hostDir, "host.json"),
+  };
+}
+
+/**
+ * Files a running host keeps under /run/nixos-sim/ (fs/run/nixos-sim/ from outside):
+ * written by the fleet at boot, read by the host tools.
+ *  - booted-at: milliseconds since the epoch when this boot finished
+ */
+export const RUN_SIM_DIR = "nixos-sim";

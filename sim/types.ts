@@ -1,0 +1,99 @@
+/**
+ * Shared shapes of the simulated fleet: its state folder, its timeline and its faults.
+ * Everything under .sim/ is described here so the CLI, the host tools, the Kubernetes
+ * simulator and the tests agree on it.
+ */
+
+/** One simulated host as fleet.json lists it. */
+export interface SimHostInfo {
+  readonly name: string;
+  /** IPv4 address of the host inside its network namespace. */
+  readonly address: string;
+  readonly port: number;
+  /** The host's SSH public key as an OpenSSH line: "ssh-ed25519 AAAA... root@name". */
+  readonly hostKey: string;
+}
+
+/** .sim/fleet.json */
+export interface FleetJson {
+  readonly hosts: readonly SimHostInfo[];
+  /** Client private key (OpenSSH format) that root on every host accepts. */
+  readonly sshKeyPath: string;
+  /** kubeconfig for the simulated Kubernetes API server. */
+  readonly kubeconfig: string;
+  /** The state folder itself (absolute). */
+  readonly stateDir: string;
+  /** Append-only JSON lines, one TimelineEvent each. */
+  readonly timeline: string;
+  /** Unix socket of the fleet's control server (faults, reboots, events). */
+  readonly controlSocket: string;
+}
+
+/** What the timeline records. */
+export type TimelineKind =
+  | "ssh-session" // an SSH session was accepted by the host's sshd
+  | "build-started" // nixos-rebuild began evaluating (detail: action)
+  | "build-finished" // detail: { ok, action, generation?, system?, error? }
+  | "activated" // switch-to-configuration ran (detail: action, system)
+  | "cordon"
+  | "uncordon"
+  | "eviction" // detail: { namespace, pod, result: "evicted" | "blocked" }
+  | "reboot-started"
+  | "down"
+  | "up" // detail: { bootId, system }
+  | "ready" // the Node became Ready (detail: bootId)
+  | "not-ready"
+  | "node-deleted"
+  | "fault"; // a fault was set or cleared (detail: { fault, on })
+
+/** One line of the timeline. */
+export interface TimelineEvent {
+  /** Milliseconds since the epoch. */
+  readonly t: number;
+  readonly host: string;
+  readonly kind: TimelineKind;
+  readonly detail?: Readonly<Record<string, unknown>>;
+}
+
+/** Faults settable per host from the command line or the API. */
+export const FAULTS = [
+  "build-fails", // nixos-rebuild fails with an evaluation error
+  "never-returns", // after a reboot the host stays down
+  "kubelet-never-ready", // the host comes back but its Node never turns Ready
+  "degraded", // systemctl is-system-running says "degraded" after boot
+  "slow-boot", // the host stays down for slowBootMs instead of downMs
+  "drop-ssh-during-rebuild", // sshd drops the session in the middle of nixos-rebuild
+  "pdb-blocks", // a PodDisruptionBudget forbids evicting a pod on this host
+  "host-key-changed", // another machine (another host key) answers at the address
+] as const;
+export type FaultName = (typeof FAULTS)[number];
+
+/** Type guard for fault names coming from the command line. */
+export function isFaultName(s: string): s is FaultName {
+  return (FAULTS as readonly string[]).includes(s);
+}
+
+/** Timing knobs of the simulation, all in milliseconds. */
+export interface SimTimings {
+  /** How long a rebooting host is unreachable. */
+  readonly downMs: number;
+  /** How long a host with the slow-boot fault is unreachable. */
+  readonly slowBootMs: number;
+  /** After boot, how long systemd reports "starting". */
+  readonly systemdSettleMs: number;
+  /** After boot, how long until the kubelet reports the Node Ready. */
+  readonly kubeletReadyMs: number;
+  /** How long an evicted pod takes to terminate. */
+  readonly podTerminationMs: number;
+  /** How long until an evicted pod is running again elsewhere / workloads recover. */
+  readonly rescheduleMs: number;
+}
+
+export const DEFAULT_TIMINGS: SimTimings = {
+  downMs: 1500,
+  slowBootMs: 6000,
+  systemdSettleMs: 400,
+  kubeletReadyMs: 800,
+  podTerminationMs: 300,
+  rescheduleMs: 700,
+};
