@@ -33,14 +33,18 @@ export interface Timeouts {
   readonly healthSeconds: number;
 }
 
-/** A command run over SSH whose result decides whether the cluster is healthy. */
+/**
+ * A command run over SSH on the host just rolled out, polled until it passes or its deadline
+ * (timeouts.healthSeconds) runs out. E.g. `ceph health` passing on /^HEALTH_OK/ or on a
+ * tolerated warning such as /^HEALTH_WARN.*noout flag/.
+ */
 export interface CommandGate {
   readonly name: string;
   readonly command: string;
-  /** The gate passes when stdout matches one of these (JavaScript regular expressions). */
+  /** The exit status that passes (usually 0). */
+  readonly exitCode: number;
+  /** The gate passes when stdout matches one of these (JavaScript regular expressions); empty: any output. */
   readonly passWhen: readonly string[];
-  /** Output matching one of these is tolerated: the gate keeps waiting instead of failing at once. */
-  readonly waitWhile: readonly string[];
 }
 
 /** Checks run after a host's rollout before the next host is touched. */
