@@ -44,7 +44,7 @@ export interface HostConnector {
 
 /** The connection dropped (reboot, network, sshd killed) while a command ran or before it. */
 export class HostConnectionError extends Error {
-  constructor(readonly host: string, message: string, readonly cause?: unknown) {
+  constructor(readonly host: string, message: string, override readonly cause?: unknown) {
     super(`${host}: ${message}`);
     this.name = "HostConnectionError";
   }

@@ -1,0 +1,99 @@
+/**
+ * Health gates: what must hold after a host's rollout before the next host is touched.
+ * Nodes Ready; DaemonSets, Deployments and StatefulSets in the watched namespaces rolled out
+ * (as `kubectl rollout status` judges them); and the inventory's command gates.
+ */
+import type { Cluster, WorkloadHealth, WorkloadKind } from "../cluster/cluster";
+import type { Host } from "../host/host";
+import { RolloutError } from "./errors";
+import type { Progress } from "./progress";
+import type { CommandGate, HealthGates } from "./spec";
+import { type Clock, done, notYet, waitUntil, WaitTimeoutError } from "./wait";
+
+export interface GateContext {
+  readonly host: string;
+  readonly timeoutSeconds: number;
+  readonly clock?: Clock;
+  readonly progress: Progress;
+}
+
+const plural: Record<WorkloadKind, string> = { Deployment: "deployments", DaemonSet: "daemonsets", StatefulSet: "statefulsets" };
+
+/** "4 daemonsets healthy in kube-system, 2 deployments healthy in kube-system" */
+export function summarizeWorkloads(namespace: string, workloads: readonly WorkloadHealth[]): string[] {
+  const lines: string[] = [];
+  for (const kind of ["DaemonSet", "Deployment", "StatefulSet"] as const) {
+    const of = workloads.filter((w) => w.kind === kind);
+    if (of.length > 0) lines.push(`${of.length} ${plural[kind]} healthy in ${namespace}`);
+  }
+  return lines;
+}
+
+/** Does `gate` pass on this command result? */
+export function commandGatePasses(gate: CommandGate, code: number | null, stdout: string): boolean {
+  if (code !== gate.exitCode) return false;
+  if (gate.passWhen.length === 0) return true;
+  return gate.passWhen.some((p) => new RegExp(p, "m").test(stdout));
+}
+
+/** Waits for every gate in turn within one deadline; throws a RolloutError naming the gate that failed. */
+export async function waitForGates(
+  gates: HealthGates,
+  cluster: Cluster | undefined,
+  host: Host | undefined,
+  c: GateContext,
+): Promise<void> {
+  const clock = c.clock;
+  const opts = (what: string) => ({ what, timeoutSeconds: c.timeoutSeconds, intervalMs: 500, clock });
+  const fail = (gate: string, error: unknown): never => {
+    if (error instanceof WaitTimeoutError) {
+      throw new RolloutError(c.host, "health", `gate "${gate}" did not pass: ${error.message}`, `check the cluster, fix what the gate reports, then run the rollout again.`);
+    }
+    throw error;
+  };
+  if (cluster && gates.nodesReady) {
+    try {
+      const count = await waitUntil(opts("every node to be Ready"), async () => {
+        const nodes = await cluster.listNodes();
+        const notReady = nodes.filter((n) => !n.ready).map((n) => n.name);
+        return notReady.length === 0 ? done(nodes.length) : notYet(`not Ready: ${notReady.join(", ")}`);
+      });
+      c.progress(`${count} nodes Ready`);
+    } catch (error) {
+      fail("nodes Ready", error);
+    }
+  }
+  if (cluster) {
+    for (const ns of gates.watchedNamespaces) {
+      let reported = false;
+      try {
+        const healthy = await waitUntil(opts(`workloads in namespace ${ns} to be rolled out`), async () => {
+          const workloads = await cluster.listWorkloads(ns);
+          const sick = workloads.filter((w) => !w.healthy);
+          if (sick.length === 0) return done(workloads);
+          if (!reported) {
+            c.progress(`${sick.length} workloads recovering in ${ns}`);
+            reported = true;
+          }
+          return notYet(sick.map((w) => `${w.kind} ${w.name}: ${w.reason}`).join("; "));
+        });
+        for (const line of summarizeWorkloads(ns, healthy)) c.progress(line);
+      } catch (error) {
+        fail(`workloads in ${ns}`, error);
+      }
+    }
+  }
+  for (const gate of gates.commands) {
+    if (!host) break;
+    try {
+      const out = await waitUntil(opts(`command gate "${gate.name}" (${gate.command}) to pass`), async () => {
+        const r = await host.exec(gate.command, { timeoutMs: 60_000 });
+        const first = (r.stdout.trim().split("\n")[0] ?? "").slice(0, 200);
+        return commandGatePasses(gate, r.code, r.stdout) ? done(first) : notYet(`exit ${r.code}: ${first || r.stderr.trim().slice(0, 200)}`);
+      });
+      c.progress(`${gate.name}: ${out}`);
+    } catch (error) {
+      fail(gate.name, error);
+    }
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * Reading a host as it is (pulumi refresh) and letting go of a host (removed from the fleet).
+ */
+import type { Cluster } from "../cluster/cluster";
+import type { HostConnector } from "../host/host";
+import { cordonAndDrain } from "./drain";
+import { inStep } from "./errors";
+import { type HostOutputs, outputsOf } from "./outputs";
+import type { Progress } from "./progress";
+import { ETC_NIXOS, type LiveFiles, readFiles, readSystemState } from "./remote";
+import { Session } from "./session";
+import type { Timeouts } from "./spec";
+import type { Clock } from "./wait";
+
+/** What a refresh finds: the managed files as they are on disk and the systems. */
+export interface LiveHost {
+  readonly files: Record<string, string>;
+  /** Managed files that are missing on the host. */
+  readonly missing: readonly string[];
+  readonly outputs: HostOutputs;
+}
+
+/** Reads the managed files under /etc/nixos and the current and booted systems. */
+export async function readHost(
+  connector: HostConnector,
+  names: readonly string[],
+  connectSeconds: number,
+  previous: Pick<HostOutputs, "rebooted" | "rebootedAt" | "rebootReason">,
+): Promise<LiveHost> {
+  const session = new Session(connector, connectSeconds * 1000);
+  try {
+    const host = await session.host();
+    const state = await readSystemState(host);
+    const live: LiveFiles = await readFiles(host, names, ETC_NIXOS);
+    const files: Record<string, string> = {};
+    const missing: string[] = [];
+    for (const n of names) {
+      const c = live[n];
+      if (c === null || c === undefined) missing.push(n);
+      else files[n] = c;
+    }
+    const outputs = outputsOf(state, {
+      rebooted: previous.rebooted,
+      at: previous.rebootedAt ? new Date(previous.rebootedAt) : undefined,
+      reason: previous.rebootReason,
+    });
+    return { files, missing, outputs };
+  } catch (error) {
+    throw inStep(connector.name, "read", error);
+  } finally {
+    await session.close();
+  }
+}
+
+/**
+ * The host left the inventory: cordon, drain and delete its Node object when it is a
+ * Kubernetes node. The machine itself is never touched, let alone wiped.
+ */
+export async function removeHost(
+  name: string,
+  cluster: Cluster | undefined,
+  nodeName: string | undefined,
+  timeouts: Timeouts,
+  progress: Progress,
+  clock?: Clock,
+): Promise<void> {
+  if (!cluster || !nodeName) {
+    progress(`${name} left the fleet; the machine was left as it is`);
+    return;
+  }
+  const node = await cluster.getNode(nodeName);
+  if (!node) {
+    progress(`${name}: Node ${nodeName} is already gone`);
+    return;
+  }
+  await cordonAndDrain(cluster, { host: name, node: nodeName, timeoutSeconds: timeouts.drainSeconds, clock, progress });
+  await cluster.deleteNode(nodeName);
+  progress(`${name}: Node ${nodeName} deleted; the machine was left as it is`);
+}

@@ -1,0 +1,131 @@
+/**
+ * A health-gated reboot of one host: reboot, wait until it is back on a new boot, check it
+ * booted the expected system, wait for systemd to settle and for the kubelet to report the
+ * Node Ready with the new boot id.
+ */
+import type { Cluster } from "../cluster/cluster";
+import { HostConnectionError } from "../host/host";
+import { RolloutError } from "./errors";
+import type { Progress } from "./progress";
+import { readBootId, readSystemState } from "./remote";
+import { isUnreachable, type Session } from "./session";
+import type { Timeouts } from "./spec";
+import { type Clock, done, notYet, realClock, waitUntil, WaitTimeoutError } from "./wait";
+
+export interface RebootOptions {
+  readonly host: string;
+  /** The system the host must boot (the profile's boot default). */
+  readonly expectSystem: string;
+  readonly nodeName?: string;
+  readonly timeouts: Timeouts;
+  readonly clock?: Clock;
+  readonly progress: Progress;
+}
+
+/** What the host came back with. */
+export interface Booted {
+  readonly bootId: string;
+  readonly at: Date;
+}
+
+const shortId = (id: string) => id.slice(0, 8);
+
+/** Reboots and waits for the new boot; the caller handles cordon/uncordon and health gates. */
+export async function rebootAndWait(session: Session, cluster: Cluster | undefined, o: RebootOptions): Promise<Booted> {
+  const clock = o.clock ?? realClock;
+  const before = await readBootId(await session.host(), o.timeouts.connectSeconds * 1000);
+  o.progress(`rebooting ${o.host}`);
+  try {
+    const r = await (await session.host()).exec("systemctl reboot", { timeoutMs: 30_000 });
+    if (r.code !== 0 && r.code !== null) {
+      throw new RolloutError(o.host, "reboot", "systemctl reboot refused", "check the host's console.", {
+        command: "systemctl reboot",
+        exitCode: r.code,
+        output: r.stdout + r.stderr,
+      });
+    }
+  } catch (error) {
+    if (!(error instanceof HostConnectionError)) throw error;
+  }
+  await session.close();
+  const connectMs = o.timeouts.connectSeconds * 1000;
+  const bootId = await wrapWait(o.host, "boot", "the host may be stuck in firmware or the boot loader; check its console.", () =>
+    waitUntil(
+      {
+        what: `${o.host} to come back on a new boot (old boot ${shortId(before)})`,
+        timeoutSeconds: o.timeouts.shutdownSeconds + o.timeouts.bootSeconds,
+        intervalMs: 500,
+        clock,
+      },
+      async (remaining) => {
+        const host = await session.reconnect(Math.min(remaining, connectMs));
+        const id = await readBootId(host, connectMs);
+        return id && id !== before ? done(id) : notYet("still on the old boot");
+      },
+      isUnreachable,
+    ),
+  );
+  const at = new Date(clock.now());
+  const state = await readSystemState(await session.host());
+  if (state.booted.system !== o.expectSystem) {
+    throw new RolloutError(
+      o.host,
+      "boot",
+      `booted ${state.booted.system || "an unknown system"} but the boot default is ${o.expectSystem}`,
+      "check the boot loader configuration (e.g. the default entry) on the host.",
+    );
+  }
+  o.progress(`${o.host} back (boot id ${shortId(bootId)})`);
+  await waitForSettle(session, o, clock);
+  if (cluster && o.nodeName) await waitForNodeReady(cluster, o.nodeName, bootId, o, clock);
+  return { bootId, at };
+}
+
+async function waitForSettle(session: Session, o: RebootOptions, clock: Clock): Promise<void> {
+  await wrapWait(o.host, "settle", "look at `systemctl --failed` and the journal on the host.", () =>
+    waitUntil(
+      { what: `systemd on ${o.host} to finish starting`, timeoutSeconds: o.timeouts.settleSeconds, intervalMs: 500, clock },
+      async () => {
+        const host = await session.host();
+        const r = await host.exec("systemctl is-system-running", { timeoutMs: 30_000 });
+        const state = r.stdout.trim();
+        if (state === "running") return done(undefined);
+        if (state === "degraded") {
+          const failed = await host.exec("systemctl --failed --no-legend --plain", { timeoutMs: 30_000 });
+          throw new RolloutError(
+            o.host,
+            "settle",
+            `systemd reports degraded${failed.stdout.trim() ? `; failed units:\n${failed.stdout.trim()}` : ""}`,
+            "look at `systemctl --failed` and the journal on the host.",
+          );
+        }
+        return notYet(state || r.stderr.trim());
+      },
+    ),
+  );
+}
+
+async function waitForNodeReady(cluster: Cluster, node: string, bootId: string, o: RebootOptions, clock: Clock): Promise<void> {
+  await wrapWait(o.host, "ready", `look at the kubelet on ${o.host} (journalctl -u k3s or -u kubelet).`, () =>
+    waitUntil(
+      { what: `Node ${node} to be Ready on boot ${shortId(bootId)}`, timeoutSeconds: o.timeouts.readySeconds, intervalMs: 500, clock },
+      async () => {
+        const n = await cluster.getNode(node);
+        if (!n) return notYet(`no Node ${node}`);
+        if (n.bootId.toLowerCase() !== bootId.toLowerCase()) return notYet(`kubelet still reports boot ${shortId(n.bootId)}`);
+        return n.ready ? done(undefined) : notYet("NotReady");
+      },
+    ),
+  );
+  o.progress(`kubelet Ready on ${o.host}`);
+}
+
+/** Turns a WaitTimeoutError into a RolloutError of `step`. */
+async function wrapWait<T>(host: string, step: "boot" | "settle" | "ready", hint: string, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (error) {
+    if (error instanceof WaitTimeoutError) throw new RolloutError(host, step, error.message, hint, undefined, error);
+    throw error;
+  }
+}

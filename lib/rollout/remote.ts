@@ -1,0 +1,191 @@
+/**
+ * What the rollout reads from and does to a NixOS host, each as one POSIX shell command over
+ * the Host interface. Paths are NixOS's own: /etc/nixos, /run/booted-system,
+ * /nix/var/nix/profiles/system, /proc/sys/kernel/random/boot_id.
+ */
+import type { ExecOptions, ExecResult, Host } from "../host/host";
+import { shellQuote } from "../host/quote";
+import { RolloutError, type Step } from "./errors";
+
+export const ETC_NIXOS = "/etc/nixos";
+export const SYSTEM_PROFILE = "/nix/var/nix/profiles/system";
+export const FLEET_STATE_DIR = "/var/lib/nixos-fleet";
+export const LOCK_DIR = `${FLEET_STATE_DIR}/lock`;
+
+/** Runs a command and turns a non-zero exit into a RolloutError of `step`. */
+export async function run(host: Host, step: Step, command: string, options?: ExecOptions & { hint?: string }): Promise<ExecResult> {
+  const result = await host.exec(command, options);
+  if (result.code !== 0) {
+    throw new RolloutError(host.name, step, `\`${command.split("\n")[0]}\` failed`, options?.hint, {
+      command: command.split("\n")[0],
+      exitCode: result.code,
+      output: result.stdout + result.stderr,
+    });
+  }
+  return result;
+}
+
+/** The boot-relevant parts of a NixOS system: what decides whether a reboot is needed. */
+export interface BootFacts {
+  readonly system: string;
+  readonly kernel: string;
+  readonly initrd: string;
+  readonly kernelModules: string;
+  readonly kernelParams: string;
+}
+
+/** A host's systems as it runs now. */
+export interface SystemState {
+  readonly bootId: string;
+  readonly booted: BootFacts;
+  readonly current: BootFacts;
+  /** The boot default: the system profile's current generation. */
+  readonly profile: BootFacts;
+  readonly generation: number;
+}
+
+function factsScript(label: string, link: string): string {
+  const p = shellQuote(link);
+  return [
+    `printf '${label}.system=%s\\n' "$(readlink -f ${p})"`,
+    ...(["kernel", "initrd", "kernel-modules"] as const).map(
+      (f) => `printf '${label}.${f}=%s\\n' "$(readlink -f ${p}/${f} 2>/dev/null)"`,
+    ),
+    `printf '${label}.kernel-params=%s\\n' "$(cat ${p}/kernel-params 2>/dev/null)"`,
+  ].join("\n");
+}
+
+/** Reads the booted, current and boot-default systems and the boot id in one round trip. */
+export async function readSystemState(host: Host): Promise<SystemState> {
+  const script = [
+    `printf 'boot_id=%s\\n' "$(cat /proc/sys/kernel/random/boot_id)"`,
+    `printf 'generation=%s\\n' "$(readlink ${SYSTEM_PROFILE})"`,
+    factsScript("booted", "/run/booted-system"),
+    factsScript("current", "/run/current-system"),
+    factsScript("profile", SYSTEM_PROFILE),
+  ].join("\n");
+  const { stdout } = await run(host, "read", script);
+  const kv = new Map<string, string>();
+  for (const line of stdout.split("\n")) {
+    const i = line.indexOf("=");
+    if (i > 0) kv.set(line.slice(0, i), line.slice(i + 1));
+  }
+  const facts = (label: string): BootFacts => ({
+    system: kv.get(`${label}.system`) ?? "",
+    kernel: kv.get(`${label}.kernel`) ?? "",
+    initrd: kv.get(`${label}.initrd`) ?? "",
+    kernelModules: kv.get(`${label}.kernel-modules`) ?? "",
+    kernelParams: kv.get(`${label}.kernel-params`) ?? "",
+  });
+  const gen = /system-(\d+)-link/.exec(kv.get("generation") ?? "");
+  return {
+    bootId: (kv.get("boot_id") ?? "").trim(),
+    booted: facts("booted"),
+    current: facts("current"),
+    profile: facts("profile"),
+    generation: gen ? Number(gen[1]) : 0,
+  };
+}
+
+/** Reads just the boot id; cheap enough to poll. */
+export async function readBootId(host: Host, timeoutMs: number): Promise<string> {
+  const { stdout } = await run(host, "boot", "cat /proc/sys/kernel/random/boot_id", { timeoutMs });
+  return stdout.trim();
+}
+
+/** A file under /etc/nixos as found on the host: its contents, or null when absent. */
+export type LiveFiles = Record<string, string | null>;
+
+/**
+ * Reads files (paths relative to `dir`) in one round trip. Each file travels base64-encoded
+ * after a header line, so any content survives.
+ */
+export async function readFiles(host: Host, names: readonly string[], dir = ETC_NIXOS): Promise<LiveFiles> {
+  const out: LiveFiles = {};
+  if (names.length === 0) return out;
+  const script = names
+    .map((n, i) => {
+      const p = shellQuote(`${dir}/${n}`);
+      return `if [ -f ${p} ]; then echo "@@file ${i} 1"; base64 < ${p}; else echo "@@file ${i} 0"; fi`;
+    })
+    .join("\n");
+  const { stdout } = await run(host, "read", script);
+  let current: { name: string; chunks: string[] } | undefined;
+  const flush = () => {
+    if (current) out[current.name] = Buffer.from(current.chunks.join(""), "base64").toString("utf8");
+  };
+  for (const line of stdout.split("\n")) {
+    const m = /^@@file (\d+) ([01])$/.exec(line);
+    if (m) {
+      flush();
+      const name = names[Number(m[1])];
+      current = m[2] === "1" ? { name, chunks: [] } : undefined;
+      if (m[2] === "0") out[name] = null;
+    } else if (current) {
+      current.chunks.push(line.trim());
+    }
+  }
+  flush();
+  return out;
+}
+
+/** How a set of files is written: mode and umask of the files and folders created. */
+export interface WriteMode {
+  readonly fileMode: "0644" | "0600";
+  readonly umask: "022" | "077";
+}
+
+/**
+ * Writes files atomically: each goes to a temporary name beside its target first; only when
+ * every one is written are they renamed into place. `null` removes a file.
+ */
+export async function writeFilesAtomically(
+  host: Host,
+  dir: string,
+  files: Readonly<Record<string, string | null>>,
+  mode: WriteMode,
+  step: Step = "write",
+): Promise<void> {
+  const names = Object.keys(files).sort();
+  for (const name of names) {
+    const content = files[name];
+    if (content === null) continue;
+    const target = shellQuote(`${dir}/${name}`);
+    const tmp = shellQuote(`${dir}/${name}.nixos-fleet-new`);
+    await run(
+      host,
+      step,
+      `umask ${mode.umask} && mkdir -p "$(dirname ${target})" && cat > ${tmp} && chmod ${mode.fileMode} ${tmp}`,
+      { stdin: content },
+    );
+  }
+  const moves = names.map((name) => {
+    const target = shellQuote(`${dir}/${name}`);
+    return files[name] === null ? `rm -f ${target}` : `mv -f ${shellQuote(`${dir}/${name}.nixos-fleet-new`)} ${target}`;
+  });
+  if (moves.length > 0) await run(host, step, `set -e\n${moves.join("\n")}\nsync`);
+}
+
+/** Who holds the host-side lock, as written into it. */
+export function lockOwner(pid: number, hostname: string, now: Date): string {
+  return `nixos-fleet rollout by pid ${pid} on ${hostname} since ${now.toISOString()}`;
+}
+
+/** Tries once to take the host-side lock; returns the current holder when it is taken. */
+export async function tryLock(host: Host, owner: string): Promise<{ acquired: true } | { acquired: false; holder: string }> {
+  const script = [
+    `mkdir -p -m 0700 ${FLEET_STATE_DIR}`,
+    `if mkdir -m 0700 ${LOCK_DIR} 2>/dev/null; then printf '%s\\n' ${shellQuote(owner)} > ${LOCK_DIR}/owner; echo acquired;`,
+    `else echo held; cat ${LOCK_DIR}/owner 2>/dev/null; fi`,
+  ].join("\n");
+  const { stdout } = await run(host, "lock", script);
+  const [first, ...rest] = stdout.split("\n");
+  return first.trim() === "acquired" ? { acquired: true } : { acquired: false, holder: rest.join(" ").trim() || "an unknown owner" };
+}
+
+/** Releases the lock if it is still ours. */
+export async function unlock(host: Host, owner: string): Promise<void> {
+  await host.exec(
+    `if [ "$(cat ${LOCK_DIR}/owner 2>/dev/null)" = ${shellQuote(owner)} ]; then rm -rf ${LOCK_DIR}; fi`,
+  );
+}

@@ -1,0 +1,96 @@
+/**
+ * The NixosHost provider's implementation. The serialized provider (nixosHost.ts) only
+ * requires this module and forwards each call, so the code that runs is the compiled code
+ * of the checkout, and clients (SSH, Kubernetes) are created inside each call.
+ */
+import * as os from "node:os";
+import type * as pulumi from "@pulumi/pulumi";
+import type { Cluster } from "../lib/cluster/cluster";
+import type { HostConnector } from "../lib/host/host";
+import { applyHost } from "../lib/rollout/apply";
+import { readHost, removeHost } from "../lib/rollout/inspect";
+import { lockOwner } from "../lib/rollout/remote";
+import type { HostSpec } from "../lib/rollout/spec";
+import { changedInputs, type HostProps, QUIET_INPUTS } from "./props";
+
+/** Progress lines go to the provider's output, which the engine shows with the resource. */
+function progress(line: string): void {
+  console.log(line);
+}
+
+function connectorFor(spec: HostSpec): HostConnector {
+  // Loaded here, not at the top: preview and diff never need ssh2.
+  const { sshConnector } = require("../lib/host/ssh") as typeof import("../lib/host/ssh");
+  return sshConnector({
+    name: spec.name,
+    address: spec.address,
+    port: spec.port,
+    user: spec.user,
+    privateKey: spec.sshPrivateKey,
+    hostKey: spec.hostKey,
+    trustOnFirstUse: spec.trustOnFirstUse,
+  });
+}
+
+function clusterFor(spec: HostSpec): Cluster | undefined {
+  if (!spec.kubernetes) return undefined;
+  const { kubeCluster } = require("../lib/cluster/kube") as typeof import("../lib/cluster/kube");
+  return kubeCluster(spec.kubernetes.kubeconfig);
+}
+
+function specOf(props: HostProps): HostSpec {
+  const { systemPath, generation, bootedKernel, bootId, rebooted, rebootedAt, rebootReason, pendingReboot, ...spec } = props;
+  void [systemPath, generation, bootedKernel, bootId, rebooted, rebootedAt, rebootReason, pendingReboot];
+  return spec;
+}
+
+async function rollout(spec: HostSpec, previouslyManaged: readonly string[]): Promise<HostProps> {
+  const outputs = await applyHost(spec, previouslyManaged, {
+    connector: connectorFor(spec),
+    cluster: clusterFor(spec),
+    progress,
+    lockOwner: lockOwner(process.pid, os.hostname(), new Date()),
+  });
+  progress(`${spec.name} done: generation ${outputs.generation}, ${outputs.rebooted ? "rebooted" : "not rebooted"}`);
+  return { ...spec, ...outputs };
+}
+
+export async function check(_olds: HostProps, news: HostProps): Promise<pulumi.dynamic.CheckResult> {
+  return { inputs: news };
+}
+
+export async function diff(_id: string, olds: HostProps, news: HostProps): Promise<pulumi.dynamic.DiffResult> {
+  const changed = changedInputs(olds, news);
+  const replaces = olds.name !== news.name ? ["name"] : [];
+  return { changes: changed.length > 0 || replaces.length > 0, replaces, deleteBeforeReplace: false };
+}
+
+export async function create(inputs: HostProps): Promise<pulumi.dynamic.CreateResult> {
+  const spec = specOf(inputs);
+  return { id: spec.name, outs: await rollout(spec, []) };
+}
+
+export async function update(_id: string, olds: HostProps, news: HostProps): Promise<pulumi.dynamic.UpdateResult> {
+  const spec = specOf(news);
+  const changed = changedInputs(olds, news);
+  if (changed.every((k) => QUIET_INPUTS.has(k))) {
+    // Nothing on the host changes: keep the last rollout's outputs with the new settings.
+    return { outs: { ...olds, ...spec } };
+  }
+  return { outs: await rollout(spec, Object.keys(olds.files ?? {})) };
+}
+
+export async function read(id: string, props: HostProps): Promise<pulumi.dynamic.ReadResult> {
+  const spec = specOf(props);
+  const live = await readHost(connectorFor(spec), Object.keys(spec.files ?? {}), spec.timeouts.connectSeconds, {
+    rebooted: props.rebooted ?? false,
+    rebootedAt: props.rebootedAt ?? "",
+    rebootReason: props.rebootReason ?? "",
+  });
+  return { id, props: { ...props, files: live.files, ...live.outputs } };
+}
+
+export async function remove(_id: string, props: HostProps): Promise<void> {
+  const spec = specOf(props);
+  await removeHost(spec.name, clusterFor(spec), spec.kubernetes?.nodeName, spec.timeouts, progress);
+}

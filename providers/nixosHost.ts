@@ -1,0 +1,67 @@
+/**
+ * NixosHost: one NixOS machine of the fleet as a Pulumi dynamic resource. Creating or
+ * updating it rolls the host out (lib/rollout/apply.ts); refreshing reads it back; deleting it
+ * drains and removes its Kubernetes Node without touching the machine.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import type { HostOutputs } from "../lib/rollout/outputs";
+import type { HostSpec } from "../lib/rollout/spec";
+import { SECRET_PROPS } from "./props";
+
+/** Absolute path of the compiled implementation, captured when the provider is serialized. */
+const implModule = require.resolve("./impl");
+
+/**
+ * Kept tiny on purpose: Pulumi serializes these functions into the state, so each one only
+ * loads the implementation module and forwards to it.
+ */
+const provider: pulumi.dynamic.ResourceProvider = {
+  check: (olds, news) => load().check(olds, news),
+  diff: (id, olds, news) => load().diff(id, olds, news),
+  create: (inputs) => load().create(inputs),
+  update: (id, olds, news) => load().update(id, olds, news),
+  read: (id, props) => load().read(id, props),
+  delete: (id, props) => load().remove(id, props),
+};
+
+/** Finds the implementation where it was at serialization, or in the current checkout's dist/. */
+function load(): typeof import("./impl") {
+  const candidates = [implModule, path.join(process.cwd(), "dist", "providers", "impl.js")];
+  const found = candidates.find((c) => fs.existsSync(c));
+  if (!found) throw new Error(`nixos-fleet: provider implementation not found (looked at ${candidates.join(", ")}); run \`npm run build\` first`);
+  return require(found);
+}
+
+/** Inputs of a NixosHost: a HostSpec whose fields may be outputs of other resources. */
+export type NixosHostArgs = { readonly [K in keyof HostSpec]: pulumi.Input<HostSpec[K]> };
+
+/** One NixOS host; its rollout happens in the engine's create/update. */
+export class NixosHost extends pulumi.dynamic.Resource {
+  declare readonly systemPath: pulumi.Output<string>;
+  declare readonly generation: pulumi.Output<number>;
+  declare readonly bootedKernel: pulumi.Output<string>;
+  declare readonly bootId: pulumi.Output<string>;
+  declare readonly rebooted: pulumi.Output<boolean>;
+  declare readonly rebootedAt: pulumi.Output<string>;
+  declare readonly rebootReason: pulumi.Output<string>;
+  declare readonly pendingReboot: pulumi.Output<boolean>;
+
+  constructor(name: string, args: NixosHostArgs, opts?: pulumi.CustomResourceOptions) {
+    const outputs: { [K in keyof HostOutputs]: undefined } = {
+      systemPath: undefined,
+      generation: undefined,
+      bootedKernel: undefined,
+      bootId: undefined,
+      rebooted: undefined,
+      rebootedAt: undefined,
+      rebootReason: undefined,
+      pendingReboot: undefined,
+    };
+    super(provider, name, { ...args, ...outputs }, {
+      ...opts,
+      additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), ...SECRET_PROPS],
+    }, "nixos-fleet", "NixosHost");
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * The NixosHost resource's property bag as the Pulumi engine stores it: the inputs (HostSpec)
+ * plus the outputs of the last rollout.
+ */
+import type { HostOutputs } from "../lib/rollout/outputs";
+import type { HostSpec } from "../lib/rollout/spec";
+
+export type HostProps = HostSpec & Partial<HostOutputs>;
+
+/** Inputs whose change needs a rollout, compared by value. */
+export const ROLLOUT_INPUTS = [
+  "files",
+  "secretFiles",
+  "action",
+  "rebootPolicy",
+  "address",
+  "port",
+  "user",
+  "hostKey",
+  "trustOnFirstUse",
+  "sshPrivateKey",
+  "kubernetes",
+  "gates",
+  "timeouts",
+] as const satisfies readonly (keyof HostSpec)[];
+
+/** Inputs that only change how the next rollout reaches or judges the host, not the host itself. */
+export const QUIET_INPUTS: ReadonlySet<string> = new Set(["sshPrivateKey", "kubernetes", "gates", "timeouts", "trustOnFirstUse"]);
+
+/** Inputs that are secret and stay secret in the outputs. */
+export const SECRET_PROPS = ["sshPrivateKey", "secretFiles", "kubernetes"] as const;
+
+/** Deep equality for the JSON-like values the engine hands us. */
+export function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== typeof b || a === null || b === null || typeof a !== "object") return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a as object).filter((k) => (a as Record<string, unknown>)[k] !== undefined).sort();
+  const kb = Object.keys(b as object).filter((k) => (b as Record<string, unknown>)[k] !== undefined).sort();
+  if (ka.length !== kb.length || ka.some((k, i) => k !== kb[i])) return false;
+  return ka.every((k) => sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+/** The inputs of a property bag that differ from `news`. */
+export function changedInputs(olds: Partial<HostProps>, news: Partial<HostProps>): string[] {
+  return ROLLOUT_INPUTS.filter((k) => !sameValue(olds[k], news[k]));
+}
