@@ -1,0 +1,74 @@
+import * as assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
+import { rollOutFleet } from "../../providers/fleet";
+import { testSpec } from "../fakes/specs";
+
+interface Registration {
+  readonly name: string;
+  readonly type: string;
+  readonly dependencies: string[];
+  readonly secretOutputs: string[];
+  readonly inputs: Record<string, unknown>;
+}
+
+/** Registers the fleet against Pulumi's mocks and records what the engine would be told. */
+async function register(names: string[]): Promise<Registration[]> {
+  const seen: Registration[] = [];
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        seen.push({ name: args.name, type: args.type, dependencies: [], secretOutputs: [], inputs: args.inputs });
+        return { id: args.name, state: args.inputs };
+      },
+      call: () => ({}),
+    },
+    "nixos-fleet",
+    "unit",
+    false,
+  );
+  const monitor = pulumi.runtime.getMonitor() as unknown as {
+    registerResource(req: { getName(): string; getDependenciesList(): string[]; getAdditionalsecretoutputsList(): string[] }, cb: unknown): unknown;
+  };
+  const original = monitor.registerResource.bind(monitor);
+  const deps = new Map<string, { d: string[]; s: string[] }>();
+  monitor.registerResource = (req, cb) => {
+    deps.set(req.getName(), { d: req.getDependenciesList(), s: req.getAdditionalsecretoutputsList() });
+    return original(req, cb);
+  };
+  const hosts = rollOutFleet(names.map((n) => testSpec(n)));
+  await Promise.all(hosts.map((h) => new Promise((resolve) => pulumi.all([h.urn, h.systemPath]).apply(resolve))));
+  return seen.map((r) => ({ ...r, dependencies: deps.get(r.name)?.d ?? [], secretOutputs: deps.get(r.name)?.s ?? [] }));
+}
+
+describe("the fleet program", () => {
+  it("chains every host on the one before it, in plan order", async () => {
+    const regs = await register(["srv1", "srv2", "srv3"]);
+    assert.deepEqual(regs.map((r) => r.name), ["srv1", "srv2", "srv3"]);
+    assert.deepEqual(regs[0].dependencies, []);
+    assert.equal(regs[1].dependencies.length, 1);
+    assert.match(regs[1].dependencies[0], /::srv1$/);
+    assert.equal(regs[2].dependencies.length, 1);
+    assert.match(regs[2].dependencies[0], /::srv2$/);
+  });
+
+  it("keeps the SSH key, secret files and kubeconfig secret in the outputs", async () => {
+    const regs = await register(["srv1"]);
+    for (const k of ["sshPrivateKey", "secretFiles", "kubernetes"]) assert.ok(regs[0].secretOutputs.includes(k), k);
+  });
+
+  it("serializes a provider that deserializes and runs the compiled implementation", async () => {
+    const regs = await register(["srv1"]);
+    const serialized = regs[0].inputs["__provider"];
+    assert.equal(typeof serialized, "string");
+    // The engine's dynamic-provider host loads the provider text the same way.
+    const requireFromString = require("require-from-string") as (code: string) => { handler(): pulumi.dynamic.ResourceProvider };
+    const provider = requireFromString(serialized as string).handler();
+    const olds = testSpec("srv1");
+    const same = await provider.diff!("srv1", olds, testSpec("srv1"));
+    assert.equal(same.changes, false);
+    const changed = await provider.diff!("srv1", olds, testSpec("srv1", { files: { "configuration.nix": "{ }\n" } }));
+    assert.equal(changed.changes, true);
+    assert.deepEqual(changed.replaces, []);
+    assert.ok((serialized as string).length < 20_000, `serialized provider is ${(serialized as string).length} bytes`);
+  });
+});
