@@ -1,0 +1,78 @@
+/**
+ * The nixos-fleet program: reads the inventory from stack config, plans the rollout and
+ * declares one NixosHost per host, each depending on the one before it.
+ *
+ * Stack config (namespace `fleet`): `inventory` (structured) or `inventoryFile` (YAML path),
+ * optionally `simFleet` (a simulated fleet's fleet.json), and the secrets `sshPrivateKey`,
+ * `secrets` (name → value) and `kubeconfig`, which must be set with `--secret`.
+ */
+import * as fs from "node:fs";
+import * as pulumi from "@pulumi/pulumi";
+import { CONFIG_KEYS } from "./lib/inventory/defaults";
+import { InventoryError } from "./lib/inventory/errors";
+import { loadInventory } from "./lib/inventory/load";
+import { planHosts } from "./lib/inventory/plan";
+import { hostExports, rollOutFleet } from "./providers/fleet";
+
+// The SDK knows which config keys were set with --secret but does not type that query.
+const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(key: string): boolean };
+
+/** A secret stack config value; refuses one stored in plain text. */
+function secretConfig(key: string): string | undefined {
+  const value = pulumi.runtime.getConfig(key);
+  if (value !== undefined && !runtimeConfig.isConfigSecret(key)) {
+    const [, name] = key.split(":");
+    throw new pulumi.RunError(
+      `${key} is stored in plain text in the stack config, where anyone with the repository can read it. ` +
+        `Remove it (pulumi config rm ${name}) and set it again with --secret (pulumi config set --secret ${name} …).`,
+    );
+  }
+  return value;
+}
+
+function secretMap(key: string): Record<string, string> {
+  const raw = secretConfig(key);
+  if (raw === undefined) return {};
+  const parsed: unknown = JSON.parse(raw);
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new pulumi.RunError(`${key} must be a map of secret names to values, e.g. pulumi config set --secret --path '${key}.k3sToken' …`);
+  }
+  return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, String(v)]));
+}
+
+function plan() {
+  const io = { readFile: (p: string) => fs.readFileSync(p, "utf8") };
+  const projectDir = process.cwd();
+  try {
+    const inventory = loadInventory(
+      {
+        inventory: pulumi.runtime.getConfig(CONFIG_KEYS.inventory),
+        inventoryFile: pulumi.runtime.getConfig(CONFIG_KEYS.inventoryFile),
+        simFleet: pulumi.runtime.getConfig(CONFIG_KEYS.simFleet),
+        projectDir,
+      },
+      io,
+    );
+    return planHosts(
+      inventory,
+      {
+        sshPrivateKey: secretConfig(CONFIG_KEYS.sshPrivateKey),
+        values: secretMap(CONFIG_KEYS.secrets),
+        kubeconfig: secretConfig(CONFIG_KEYS.kubeconfig),
+      },
+      io,
+    );
+  } catch (error) {
+    // Bad input stops the program before any host is touched, without a stack trace.
+    if (error instanceof InventoryError) throw new pulumi.RunError(error.message);
+    throw error;
+  }
+}
+
+const specs = plan();
+const hosts = rollOutFleet(specs);
+
+/** Per host: system path, generation, booted kernel, boot id, whether/when/why it rebooted. */
+export const fleet = hostExports(hosts, specs);
+/** The rollout order the engine follows. */
+export const rolloutOrder = specs.map((s) => s.name);

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The main job on this machine's embedded default: starts a simulated fleet of three NixOS
+# hosts and a Kubernetes API (npm run sim), then previews and rolls out the dev stack to it.
+# Run as root (the simulated hosts live in network namespaces behind real sshd). Leaves the
+# fleet running so you can look around; `npm run sim -- down` removes it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+# The dev stack's passphrase protects nothing real: it only encrypts the simulated cluster's
+# join token in Pulumi.dev.yaml. Production stacks get their own, kept in CI's secrets.
+export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE:-nixos-fleet-dev}"
+if [ ! -S .sim/control.sock ] || ! npm run --silent sim -- status >/dev/null 2>&1; then
+  npm run --silent sim -- up --hosts 3
+fi
+bash scripts/fleet.sh dev preview --diff
+bash scripts/fleet.sh dev up --yes --skip-preview
+echo
+echo "Rolled out. Look around:"
+echo "  npm run sim -- timeline         # every SSH session, build, cordon, reboot, Ready"
+echo "  bash scripts/fleet.sh dev stack output --json"
+echo "  npm run sim -- down             # stop the simulated fleet"

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs one Pulumi command against one stack of this project, the way CI and the README do:
+#
+#   bash scripts/fleet.sh STACK preview --diff
+#   bash scripts/fleet.sh STACK up --yes
+#
+# Builds the TypeScript first (Pulumi runs dist/), uses the file backend in .pulumi-state/
+# unless PULUMI_BACKEND_URL names another, and creates the stack when it does not exist yet.
+# PULUMI_CONFIG_PASSPHRASE must be set (the dev stack's is public: see README.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ "$#" -lt 2 ]; then
+  echo "usage: bash scripts/fleet.sh STACK PULUMI-COMMAND [ARGS...]" >&2
+  exit 2
+fi
+stack=$1
+shift
+# shellcheck source=scripts/env.sh
+source scripts/env.sh
+command -v pulumi >/dev/null || { echo "fleet: the Pulumi CLI is missing; run bash scripts/setup.sh" >&2; exit 1; }
+if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
+  echo "fleet: set PULUMI_CONFIG_PASSPHRASE (stack $stack's secrets are encrypted with it)" >&2
+  exit 1
+fi
+[ -n "${PULUMI_BACKEND_URL:-}" ] || fleet_pulumi_use_file_backend .pulumi-state
+npm run --silent build
+pulumi stack select --create --secrets-provider passphrase "$stack" >/dev/null
+exec pulumi --non-interactive "$@" --stack "$stack"
