@@ -1,0 +1,63 @@
+# shellcheck shell=bash
+# Environment for the project's scripts: source it, do not run it.
+#
+#   source scripts/env.sh
+#   fleet_pulumi_use_file_backend "$state_dir"   # then set PULUMI_CONFIG_PASSPHRASE
+#
+# It is the one place for the pinned tool versions and the tool cache, puts the
+# tools scripts/install-pulumi.sh and scripts/install-actionlint.sh build on
+# PATH (ahead of anything installed system-wide), and configures the Pulumi CLI
+# so it never reaches the internet: no update check (which also carries usage
+# metadata), no plugin downloads, no registry look-ups. It deliberately sets no
+# backend and no passphrase; each caller chooses its own state folder.
+# Safe to source more than once, and under `set -euo pipefail`.
+
+FLEET_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# Pulumi CLI release; must equal the @pulumi/pulumi version in package.json
+# and the pkg/v3 + sdk/v3 versions in tools/pulumi/go.mod (install-pulumi.sh
+# checks all three). See install-pulumi.sh for why it is this release.
+FLEET_PULUMI_VERSION="3.248.0"
+# actionlint release built by install-actionlint.sh.
+FLEET_ACTIONLINT_VERSION="1.7.12"
+
+# Built tools live outside the checkout so that cleaning or re-cloning the
+# repository does not cost another multi-minute build.
+FLEET_CACHE="${NIXOS_FLEET_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nixos-fleet}"
+FLEET_PULUMI_BIN="$FLEET_CACHE/pulumi-v$FLEET_PULUMI_VERSION/bin"
+FLEET_ACTIONLINT_BIN="$FLEET_CACHE/actionlint-v$FLEET_ACTIONLINT_VERSION/bin"
+export FLEET_ROOT FLEET_CACHE FLEET_PULUMI_VERSION FLEET_PULUMI_BIN FLEET_ACTIONLINT_VERSION FLEET_ACTIONLINT_BIN
+
+case ":$PATH:" in
+  *":$FLEET_PULUMI_BIN:"*) ;;
+  *) PATH="$FLEET_PULUMI_BIN:$PATH" ;;
+esac
+case ":$PATH:" in
+  *":$FLEET_ACTIONLINT_BIN:"*) ;;
+  *) PATH="$FLEET_ACTIONLINT_BIN:$PATH" ;;
+esac
+export PATH
+
+# Keep Pulumi's own home (plugins, stack selection, stored logins) apart from
+# any personal ~/.pulumi, so a developer's cloud login is never picked up.
+export PULUMI_HOME="${PULUMI_HOME:-$FLEET_CACHE/pulumi-home}"
+export PULUMI_SKIP_UPDATE_CHECK=true
+export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK=true
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+export PULUMI_DISABLE_REGISTRY_RESOLVE=true
+export PULUMI_SUPPRESS_NEO_LINK=true
+
+# fleet_pulumi_use_file_backend DIR
+#   Points every later pulumi command of this shell (and its children) at a
+#   file backend in DIR, creating DIR. It uses PULUMI_BACKEND_URL rather than
+#   `pulumi login`, which would record the choice in PULUMI_HOME and make
+#   parallel runs with different state folders race with each other.
+fleet_pulumi_use_file_backend() {
+  if [ "$#" -ne 1 ] || [ -z "$1" ]; then
+    echo "fleet_pulumi_use_file_backend: usage: fleet_pulumi_use_file_backend STATE_DIR" >&2
+    return 2
+  fi
+  mkdir -p -- "$1"
+  PULUMI_BACKEND_URL="file://$(cd -- "$1" && pwd)"
+  export PULUMI_BACKEND_URL
+}

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Prepares a Debian (bookworm) machine to build and test this project, using
+# only the project's own files and the package registries:
+#   1. Debian packages the simulated fleet and the tests call (sshd, nix-instantiate,
+#      ip, nsenter/unshare, openssl, ps, ...), installed only when missing;
+#   2. node_modules (npm ci), when missing or older than package-lock.json;
+#   3. the Pulumi CLI and language host (install-pulumi.sh) and actionlint
+#      (install-actionlint.sh), built into a cache outside the checkout.
+# Idempotent: on a prepared machine it changes nothing and takes about a second.
+# Node.js (>= 20.19) and Go (>= 1.25) must already be installed: Debian's own
+# packages of both are too old.
+set -euo pipefail
+
+# shellcheck source=scripts/env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+
+# Debian packages we need, and why:
+#   nix-bin: nix-instantiate renders and checks host configurations
+#   openssh-server, openssh-client: simulated hosts are reached only through real sshd; ssh-keygen
+#   iproute2: network namespaces and veths (ip); util-linux, mount: unshare, nsenter, mount
+#   openssl: test certificates for the simulated Kubernetes API; procps: ps and friends
+#   the shell linter (package shellcheck): actionlint uses it to check the shell in workflow `run:` steps
+apt_packages=(nix-bin openssh-server openssh-client iproute2 openssl util-linux mount procps shellcheck)
+
+say() { echo "setup: $*"; }
+fail() { echo "setup: $*" >&2; exit 1; }
+
+# version_at_least HAVE WANT: true when dotted version HAVE >= WANT.
+version_at_least() {
+  [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]
+}
+
+# --- prerequisites that do not come from apt ---------------------------------
+command -v node >/dev/null || fail "node is not installed; install Node.js >= 20.19 first"
+command -v npm >/dev/null || fail "npm is not installed; install it with Node.js"
+command -v go >/dev/null || fail "go is not installed; install Go >= 1.25 first"
+node_version="$(node -p 'process.versions.node')"
+version_at_least "$node_version" 20.19.0 || fail "Node.js $node_version is too old; package.json needs >= 20.19"
+go_version="$(go env GOVERSION)"
+version_at_least "${go_version#go}" 1.25 || fail "$go_version is too old; tools/pulumi/go.mod needs Go >= 1.25"
+
+# --- Debian packages ---------------------------------------------------------
+missing=()
+for pkg in "${apt_packages[@]}"; do
+  status="$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)"
+  [ "$status" = "installed" ] || missing+=("$pkg")
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  say "Debian packages present"
+else
+  say "installing Debian packages: ${missing[*]}"
+  sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || fail "not root and no sudo; install as root: apt-get install ${missing[*]}"
+    sudo=(sudo)
+  fi
+  # Keep package scripts from starting a system sshd on port 22: our tests
+  # start their own sshd processes. policy-rc.d is how Debian lets an installer
+  # veto service starts; an existing one is left as it is.
+  policy=/usr/sbin/policy-rc.d
+  added_policy=false
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# Temporary, from nixos-fleet scripts/setup.sh: no service starts during installs.\nexit 101\n' |
+      "${sudo[@]}" tee "$policy" >/dev/null
+    "${sudo[@]}" chmod 0755 "$policy"
+    added_policy=true
+  fi
+  remove_policy() { if $added_policy; then "${sudo[@]}" rm -f "$policy"; fi; }
+  trap remove_policy EXIT
+
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Use-Pty=0 --no-install-recommends "${missing[@]}"
+  remove_policy
+  trap - EXIT
+fi
+
+# --- node_modules ------------------------------------------------------------
+# npm writes node_modules/.package-lock.json on every install; when it is older
+# than package-lock.json, the installed tree may not match the lock file.
+cd "$FLEET_ROOT"
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing node_modules (npm ci)"
+  npm ci --no-audit --no-fund
+else
+  say "node_modules up to date"
+fi
+
+# --- tools built from source -------------------------------------------------
+bash "$FLEET_ROOT/scripts/install-pulumi.sh"
+bash "$FLEET_ROOT/scripts/install-actionlint.sh"
+
+say "done; run 'source scripts/env.sh' to put pulumi and actionlint on PATH"
