@@ -1,0 +1,51 @@
+/**
+ * Every default of the inventory, in one place. The schema applies these; nothing else in the
+ * project invents a default for an inventory field.
+ */
+import type { RebootPolicy, RebuildAction, Timeouts } from "../rollout/spec";
+
+/** Stack config keys the program reads (namespace `fleet`). */
+export const CONFIG_KEYS = {
+  inventory: "fleet:inventory",
+  inventoryFile: "fleet:inventoryFile",
+  simFleet: "fleet:simFleet",
+  sshPrivateKey: "fleet:sshPrivateKey",
+  secrets: "fleet:secrets",
+  kubeconfig: "fleet:kubeconfig",
+} as const;
+
+export const SSH_DEFAULTS = { user: "root", port: 22, trustOnFirstUse: false } as const;
+
+export const REBUILD_DEFAULTS: { readonly action: RebuildAction; readonly rebootPolicy: RebootPolicy } = {
+  action: "switch",
+  rebootPolicy: "when-needed",
+};
+
+/** Seconds. Generous for bare metal: firmware POST alone can take minutes. */
+export const TIMEOUT_DEFAULTS: Timeouts = {
+  connectSeconds: 15,
+  lockSeconds: 60,
+  rebuildSeconds: 1800,
+  drainSeconds: 300,
+  shutdownSeconds: 120,
+  bootSeconds: 600,
+  settleSeconds: 300,
+  readySeconds: 600,
+  healthSeconds: 600,
+};
+
+export const KUBERNETES_DEFAULTS = { enabled: true, watchedNamespaces: ["kube-system"] } as const;
+
+export const HEALTH_DEFAULTS = { nodesReady: true } as const;
+
+export const COMMAND_GATE_DEFAULTS = { exitCode: 0 } as const;
+
+export const NIX_DEFAULTS = { stateVersion: "24.05" } as const;
+
+export const K3S_DEFAULTS = { enable: false, clusterInit: false } as const;
+
+/** Folder on every host for secret files: outside the world-readable Nix store, root-only. */
+export const SECRETS_DIR = "/var/lib/nixos-fleet/secrets";
+
+/** Where the k3s join token lands on each host (services.k3s.tokenFile points here). */
+export const K3S_TOKEN_PATH = `${SECRETS_DIR}/k3s-token`;

@@ -1,0 +1,177 @@
+/**
+ * From a valid inventory and the secrets to the rollout plan: one fully resolved HostSpec per
+ * host, in rollout order, with its rendered files and its secret files.
+ */
+import * as path from "node:path";
+import { renderHostFiles, type StaticModuleName, type UserModule } from "../render/render";
+import { readStaticModules } from "../render/static";
+import type { HostSpec } from "../rollout/spec";
+import { CONFIG_KEYS, K3S_TOKEN_PATH } from "./defaults";
+import { IssueList } from "./errors";
+import { publicKeyOf, withKey } from "./loginKey";
+import { rolloutOrder } from "./order";
+import { hostNixData, modulePathsOf, nodeNameOf, sshPort, sshUser, timeoutsOf } from "./resolve";
+import type { Inventory, InventoryHost, InventoryIo } from "./types";
+
+/** Secret stack config, read by the program and handed over as plain strings. */
+export interface PlanSecrets {
+  /** fleet:sshPrivateKey; replaced by the simulation's key under the simulated fleet overlay. */
+  readonly sshPrivateKey?: string;
+  /** fleet:secrets: name → value; the inventory refers to entries by name. */
+  readonly values: Readonly<Record<string, string>>;
+  /** fleet:kubeconfig, used when the inventory names no kubernetes.kubeconfigFile. */
+  readonly kubeconfig?: string;
+}
+
+/** File access of the plan; `nixDir` overrides where the static modules are read from. */
+export interface PlanIo extends InventoryIo {
+  readonly nixDir?: string;
+}
+
+const why = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+interface Inputs {
+  sshPrivateKey: string;
+  loginPublicKey: string;
+  k3sToken?: string;
+  kubeconfig?: string;
+  staticModules: Record<StaticModuleName, string>;
+  userModules: Map<string, string>;
+}
+
+function loginKey(inv: Inventory, secrets: PlanSecrets, io: PlanIo, issues: IssueList): { key?: string; pub?: string } {
+  let key = secrets.sshPrivateKey;
+  if (inv.sim !== undefined) {
+    try {
+      key = io.readFile(inv.sim.sshKeyPath);
+    } catch (error) {
+      issues.addIssue({ path: [], subject: CONFIG_KEYS.simFleet, message: `cannot read the simulation's SSH key ${inv.sim.sshKeyPath}: ${why(error)}` });
+      return {};
+    }
+  }
+  if (key === undefined || key.trim() === "") {
+    issues.addIssue({
+      path: [],
+      subject: CONFIG_KEYS.sshPrivateKey,
+      message: "not set; the rollout logs in with it. Store it with `pulumi config set --secret fleet:sshPrivateKey < ~/.ssh/id_ed25519`",
+    });
+    return {};
+  }
+  try {
+    return { key, pub: publicKeyOf(key) };
+  } catch (error) {
+    issues.addIssue({ path: [], subject: CONFIG_KEYS.sshPrivateKey, message: `is not a usable private key (${why(error)}); give an unencrypted OpenSSH or PEM key` });
+    return {};
+  }
+}
+
+function secretValue(name: string, secrets: PlanSecrets): string | undefined {
+  return Object.prototype.hasOwnProperty.call(secrets.values, name) ? secrets.values[name] : undefined;
+}
+
+function kubeconfigOf(inv: Inventory, secrets: PlanSecrets, io: PlanIo, issues: IssueList): string | undefined {
+  if (!inv.kubernetes.enabled) return undefined;
+  const file = inv.kubernetes.kubeconfigFile;
+  if (inv.sim === undefined && secrets.kubeconfig !== undefined && secrets.kubeconfig.trim() !== "") return secrets.kubeconfig;
+  if (file === undefined) {
+    issues.add(
+      ["kubernetes", "kubeconfigFile"],
+      "required while kubernetes.enabled is true (the rollout drains Nodes and checks the cluster through it): name a kubeconfig file " +
+        "relative to the project folder, or store one with `pulumi config set --secret fleet:kubeconfig < kubeconfig.yaml`, or set kubernetes.enabled: false",
+    );
+    return undefined;
+  }
+  try {
+    return io.readFile(path.resolve(inv.projectDir, file));
+  } catch (error) {
+    issues.add(["kubernetes", "kubeconfigFile"], `cannot read ${file}: ${why(error)}`);
+    return undefined;
+  }
+}
+
+function userModules(inv: Inventory, io: PlanIo, issues: IssueList): Map<string, string> {
+  const out = new Map<string, string>();
+  const origins: { list: readonly string[]; at: (i: number) => (string | number)[] }[] = [
+    { list: inv.nix.imports, at: (i) => ["nix", "imports", i] },
+    ...inv.hosts.map((h, j) => ({ list: h.nix.imports, at: (i: number) => ["hosts", j, "nix", "imports", i] })),
+  ];
+  for (const { list, at } of origins) {
+    list.forEach((p, i) => {
+      const rel = path.posix.normalize(p);
+      if (out.has(rel)) return;
+      try {
+        out.set(rel, io.readFile(path.resolve(inv.projectDir, rel)));
+      } catch (error) {
+        issues.add(at(i), `cannot read the module ${rel} (relative to ${inv.projectDir}): ${why(error)}`);
+        out.set(rel, "");
+      }
+    });
+  }
+  return out;
+}
+
+function gatherInputs(inv: Inventory, secrets: PlanSecrets, io: PlanIo): Inputs {
+  const issues = new IssueList();
+  const { key, pub } = loginKey(inv, secrets, io, issues);
+  let k3sToken: string | undefined;
+  const tokenSecret = inv.k3s.tokenSecret;
+  if (inv.k3s.enable && tokenSecret !== undefined) {
+    k3sToken = secretValue(tokenSecret, secrets);
+    if (k3sToken === undefined || k3sToken === "") {
+      issues.add(
+        ["k3s", "tokenSecret"],
+        `names the secret "${tokenSecret}", which is ${k3sToken === "" ? "empty" : "not set"}; store the cluster token with ` +
+          `\`pulumi config set --secret --path 'fleet:secrets.${tokenSecret}' <token>\``,
+      );
+    }
+  }
+  const kubeconfig = kubeconfigOf(inv, secrets, io, issues);
+  const modules = userModules(inv, io, issues);
+  let staticModules: Record<StaticModuleName, string> | undefined;
+  try {
+    staticModules = readStaticModules(io.readFile, io.nixDir);
+  } catch (error) {
+    issues.addIssue({ path: [], subject: "nixos-fleet installation", message: `cannot read the static NixOS modules: ${why(error)}` });
+  }
+  issues.throwIfAny(inv.source);
+  if (key === undefined || pub === undefined || staticModules === undefined) throw new Error("unreachable: missing plan input without an issue");
+  return { sshPrivateKey: key, loginPublicKey: pub, k3sToken, kubeconfig, staticModules, userModules: modules };
+}
+
+function specOf(inv: Inventory, host: InventoryHost, inputs: Inputs): HostSpec {
+  const authorizedKeys = withKey(host.ssh.authorizedKeys ?? inv.ssh.authorizedKeys, inputs.loginPublicKey);
+  const modules: UserModule[] = modulePathsOf(inv, host).map((p) => ({ path: p, content: inputs.userModules.get(p) ?? "" }));
+  const files = renderHostFiles({ data: hostNixData(inv, host, authorizedKeys), staticModules: inputs.staticModules, userModules: modules });
+  const hostKey = host.hostKey === undefined ? "" : host.hostKey.trim().split(/\s+/).slice(0, 2).join(" ");
+  const k8s = inv.kubernetes.enabled;
+  return {
+    name: host.name,
+    address: host.address,
+    port: sshPort(inv, host),
+    user: sshUser(inv, host),
+    hostKey,
+    trustOnFirstUse: hostKey === "" && (host.ssh.trustOnFirstUse ?? inv.ssh.trustOnFirstUse),
+    sshPrivateKey: inputs.sshPrivateKey,
+    files,
+    secretFiles: inputs.k3sToken !== undefined ? { [K3S_TOKEN_PATH]: inputs.k3sToken } : {},
+    action: inv.rebuild.action,
+    rebootPolicy: inv.rebuild.rebootPolicy,
+    ...(k8s && inputs.kubeconfig !== undefined ? { kubernetes: { kubeconfig: inputs.kubeconfig, nodeName: nodeNameOf(host) } } : {}),
+    gates: {
+      nodesReady: k8s && inv.health.nodesReady,
+      watchedNamespaces: k8s ? [...inv.kubernetes.watchedNamespaces] : [],
+      commands: inv.health.commands.map((g) => ({ ...g, passWhen: [...g.passWhen] })),
+    },
+    timeouts: timeoutsOf(inv, host),
+  };
+}
+
+/**
+ * Every host of the inventory as a HostSpec, in rollout order (control plane first, then
+ * workers, inventory order within each). Throws InventoryError listing every missing secret
+ * or unreadable file, each with the command or path that fixes it.
+ */
+export function planHosts(inv: Inventory, secrets: PlanSecrets, io: PlanIo): HostSpec[] {
+  const inputs = gatherInputs(inv, secrets, io);
+  return rolloutOrder(inv.hosts).map((host) => specOf(inv, host, inputs));
+}

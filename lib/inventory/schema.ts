@@ -1,0 +1,214 @@
+/**
+ * The inventory schema: one zod schema for both sources (the structured stack config key
+ * fleet:inventory and the YAML file fleet:inventoryFile). Defaults come from ./defaults.
+ * Checks that relate several fields (unique names, k3s needs) live in ./checks.
+ */
+import * as path from "node:path";
+import { z } from "zod";
+import { PATH_LITERAL_SAFE } from "../render/render";
+import { HOST_ROLES, REBOOT_POLICIES, REBUILD_ACTIONS } from "../rollout/spec";
+import * as D from "./defaults";
+import {
+  HOST_NAME,
+  INTERFACE_NAME,
+  K8S_LABEL_NAME,
+  SECRET_NAME,
+  USER_NAME,
+  ipFamily,
+  isK8sSubdomain,
+  isSshAddress,
+  labelKeyProblem,
+  labelValueProblem,
+  parseStaticAddress,
+  publicKeyProblem,
+  serverAddrProblem,
+} from "./formats";
+import { nixSettingsSchema } from "./settings";
+import { bool, checkedText, describeValue, num, strict, text } from "./zodParts";
+
+const q = describeValue;
+const nonEmpty = checkedText((s) => (s.trim() === "" ? "must not be empty" : undefined));
+const matching = (re: RegExp, what: string) => checkedText((s) => (re.test(s) ? undefined : `${q(s)} is not ${what}`));
+
+const hostName = matching(HOST_NAME, "a host name: 1-63 lower-case letters, digits and '-', starting and ending with a letter or digit");
+const sshAddress = checkedText((s) => (isSshAddress(s) ? undefined : `${q(s)} is not an IPv4/IPv6 address or host name`));
+const plainIp = checkedText((s) => (ipFamily(s) !== undefined ? undefined : `${q(s)} is not an IPv4 or IPv6 address`));
+const staticAddress = checkedText((s) =>
+  parseStaticAddress(s) !== undefined ? undefined : `${q(s)} is not an IP address, with or without a /prefix (10.0.0.5 or 10.0.0.5/24)`,
+);
+const interfaceName = matching(INTERFACE_NAME, "a network interface name (at most 15 characters, e.g. eth0 or enp3s0)");
+const userName = matching(USER_NAME, "a user name");
+const secretName = matching(SECRET_NAME, "a secret name (letters, digits, '_' and '-', starting with a letter)");
+const namespace = matching(K8S_LABEL_NAME, "a Kubernetes namespace name");
+const nodeName = checkedText((s) => (isK8sSubdomain(s) ? undefined : `${q(s)} is not a Kubernetes Node name (lower-case DNS subdomain)`));
+const stateVersion = matching(/^[0-9]{2}\.[0-9]{2}$/, 'a NixOS release like "24.05" (quote it in YAML: 24.10 unquoted reads as 24.1)');
+
+function keyProblem(s: string, hint: string): string | undefined {
+  const p = publicKeyProblem(s);
+  return p === undefined ? undefined : `${p}${hint}`;
+}
+const hostKey = checkedText((s) =>
+  keyProblem(s, "; copy the line from /etc/ssh/ssh_host_ed25519_key.pub on the host (or `ssh-keyscan -t ed25519 <address>`), or set ssh.trustOnFirstUse: true"),
+);
+const authorizedKey = checkedText((s) => keyProblem(s, ""));
+
+const port = num(z.number().int().min(1).max(65535));
+const prefixLength = num(z.number().int().min(0).max(128));
+const seconds = num(z.number().positive());
+
+const flag = checkedText((s) =>
+  /\s/.test(s) || s === ""
+    ? `${q(s)}: put each flag in its own list item and join a flag to its value with '=' (--node-taint=key=value:NoSchedule)`
+    : undefined,
+);
+
+const regex = checkedText((s) => {
+  try {
+    new RegExp(s);
+    return undefined;
+  } catch (error) {
+    return `${q(s)} is not a valid JavaScript regular expression: ${error instanceof Error ? error.message : String(error)}`;
+  }
+});
+
+const modulePath = checkedText((s) => {
+  const norm = path.posix.normalize(s);
+  if (path.isAbsolute(s) || norm === ".." || norm.startsWith("../")) {
+    return `${q(s)} must be a path inside the project folder, relative to it (e.g. nix/monitoring.nix)`;
+  }
+  if (!PATH_LITERAL_SAFE.test(norm)) {
+    return `${q(s)} may hold only letters, digits, '.', '_', '-', '+' and '/' (it is imported as a Nix path literal)`;
+  }
+  return s.endsWith(".nix") ? undefined : `${q(s)} is not a .nix file`;
+});
+
+const labels = z.record(z.string(), text()).superRefine((rec, ctx) => {
+  for (const [k, v] of Object.entries(rec)) {
+    const kp = labelKeyProblem(k);
+    if (kp !== undefined) ctx.addIssue({ code: "custom", path: [k], message: `invalid label key: ${kp}` });
+    const vp = labelValueProblem(v);
+    if (vp !== undefined) ctx.addIssue({ code: "custom", path: [k], message: vp });
+  }
+});
+
+const timeoutsShape = {
+  connectSeconds: seconds.default(D.TIMEOUT_DEFAULTS.connectSeconds),
+  lockSeconds: seconds.default(D.TIMEOUT_DEFAULTS.lockSeconds),
+  rebuildSeconds: seconds.default(D.TIMEOUT_DEFAULTS.rebuildSeconds),
+  drainSeconds: seconds.default(D.TIMEOUT_DEFAULTS.drainSeconds),
+  shutdownSeconds: seconds.default(D.TIMEOUT_DEFAULTS.shutdownSeconds),
+  bootSeconds: seconds.default(D.TIMEOUT_DEFAULTS.bootSeconds),
+  settleSeconds: seconds.default(D.TIMEOUT_DEFAULTS.settleSeconds),
+  readySeconds: seconds.default(D.TIMEOUT_DEFAULTS.readySeconds),
+  healthSeconds: seconds.default(D.TIMEOUT_DEFAULTS.healthSeconds),
+};
+
+const hostTimeouts = strict({
+  connectSeconds: seconds.optional(),
+  lockSeconds: seconds.optional(),
+  rebuildSeconds: seconds.optional(),
+  drainSeconds: seconds.optional(),
+  shutdownSeconds: seconds.optional(),
+  bootSeconds: seconds.optional(),
+  settleSeconds: seconds.optional(),
+  readySeconds: seconds.optional(),
+  healthSeconds: seconds.optional(),
+});
+
+const sshShape = {
+  user: userName,
+  port,
+  /** Accept whatever key the host presents when hostKey is absent. */
+  trustOnFirstUse: bool(),
+  /** Public keys authorized for the SSH user; the login key's own public half is always added. */
+  authorizedKeys: z.array(authorizedKey),
+};
+
+const commandGate = strict({
+  name: nonEmpty,
+  command: nonEmpty,
+  exitCode: num(z.number().int().min(0).max(255)).default(D.COMMAND_GATE_DEFAULTS.exitCode),
+  passWhen: z.array(regex).default([]),
+});
+
+/**
+ * One host. Its ssh, network, nix.stateVersion and timeouts values replace the fleet-wide ones
+ * field by field; nix.imports and k3s.extraFlags add to them; nix.settings merge into them.
+ */
+const hostSchema = strict({
+  name: hostName,
+  /** May be left out only when the simulated fleet overlay supplies it. */
+  address: sshAddress.optional(),
+  hostKey: hostKey.optional(),
+  role: z.enum(HOST_ROLES).default("worker"),
+  nodeName: nodeName.optional(),
+  ssh: strict({
+    user: sshShape.user.optional(),
+    port: sshShape.port.optional(),
+    trustOnFirstUse: sshShape.trustOnFirstUse.optional(),
+    authorizedKeys: sshShape.authorizedKeys.optional(),
+  }).prefault({}),
+  network: strict({
+    interface: interfaceName.optional(),
+    address: staticAddress.optional(),
+    prefixLength: prefixLength.optional(),
+    gateway: plainIp.optional(),
+    nameservers: z.array(plainIp).optional(),
+  }).prefault({}),
+  nix: strict({
+    stateVersion: stateVersion.optional(),
+    imports: z.array(modulePath).default([]),
+    settings: nixSettingsSchema(),
+  }).prefault({}),
+  k3s: strict({ extraFlags: z.array(flag).default([]) }).prefault({}),
+  labels: labels.default({}),
+  timeouts: hostTimeouts.prefault({}),
+});
+
+/** The whole inventory as the user writes it; see examples/prod-inventory.yaml. */
+export const inventorySchema = strict({
+  ssh: strict({
+    user: sshShape.user.default(D.SSH_DEFAULTS.user),
+    port: sshShape.port.default(D.SSH_DEFAULTS.port),
+    trustOnFirstUse: sshShape.trustOnFirstUse.default(D.SSH_DEFAULTS.trustOnFirstUse),
+    authorizedKeys: sshShape.authorizedKeys.default([]),
+  }).prefault({}),
+  rebuild: strict({
+    action: z.enum(REBUILD_ACTIONS).default(D.REBUILD_DEFAULTS.action),
+    rebootPolicy: z.enum(REBOOT_POLICIES).default(D.REBUILD_DEFAULTS.rebootPolicy),
+  }).prefault({}),
+  timeouts: strict(timeoutsShape).prefault({}),
+  kubernetes: strict({
+    enabled: bool().default(D.KUBERNETES_DEFAULTS.enabled),
+    watchedNamespaces: z.array(namespace).default([...D.KUBERNETES_DEFAULTS.watchedNamespaces]),
+    /** Relative to the project folder. */
+    kubeconfigFile: nonEmpty.optional(),
+  }).prefault({}),
+  health: strict({
+    nodesReady: bool().default(D.HEALTH_DEFAULTS.nodesReady),
+    commands: z.array(commandGate).default([]),
+  }).prefault({}),
+  network: strict({
+    interface: interfaceName.optional(),
+    prefixLength: prefixLength.optional(),
+    gateway: plainIp.optional(),
+    nameservers: z.array(plainIp).default([]),
+  }).prefault({}),
+  nix: strict({
+    stateVersion: stateVersion.default(D.NIX_DEFAULTS.stateVersion),
+    imports: z.array(modulePath).default([]),
+    settings: nixSettingsSchema(),
+  }).prefault({}),
+  k3s: strict({
+    enable: bool().default(D.K3S_DEFAULTS.enable),
+    serverAddr: checkedText((s) => serverAddrProblem(s)).optional(),
+    tokenSecret: secretName.optional(),
+    clusterInit: bool().default(D.K3S_DEFAULTS.clusterInit),
+    extraFlags: z.array(flag).default([]),
+  }).prefault({}),
+  hosts: z.array(hostSchema).min(1),
+});
+
+/** The inventory after parsing: every default applied, nothing resolved per host yet. */
+export type ParsedInventory = z.output<typeof inventorySchema>;
+export type ParsedHost = ParsedInventory["hosts"][number];
