@@ -28,7 +28,7 @@ describe("inventory: schema", () => {
   it("applies every default to a minimal inventory", () => {
     const inv = inlineInventory({ hosts: [{ name: "srv1", address: "10.0.0.1", hostKey: HOST_KEYS[0] }] });
     assert.deepEqual(inv.ssh, { user: "root", port: 22, trustOnFirstUse: false, authorizedKeys: [] });
-    assert.deepEqual(inv.rebuild, { action: "boot", rebootPolicy: "when-needed" });
+    assert.deepEqual(inv.rebuild, { action: "switch", rebootPolicy: "when-needed" });
     assert.deepEqual(inv.timeouts, TIMEOUT_DEFAULTS);
     assert.deepEqual(inv.kubernetes, { enabled: true, watchedNamespaces: ["kube-system"] });
     assert.deepEqual(inv.health, { nodesReady: true, commands: [] });

@@ -44,7 +44,7 @@ describe("plan: hosts in rollout order", () => {
     assert.deepEqual([cp1.address, cp1.port, cp1.user, cp1.hostKey, cp1.trustOnFirstUse], ["10.0.0.1", 2222, "admin", HOST_KEYS[1].split(" ").slice(0, 2).join(" "), false]);
     assert.deepEqual([cp2.port, cp2.user, cp2.hostKey, cp2.trustOnFirstUse], [22, "root", "", true]);
     assert.equal(w1.sshPrivateKey, loginKey());
-    assert.deepEqual([cp1.action, cp1.rebootPolicy], ["boot", "when-needed"]);
+    assert.deepEqual([cp1.action, cp1.rebootPolicy], ["switch", "when-needed"]);
     assert.deepEqual(cp2.kubernetes, { kubeconfig: KUBECONFIG, nodeName: "cp2.example.com" });
     assert.deepEqual(w1.gates, { nodesReady: true, watchedNamespaces: ["kube-system", "rook-ceph"], commands: [{ name: "ceph", command: "ceph health", exitCode: 0, passWhen: ["^HEALTH_OK"] }] });
     assert.equal(cp1.timeouts.bootSeconds, 100);

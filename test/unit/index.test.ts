@@ -1,0 +1,103 @@
+/**
+ * The program (index.ts) under Pulumi's mocks: config in, NixosHost resources out, in rollout
+ * order and chained; bad config stops it before any resource is declared.
+ */
+import * as assert from "node:assert/strict";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { HOST_KEYS, loginKey } from "./helpers/fixtures";
+
+const INDEX = path.resolve(__dirname, "../../index.js");
+const PROJECT = path.resolve(__dirname, "../../..");
+
+interface Seen {
+  readonly name: string;
+  readonly dependencies: string[];
+  readonly files: Record<string, string>;
+}
+
+/** Runs the program with `config` (secret keys listed in `secretKeys`) and returns what it declared. */
+async function runProgram(config: Record<string, string>, secretKeys: string[]): Promise<Seen[]> {
+  const seen: Seen[] = [];
+  const deps = new Map<string, string[]>();
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (a) => {
+        seen.push({ name: a.name, dependencies: [], files: a.inputs.files });
+        return { id: a.name, state: a.inputs };
+      },
+      call: () => ({}),
+    },
+    "nixos-fleet",
+    "unit",
+    false,
+  );
+  pulumi.runtime.setAllConfig(config, secretKeys);
+  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: { getName(): string; getDependenciesList(): string[] }, cb: unknown): unknown };
+  const original = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, cb) => {
+    deps.set(req.getName(), req.getDependenciesList());
+    return original(req, cb);
+  };
+  const cwd = process.cwd();
+  process.chdir(PROJECT);
+  try {
+    delete require.cache[INDEX];
+    const program = require(INDEX) as { rolloutOrder: string[] };
+    assert.ok(Array.isArray(program.rolloutOrder));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  } finally {
+    process.chdir(cwd);
+  }
+  return seen.map((s) => ({ ...s, dependencies: deps.get(s.name) ?? [] }));
+}
+
+const inventory = {
+  k3s: { enable: true, serverAddr: "https://192.0.2.10:6443", tokenSecret: "k3sToken" },
+  hosts: [
+    { name: "w1", role: "worker", address: "192.0.2.11", hostKey: HOST_KEYS[1] },
+    { name: "cp1", role: "control-plane", address: "192.0.2.10", hostKey: HOST_KEYS[0] },
+    { name: "w2", role: "worker", address: "192.0.2.12", hostKey: HOST_KEYS[2] },
+  ],
+};
+
+describe("index.ts under Pulumi's mocks", () => {
+  it("declares one NixosHost per host, control plane first, each depending on the one before", async () => {
+    const seen = await runProgram(
+      {
+        "fleet:inventory": JSON.stringify(inventory),
+        "fleet:sshPrivateKey": loginKey(),
+        "fleet:secrets": JSON.stringify({ k3sToken: "t0ken" }),
+        "fleet:kubeconfig": "apiVersion: v1\nkind: Config\n",
+      },
+      ["fleet:sshPrivateKey", "fleet:secrets", "fleet:kubeconfig"],
+    );
+    assert.deepEqual(seen.map((s) => s.name), ["cp1", "w1", "w2"]);
+    assert.deepEqual(seen[0].dependencies, []);
+    assert.match(seen[1].dependencies.join(), /::cp1$/);
+    assert.match(seen[2].dependencies.join(), /::w1$/);
+    for (const s of seen) {
+      assert.ok(s.files["configuration.nix"].includes("./hardware-configuration.nix"));
+      assert.ok(!JSON.stringify(s.files).includes("t0ken"));
+    }
+  });
+
+  it("refuses a secret stored in plain text, before declaring any host", async () => {
+    await assert.rejects(
+      runProgram({ "fleet:inventory": JSON.stringify(inventory), "fleet:sshPrivateKey": loginKey(), "fleet:secrets": "{}" }, []),
+      /fleet:sshPrivateKey is stored in plain text .*pulumi config set --secret sshPrivateKey/s,
+    );
+  });
+
+  it("names the config path of a bad inventory value and declares nothing", async () => {
+    const bad = { ...inventory, hosts: [inventory.hosts[1], { ...inventory.hosts[0], address: "10.0.0.300" }] };
+    let seen: Seen[] = [];
+    await assert.rejects(
+      (async () => {
+        seen = await runProgram({ "fleet:inventory": JSON.stringify(bad), "fleet:sshPrivateKey": loginKey(), "fleet:secrets": "{}" }, ["fleet:sshPrivateKey", "fleet:secrets"]);
+      })(),
+      /hosts\[1\]\.address/,
+    );
+    assert.deepEqual(seen, []);
+  });
+});
