@@ -28,7 +28,7 @@ in
   ];
 
   networking.hostName = host.hostName;
-  networking.useDHCP = lib.mkDefault net.useDHCP;
+  networking.useDHCP = net.useDHCP;
   networking.interfaces = lib.optionalAttrs staticAddress (lib.listToAttrs [
     (lib.nameValuePair net.interface {
       ipv4.addresses = net.ipv4Addresses;

@@ -96,7 +96,7 @@ describe("nix/: the static NixOS modules", () => {
     assert.ok(w1);
     const { base, k3s } = evaluate(w1);
     assert.equal(at(base, "networking.hostName"), "w1");
-    assert.deepEqual(at(base, "networking.useDHCP"), { _type: "override", priority: 1000, content: false });
+    assert.equal(at(base, "networking.useDHCP"), false);
     assert.deepEqual(at(base, "networking.interfaces"), { enp4s0: { ipv4: { addresses: [{ address: "172.30.190.11", prefixLength: 24 }] }, ipv6: { addresses: [] } } });
     assert.deepEqual(at(base, "networking.defaultGateway"), { _type: "if", condition: true, content: "172.30.190.1" });
     assert.equal(at(base, "networking.defaultGateway6.condition"), false);
@@ -138,10 +138,10 @@ describe("nix/: the static NixOS modules", () => {
     const { base, k3s } = evaluate(plan("inventory/dev.yaml", ".sim/fleet.json")[1]);
     assert.equal(at(base, "networking.hostName"), "srv2");
     assert.deepEqual(at(base, "networking.interfaces"), {});
-    assert.deepEqual(at(base, "networking.useDHCP.content"), true);
+    assert.equal(at(base, "networking.useDHCP"), true);
     assert.equal(at(base, "networking.defaultGateway.condition"), false);
     assert.equal(at(base, "networking.nameservers.condition"), false);
     assert.match(String(at(k3s, "services.k3s.content.extraFlags")), /^--node-name=srv2 --node-label=nixos-fleet\.dev\/pool=general$/);
-    assert.deepEqual(at(base, "imports"), [{ time: { timeZone: "UTC" } }]);
+    assert.deepEqual(at(base, "imports"), [{ boot: { loader: { "systemd-boot": { enable: true }, efi: { canTouchEfiVariables: true } } }, time: { timeZone: "UTC" } }]);
   });
 });

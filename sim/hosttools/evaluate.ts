@@ -1,0 +1,130 @@
+/**
+ * Evaluates a host's NixOS configuration with the real nix-instantiate and the module
+ * system of sim/nix/. Errors come back as Nix printed them.
+ */
+import { spawn } from "node:child_process";
+import * as path from "node:path";
+import { CHANNEL_ENV, NIX_INSTANTIATE, simNixDir } from "./paths";
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+/** What sim/nix/eval.nix prints for a configuration that evaluates. */
+export interface EvalResult {
+  readonly hostName: string;
+  readonly nixos: {
+    readonly version: string;
+    readonly release: string;
+    readonly codeName: string;
+    readonly label: string;
+    readonly revision: string | null;
+    readonly stateVersion: string;
+    readonly configurationRevision: string | null;
+  };
+  readonly kernel: {
+    readonly version: string;
+    readonly modDirVersion: string;
+    /** Store path of the kernel package the configuration selects. */
+    readonly package: string;
+    readonly patches: JsonValue;
+  };
+  readonly extraModulePackages: readonly string[];
+  readonly kernelParams: readonly string[];
+  readonly systemPackages: readonly string[];
+  /** The whole evaluated configuration; packages appear as their store paths. */
+  readonly config: JsonObject;
+}
+
+export type EvalOutcome =
+  | { readonly ok: true; readonly result: EvalResult; readonly stderr: string }
+  | { readonly ok: false; readonly exitCode: number | null; readonly stderr: string };
+
+export interface EvalRequest {
+  /** Absolute path of configuration.nix (or of a folder holding default.nix). */
+  readonly configFile: string;
+  /** Version suffix of the host's channel revision; absent: the first revision. */
+  readonly channelSuffix?: string;
+  readonly showTrace?: boolean;
+  /** `-I` entries given to nixos-rebuild, passed on unchanged. */
+  readonly includePaths?: readonly string[];
+  /** `--option name value` pairs given to nixos-rebuild, passed on unchanged. */
+  readonly nixOptions?: ReadonlyArray<readonly [string, string]>;
+  readonly timeoutMs?: number;
+}
+
+const DEFAULT_EVAL_TIMEOUT_MS = 120_000;
+
+/** The nix-instantiate command line for a request (also shown by `nixos-rebuild -v`). */
+export function evalCommand(req: EvalRequest): string[] {
+  const args = ["--eval", "--strict", "--json", "--readonly-mode"];
+  if (req.showTrace) args.push("--show-trace");
+  for (const p of req.includePaths ?? []) args.push("-I", p);
+  for (const [name, value] of req.nixOptions ?? []) args.push("--option", name, value);
+  args.push(path.join(simNixDir(), "eval.nix"), "--argstr", "configuration", req.configFile);
+  return [NIX_INSTANTIATE, ...args];
+}
+
+/** Runs the evaluation; rejects only when nix-instantiate cannot be started or hangs. */
+export function evaluateConfiguration(req: EvalRequest): Promise<EvalOutcome> {
+  const [command, ...args] = evalCommand(req);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NIX_PATH: `nixpkgs=${path.join(simNixDir(), "nixpkgs")}:nixos-config=${req.configFile}`,
+    [CHANNEL_ENV]: req.channelSuffix ?? "",
+  };
+  const timeoutMs = req.timeoutMs ?? DEFAULT_EVAL_TIMEOUT_MS;
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (c: Buffer) => out.push(c));
+    child.stderr.on("data", (c: Buffer) => err.push(c));
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${command} did not finish evaluating ${req.configFile} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot run ${command} (is Debian's nix-bin installed?): ${e.message}`));
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      const stderr = Buffer.concat(err).toString("utf8");
+      if (code !== 0) {
+        resolve({ ok: false, exitCode: code, stderr });
+        return;
+      }
+      try {
+        resolve({ ok: true, result: parseEvalResult(Buffer.concat(out).toString("utf8")), stderr });
+      } catch (e) {
+        reject(new Error(`${command} printed output that is not an evaluation result: ${(e as Error).message}`));
+      }
+    });
+  });
+}
+
+/** Parses and checks eval.nix's JSON. */
+export function parseEvalResult(text: string): EvalResult {
+  const v: unknown = JSON.parse(text);
+  const o = asObject(v, "result");
+  const kernel = asObject(o.kernel, "kernel");
+  const nixos = asObject(o.nixos, "nixos");
+  for (const k of ["version", "modDirVersion", "package"]) asString(kernel[k], `kernel.${k}`);
+  for (const k of ["version", "release", "codeName", "label", "stateVersion"]) asString(nixos[k], `nixos.${k}`);
+  asString(o.hostName, "hostName");
+  for (const k of ["extraModulePackages", "kernelParams", "systemPackages"]) {
+    if (!Array.isArray(o[k]) || !(o[k] as unknown[]).every((x) => typeof x === "string")) throw new Error(`${k} is not a list of strings`);
+  }
+  asObject(o.config, "config");
+  return v as EvalResult;
+}
+
+function asObject(v: unknown, what: string): Record<string, unknown> {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) throw new Error(`${what} is not an object`);
+  return v as Record<string, unknown>;
+}
+
+function asString(v: unknown, what: string): string {
+  if (typeof v !== "string") throw new Error(`${what} is not a string`);
+  return v;
+}

@@ -1,0 +1,2 @@
+# `import <nixpkgs/lib>` on a simulated host.
+import ../../lib.nix

@@ -1,0 +1,5 @@
+# A machine without a display.
+{ lib, ... }:
+{
+  boot.kernelParams = [ "panic=1" "boot.panic_on_fail" ];
+}

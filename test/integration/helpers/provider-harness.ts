@@ -1,0 +1,70 @@
+/** Helpers of the provider's integration tests. */
+import * as assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import type { TimelineEvent } from "../../../sim/types";
+
+/** A structured inventory (as stack config would hold it) for the simulated fleet srv1..srv3. */
+export function inventoryFor() {
+  return {
+    rebuild: { action: "switch", rebootPolicy: "when-needed" },
+    timeouts: {
+      connectSeconds: 5,
+      lockSeconds: 10,
+      rebuildSeconds: 60,
+      drainSeconds: 30,
+      shutdownSeconds: 20,
+      bootSeconds: 30,
+      settleSeconds: 30,
+      readySeconds: 30,
+      healthSeconds: 30,
+    },
+    kubernetes: { enabled: true, watchedNamespaces: ["kube-system", "default"] },
+    health: { nodesReady: true },
+    k3s: { enable: true, serverAddr: "https://srv1:6443", tokenSecret: "k3sToken" },
+    nix: { settings: { boot: { loader: { "systemd-boot": { enable: true } } } } },
+    hosts: [
+      { name: "srv1", role: "control-plane" } as Record<string, unknown>,
+      { name: "srv2", role: "worker" } as Record<string, unknown>,
+      { name: "srv3", role: "worker" } as Record<string, unknown>,
+    ],
+  } as { rebuild: object; timeouts: Record<string, number>; hosts: Array<Record<string, unknown>>; [k: string]: unknown };
+}
+
+/** Runs `f` while collecting what it prints with console.log (the provider's progress lines). */
+export async function captureConsole<T>(f: () => Promise<T>): Promise<{ result: T; lines: string[] }> {
+  const lines: string[] = [];
+  const original = console.log;
+  console.log = (...args: unknown[]) => void lines.push(args.map(String).join(" "));
+  try {
+    return { result: await f(), lines };
+  } catch (error) {
+    if (error instanceof Error) error.message += `\n(progress so far:\n${lines.join("\n")})`;
+    throw error;
+  } finally {
+    console.log = original;
+  }
+}
+
+/** Whether any file in a simulated host's /nix/store contains `needle`. */
+export async function hostStoreContains(stateDir: string, host: string, needle: string): Promise<boolean> {
+  const store = path.join(stateDir, "hosts", host, "fs", "store");
+  try {
+    await promisify(execFile)("grep", ["-r", "-l", "-F", "--", needle, store]);
+    return true;
+  } catch (error) {
+    if ((error as { code?: number }).code === 1) return false;
+    throw error;
+  }
+}
+
+/** Asserts that at no moment two hosts were cordoned or down at once, from the timeline. */
+export function assertNeverTwoDisrupted(events: readonly TimelineEvent[]): void {
+  const disrupted = new Set<string>();
+  for (const e of [...events].sort((a, b) => a.t - b.t)) {
+    if (e.kind === "cordon" || e.kind === "reboot-started" || e.kind === "down") disrupted.add(e.host);
+    if (e.kind === "uncordon") disrupted.delete(e.host);
+    assert.ok(disrupted.size <= 1, `two hosts disrupted at ${new Date(e.t).toISOString()}: ${[...disrupted].join(", ")}`);
+  }
+}
