@@ -53,12 +53,17 @@ describe("pulumi CLI end to end against three simulated hosts", function () {
     fj = fleet.fleetJson;
     stack = new PulumiStack(PROJECT, work, "e2e", "e2e-passphrase");
     await stack.ok(["stack", "init", "--secrets-provider", "passphrase"]);
+    // `stack init` cannot be pointed at another config file; it writes the stack's encryption
+    // salt beside Pulumi.yaml. Move it to the test's own config file so the checkout stays clean.
+    const created = path.join(PROJECT, "Pulumi.e2e.yaml");
+    fs.renameSync(created, stack.configFile);
     await stack.ok(["config", "set-all", "--json", JSON.stringify({ "fleet:inventory": { value: JSON.stringify(inventory), objectValue: inventory, secret: false } })]);
     await stack.ok(["config", "set", "fleet:simFleet", path.join(work, "sim", "fleet.json")]);
     await stack.ok(["config", "set", "--secret", "--path", "fleet:secrets.k3sToken", TOKEN]);
   });
 
   after(async function () {
+    fs.rmSync(path.join(PROJECT, "Pulumi.e2e.yaml"), { force: true });
     await fleet?.stop();
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
