@@ -1,0 +1,65 @@
+/**
+ * OpenSSH public key lines ("ssh-ed25519 AAAA... comment"): parsing, comparison by key blob and
+ * fingerprints printed the way OpenSSH prints them (SHA256:<unpadded base64>).
+ */
+import { createHash } from "node:crypto";
+
+/** A public key: its algorithm name and the wire-format blob the server sends. */
+export interface PublicKey {
+  readonly type: string;
+  readonly blob: Buffer;
+  readonly comment?: string;
+}
+
+/**
+ * Parses one OpenSSH public key line. Throws an Error naming `what` (e.g. "hosts[0].hostKey")
+ * when the line is not a key or its type word does not match the type inside the blob.
+ */
+export function parsePublicKeyLine(line: string, what = "public key"): PublicKey {
+  const parts = line.trim().split(/\s+/);
+  if (parts.length < 2 || parts[0] === "") {
+    throw new Error(`${what} is not an OpenSSH public key line ("<type> <base64> [comment]"): ${JSON.stringify(line.slice(0, 80))}`);
+  }
+  const [type, b64, ...comment] = parts;
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) throw new Error(`${what}: the key data of ${type} is not base64`);
+  const blob = Buffer.from(b64, "base64");
+  const inner = blobType(blob);
+  if (inner !== type) {
+    throw new Error(`${what}: the line says ${type} but the key data is ${inner ?? "not a valid SSH key blob"}`);
+  }
+  return comment.length > 0 ? { type, blob, comment: comment.join(" ") } : { type, blob };
+}
+
+/** The algorithm name at the start of an SSH key blob, or undefined when the blob is malformed. */
+export function blobType(blob: Buffer): string | undefined {
+  if (blob.length < 4) return undefined;
+  const len = blob.readUInt32BE(0);
+  if (len === 0 || len > 64 || blob.length < 4 + len) return undefined;
+  const name = blob.subarray(4, 4 + len).toString("latin1");
+  return /^[A-Za-z0-9@.-]+$/.test(name) ? name : undefined;
+}
+
+/** SHA256 fingerprint of a key blob as OpenSSH prints it: "SHA256:" + unpadded base64. */
+export function fingerprint(blob: Buffer): string {
+  return "SHA256:" + createHash("sha256").update(blob).digest("base64").replace(/=+$/, "");
+}
+
+/** The OpenSSH line of a key blob (what a known_hosts file or an inventory pins). */
+export function publicKeyLine(blob: Buffer, comment?: string): string {
+  const type = blobType(blob) ?? "unknown";
+  return comment ? `${type} ${blob.toString("base64")} ${comment}` : `${type} ${blob.toString("base64")}`;
+}
+
+/** True when two keys are the same key (comments do not matter). */
+export function sameKey(a: PublicKey, b: Buffer): boolean {
+  return a.blob.equals(b);
+}
+
+/**
+ * Host key algorithms to offer so a server with several host keys presents the pinned kind.
+ * RSA keys are used with the SHA-2 signature algorithms first.
+ */
+export function hostKeyAlgorithms(type: string): string[] {
+  if (type === "ssh-rsa") return ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"];
+  return [type];
+}

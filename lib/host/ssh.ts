@@ -1,0 +1,222 @@
+/**
+ * The SSH implementation of HostConnector / Host on ssh2. One connect() is one attempt with
+ * one deadline; reconnecting (after a reboot) is the caller's loop. The host key is checked
+ * against the pinned OpenSSH line by comparing key blobs; a mismatch is final.
+ */
+import { Client, utils, type ConnectConfig } from "ssh2";
+import { HostConnectionError, HostKeyMismatchError, type ExecOptions, type ExecResult, type Host, type HostConnector } from "./host";
+import { fingerprint, hostKeyAlgorithms, parsePublicKeyLine, publicKeyLine, type PublicKey } from "./keys";
+import { runOnChannel } from "./ssh-exec";
+
+/** How to reach one host. */
+export interface SshConnectorOptions {
+  /** Inventory name, used in every message. */
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+  readonly user: string;
+  /** Client private key in OpenSSH or PEM format. */
+  readonly privateKey: string;
+  /** Pinned host key as an OpenSSH line; empty when none is pinned yet. */
+  readonly hostKey: string;
+  /** Accept whatever key the host presents when none is pinned (the caller records it). */
+  readonly trustOnFirstUse: boolean;
+}
+
+/** A HostConnector that also tells which host key the host presented. */
+export interface SshConnector extends HostConnector {
+  /** OpenSSH line of the key presented at the last successful connect; what to pin after trust on first use. */
+  readonly presentedHostKey: string | undefined;
+}
+
+/** An open SSH session. */
+export interface SshHost extends Host {
+  /** OpenSSH line of the host key this session verified. */
+  readonly hostKey: string;
+}
+
+/** ssh2's host key algorithms; a pinned key of another kind is verified without steering negotiation. */
+const NEGOTIABLE_KEY_TYPES = new Set(["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa"]);
+/** A dead peer (cable pulled, no FIN) is noticed after keepaliveInterval × keepaliveCountMax. */
+const KEEPALIVE_INTERVAL_MS = 5000;
+const KEEPALIVE_COUNT_MAX = 3;
+
+/**
+ * Builds the connector of one host. Rejects bad input here, before any connection: an
+ * unparsable pinned key or private key, or no pinned key without trust on first use.
+ */
+export function sshConnector(o: SshConnectorOptions): SshConnector {
+  const pinned: PublicKey | undefined = o.hostKey.trim() === "" ? undefined : parsePublicKeyLine(o.hostKey, `${o.name}: hostKey`);
+  if (!pinned && !o.trustOnFirstUse) {
+    throw new Error(`${o.name}: no SSH host key is pinned and trust on first use is off; set the host's hostKey (ssh-keyscan -t ed25519 ${o.address}) or enable trust on first use.`);
+  }
+  const parsed = utils.parseKey(o.privateKey);
+  if (parsed instanceof Error) throw new Error(`${o.name}: the SSH private key cannot be used: ${parsed.message} (an unencrypted OpenSSH or PEM private key is needed)`);
+  let presented: string | undefined;
+  return {
+    name: o.name,
+    get presentedHostKey() {
+      return presented;
+    },
+    async connect(timeoutMs: number): Promise<SshHost> {
+      const host = await connectOnce(o, pinned, timeoutMs);
+      presented = host.hostKey;
+      return host;
+    },
+  };
+}
+
+function connectOnce(o: SshConnectorOptions, pinned: PublicKey | undefined, timeoutMs: number): Promise<SshHost> {
+  const where = `${o.address}:${o.port}`;
+  const client = new Client();
+  return new Promise<SshHost>((resolve, reject) => {
+    let settled = false;
+    let mismatch: HostKeyMismatchError | undefined;
+    let seenKey: Buffer | undefined;
+    const finish = (error: Error | undefined) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      client.removeListener("ready", onReady);
+      if (error) {
+        client.destroy();
+        reject(error);
+        return;
+      }
+      resolve(new SshSession(o.name, where, client, publicKeyLine(seenKey ?? Buffer.alloc(0))));
+    };
+    const timer = setTimeout(
+      () => finish(new HostConnectionError(o.name, `could not connect to ${where} within ${timeoutMs} ms (timed out)`)),
+      timeoutMs,
+    );
+    const onReady = () => finish(undefined);
+    client.once("ready", onReady);
+    client.on("error", (err: Error) => finish(mismatch ?? new HostConnectionError(o.name, `cannot connect to ${where}: ${describeConnectError(err, o.user)}`, err)));
+    client.on("close", () => finish(mismatch ?? new HostConnectionError(o.name, `the connection to ${where} closed before the SSH session was ready`)));
+    const config: ConnectConfig = {
+      host: o.address,
+      port: o.port,
+      username: o.user,
+      privateKey: o.privateKey,
+      readyTimeout: Math.max(1, timeoutMs),
+      keepaliveInterval: KEEPALIVE_INTERVAL_MS,
+      keepaliveCountMax: KEEPALIVE_COUNT_MAX,
+      hostVerifier: (key: Buffer): boolean => {
+        seenKey = Buffer.from(key);
+        if (!pinned) return true;
+        if (pinned.blob.equals(key)) return true;
+        mismatch = new HostKeyMismatchError(o.name, where, fingerprint(pinned.blob), fingerprint(key));
+        return false;
+      },
+    };
+    if (pinned && NEGOTIABLE_KEY_TYPES.has(pinned.type)) {
+      config.algorithms = { serverHostKey: hostKeyAlgorithms(pinned.type) as NonNullable<ConnectConfig["algorithms"]>["serverHostKey"] };
+    }
+    try {
+      client.connect(config);
+    } catch (err) {
+      finish(new HostConnectionError(o.name, `cannot connect to ${where}: ${err instanceof Error ? err.message : String(err)}`, err));
+    }
+  });
+}
+
+/** Names the cause of a failed connect the way a person would look for it. */
+function describeConnectError(err: Error, user: string): string {
+  const code = (err as { code?: unknown }).code;
+  const level = (err as { level?: unknown }).level;
+  if (code === "ECONNREFUSED") return "connection refused (nothing listens on the SSH port; is sshd running?)";
+  if (code === "EHOSTUNREACH" || code === "ENETUNREACH") return `host unreachable (${code})`;
+  if (code === "ETIMEDOUT") return "timed out (ETIMEDOUT)";
+  if (code === "ECONNRESET") return "connection reset by the host (ECONNRESET)";
+  if (level === "client-authentication") return `authentication as ${user} failed: the host does not accept the configured private key`;
+  if (level === "client-timeout") return `timed out waiting for the SSH handshake (${err.message})`;
+  return typeof code === "string" ? `${err.message} (${code})` : err.message;
+}
+
+/** One connected session; commands run on their own channels. */
+class SshSession implements SshHost {
+  private closed = false;
+  private closing: Promise<void> | undefined;
+  private lost: HostConnectionError | undefined;
+  private readonly running = new Set<(error: HostConnectionError) => void>();
+
+  constructor(readonly name: string, private readonly where: string, private readonly client: Client, readonly hostKey: string) {
+    const drop = (why: string) => {
+      if (this.lost) return;
+      this.lost = new HostConnectionError(name, `the connection to ${where} was lost (${why})`);
+      for (const abort of [...this.running]) abort(this.lost);
+    };
+    client.on("error", (err: Error) => drop(err.message));
+    client.on("end", () => drop("the host closed it"));
+    client.on("close", () => drop("closed"));
+  }
+
+  exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    if (this.closed) return Promise.reject(new HostConnectionError(this.name, `cannot run \`${firstLine(command)}\`: the session was closed`));
+    if (this.lost) return Promise.reject(new HostConnectionError(this.name, `cannot run \`${firstLine(command)}\`: ${this.lost.message}`, this.lost));
+    return new Promise<ExecResult>((resolve, reject) => {
+      let done = false;
+      const abort = (error: HostConnectionError) => {
+        if (done) return;
+        done = true;
+        this.running.delete(abort);
+        reject(new HostConnectionError(this.name, `the connection dropped while running \`${firstLine(command)}\`: ${error.message}`, error));
+      };
+      this.running.add(abort);
+      const settle = (outcome: { result?: ExecResult; error?: Error }) => {
+        if (done) return;
+        done = true;
+        this.running.delete(abort);
+        if (outcome.error) reject(outcome.error);
+        else resolve(outcome.result as ExecResult);
+      };
+      try {
+        this.client.exec(command, (err, ch) => {
+          if (err) {
+            settle({ error: new HostConnectionError(this.name, `could not start \`${firstLine(command)}\` on ${this.where}: ${err.message}`, err) });
+            return;
+          }
+          if (done) {
+            ch.close();
+            return;
+          }
+          runOnChannel(ch, command, options, this.name).then(
+            (result) => settle({ result }),
+            (error: Error) => settle({ error: this.lost ? new HostConnectionError(this.name, `the connection dropped while running \`${firstLine(command)}\`: ${this.lost.message}`, this.lost) : error }),
+          );
+        });
+      } catch (err) {
+        settle({ error: new HostConnectionError(this.name, `could not start \`${firstLine(command)}\`: ${err instanceof Error ? err.message : String(err)}`, err) });
+      }
+    });
+  }
+
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    this.closed = true;
+    this.closing = new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.client.destroy();
+        resolve();
+      }, 1000);
+      this.client.once("close", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      if (this.lost) {
+        clearTimeout(timer);
+        this.client.destroy();
+        resolve();
+        return;
+      }
+      this.client.end();
+    });
+    return this.closing;
+  }
+}
+
+/** The first line of a command, for messages. */
+export function firstLine(command: string): string {
+  const line = command.split("\n")[0];
+  return line.length > 120 ? line.slice(0, 117) + "..." : line;
+}

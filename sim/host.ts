@@ -1,0 +1,239 @@
+/**
+ * One simulated machine's life: power-on (boot into the boot loader's default), power cycles
+ * (reboot: sessions drop, the link goes down, the host stays off for downMs), its sshd, and its
+ * faults. The namespaces and the network already exist when a SimHost is made (fleet.ts).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { hostPaths } from "./layout";
+import type { Holder } from "./mounts";
+import { setHostLink, type HostNet } from "./netns";
+import { BootError, chooseSystem, clearRun, newBootId, PowerOffWait, powerOn } from "./power";
+import { killAndWait, messageOf, pidsInMountNamespace, refOf, sleep, type ProcRef } from "./proc";
+import type { Resources } from "./resources";
+import { parseAccepted, renderSshdConfig, Sshd } from "./sshd";
+import type { Timeline } from "./timeline";
+import type { FaultName, SimTimings } from "./types";
+
+/** The part of the Kubernetes simulator a host drives. */
+export interface KubeHooks {
+  hostUp(node: string, bootId: string): void;
+  hostDown(node: string): void;
+  setFault(node: string, fault: "kubelet-never-ready" | "pdb-blocks", on: boolean): void;
+}
+
+/** What every host shares. */
+export interface HostContext {
+  readonly timings: SimTimings;
+  readonly timeline: Timeline;
+  readonly kube: KubeHooks;
+  readonly resources: Resources;
+  /** SetEnv of every SSH session on this host (PATH and the ENV variables). */
+  readonly sessionEnv: (host: string, hostDir: string) => Readonly<Record<string, string>>;
+  readonly log: (message: string) => void;
+}
+
+/** Where a host is in its power cycle. */
+export type PowerState = "off" | "booting" | "up" | "going-down" | "down";
+
+/** The delay before a requested reboot starts, so the answer reaches the caller first. */
+const REBOOT_DELAY_MS = 50;
+const KILL_TIMEOUT_MS = 5000;
+
+/** One simulated host: its power state, sshd and faults. */
+export class SimHost {
+  private state: PowerState = "off";
+  private sshd: Sshd | undefined;
+  private wait: PowerOffWait | undefined;
+  private stopping = false;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly faultSet = new Set<FaultName>();
+  private currentBootId: string | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly dir: string,
+    readonly net: HostNet,
+    readonly holder: Holder,
+    /** OpenSSH line of the host's own key (the one fleet.json pins). */
+    readonly hostKey: string,
+    private readonly ctx: HostContext,
+  ) {
+    this.writeFaults();
+  }
+
+  get power(): PowerState {
+    return this.state;
+  }
+
+  get bootId(): string | undefined {
+    return this.currentBootId;
+  }
+
+  get faults(): FaultName[] {
+    return [...this.faultSet].sort();
+  }
+
+  /** Powers the host on: boots the boot loader's default system and starts sshd. */
+  boot(): Promise<void> {
+    return this.serial(async () => {
+      if (this.stopping) return;
+      this.state = "booting";
+      const bootId = newBootId();
+      let system: string;
+      try {
+        system = chooseSystem(this.name, this.dir);
+        powerOn(this.dir, system, bootId, this.ctx.timings, Date.now());
+        await setHostLink(this.net, true);
+        await this.startSshd();
+      } catch (error) {
+        // A machine that fails to boot stays off; the next power cycle tries again.
+        this.state = "down";
+        throw error;
+      }
+      this.currentBootId = bootId;
+      this.state = "up";
+      this.ctx.timeline.record(this.name, "up", { bootId, system });
+      this.ctx.kube.hostUp(this.name, bootId);
+    });
+  }
+
+  /**
+   * The power button. Returns false when the host is not up (a power cycle is already under
+   * way); otherwise the cycle starts shortly after, in the background.
+   */
+  reboot(): boolean {
+    if (this.state !== "up" || this.stopping) return false;
+    this.state = "going-down";
+    void (async () => {
+      await sleep(REBOOT_DELAY_MS);
+      this.ctx.timeline.record(this.name, "reboot-started");
+      await this.powerOff();
+      this.wait = new PowerOffWait(this.downtime());
+      await this.wait.done;
+      this.wait = undefined;
+      await this.boot();
+    })().catch((error: unknown) => {
+      const reason = error instanceof BootError ? error.message : `power cycle of ${this.name} failed: ${messageOf(error)}`;
+      if (!this.stopping) this.ctx.log(reason);
+    });
+    return true;
+  }
+
+  /** Sets or clears a fault and acts on it. Resolves with the host's faults afterwards. */
+  async setFault(fault: FaultName, on: boolean): Promise<FaultName[]> {
+    if (this.faultSet.has(fault) === on) return this.faults;
+    if (on) this.faultSet.add(fault);
+    else this.faultSet.delete(fault);
+    this.writeFaults();
+    this.ctx.timeline.record(this.name, "fault", { fault, on });
+    switch (fault) {
+      case "kubelet-never-ready":
+      case "pdb-blocks":
+        this.ctx.kube.setFault(this.name, fault, on);
+        break;
+      case "host-key-changed":
+        await this.serial(async () => {
+          if (this.state !== "up" || this.stopping) return;
+          await this.sshd?.stop();
+          await this.startSshd();
+        });
+        break;
+      case "never-returns":
+        if (this.wait) {
+          if (on) this.wait.reschedule(undefined);
+          else this.wait.wake();
+        }
+        break;
+      default:
+        // build-fails, degraded, slow-boot, drop-ssh-during-rebuild: read from faults.json by the
+        // host tools, or at the next power-off.
+        break;
+    }
+    return this.faults;
+  }
+
+  /** A network blip: every SSH session of the host drops; sshd keeps listening. */
+  async dropSessions(): Promise<number> {
+    const sshd = this.sshd;
+    if (!sshd || this.state !== "up") return 0;
+    return sshd.dropSessions(this.holder.mntNs);
+  }
+
+  /** Stops power cycles; the fleet then kills the host's processes and removes its namespaces. */
+  halt(): void {
+    this.stopping = true;
+    this.sshd?.expectExit();
+    this.wait?.wake();
+  }
+
+  private downtime(): number | undefined {
+    if (this.faultSet.has("never-returns")) return undefined;
+    return this.faultSet.has("slow-boot") ? this.ctx.timings.slowBootMs : this.ctx.timings.downMs;
+  }
+
+  /** Every process of the host dies (sessions drop), the link goes down, the RAM is gone. */
+  private powerOff(): Promise<void> {
+    return this.serial(async () => {
+      this.sshd?.expectExit();
+      this.sshd = undefined;
+      // Processes may fork while they are killed; repeat until the namespace holds only the holder.
+      for (let round = 0; round < 5; round++) {
+        const victims = pidsInMountNamespace(this.holder.mntNs)
+          .filter((pid) => pid !== this.holder.pid)
+          .map(refOf)
+          .filter((r): r is ProcRef => r !== undefined);
+        if (victims.length === 0) break;
+        await killAndWait(victims, KILL_TIMEOUT_MS, `${this.name}'s processes to die at power-off`);
+      }
+      await setHostLink(this.net, false);
+      clearRun(this.dir);
+      this.currentBootId = undefined;
+      this.state = "down";
+      this.ctx.timeline.record(this.name, "down");
+      this.ctx.kube.hostDown(this.name);
+    });
+  }
+
+  private async startSshd(): Promise<void> {
+    const p = hostPaths(this.dir);
+    const changed = this.faultSet.has("host-key-changed");
+    const configPath = path.join(p.sshd, "sshd_config");
+    fs.writeFileSync(
+      configPath,
+      renderSshdConfig({
+        address: this.net.hostAddress,
+        port: 22,
+        hostKeyPath: path.join(p.sshd, changed ? "ssh_host_ed25519_key.other" : "ssh_host_ed25519_key"),
+        authorizedKeysPath: path.join(p.sshd, "authorized_keys"),
+        env: this.ctx.sessionEnv(this.name, this.dir),
+      }),
+    );
+    this.sshd = await Sshd.start({
+      holder: this.holder,
+      configPath,
+      logPath: path.join(p.sshd, "sshd.log"),
+      address: this.net.hostAddress,
+      port: 22,
+      onLine: (line) => {
+        const accepted = parseAccepted(line);
+        if (accepted) this.ctx.timeline.record(this.name, "ssh-session", { ...accepted });
+      },
+      onUnexpectedExit: (why) => this.ctx.log(`${this.name}: sshd ${why} while the host was up; the host is unreachable until it reboots`),
+    });
+    this.ctx.resources.addProcess(this.sshd.ref, `sshd of ${this.name}`);
+  }
+
+  private writeFaults(): void {
+    const file = hostPaths(this.dir).faults;
+    fs.writeFileSync(`${file}.tmp`, JSON.stringify({ faults: this.faults }) + "\n");
+    fs.renameSync(`${file}.tmp`, file);
+  }
+
+  /** Runs power transitions one at a time. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+}
