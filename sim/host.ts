@@ -16,6 +16,9 @@ import type { Timeline } from "./timeline";
 import type { FaultName, SimTimings } from "./types";
 
 /** The part of the Kubernetes simulator a host drives. */
+
+/** Faults that model a configuration that breaks the node: they spare the system booted when set. */
+const SCOPED_FAULTS: ReadonlySet<FaultName> = new Set<FaultName>(["kubelet-never-ready", "degraded"]);
 export interface KubeHooks {
   hostUp(node: string, bootId: string): void;
   hostDown(node: string): void;
@@ -48,6 +51,13 @@ export class SimHost {
   private stopping = false;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly faultSet = new Set<FaultName>();
+  /**
+   * For the faults that model a broken configuration (kubelet-never-ready, degraded): the system
+   * the host had booted when the fault was set. Boots into that system are spared, boots into
+   * any other system are hit, so rolling back to it brings the host back.
+   */
+  private readonly sparedSystem = new Map<FaultName, string | undefined>();
+  private bootedSystem: string | undefined;
   private currentBootId: string | undefined;
 
   constructor(
@@ -92,7 +102,10 @@ export class SimHost {
         throw error;
       }
       this.currentBootId = bootId;
+      this.bootedSystem = system;
       this.state = "up";
+      this.writeFaults();
+      this.ctx.kube.setFault(this.name, "kubelet-never-ready", this.hits("kubelet-never-ready"));
       this.ctx.timeline.record(this.name, "up", { bootId, system });
       this.ctx.kube.hostUp(this.name, bootId);
     });
@@ -125,10 +138,14 @@ export class SimHost {
     if (this.faultSet.has(fault) === on) return this.faults;
     if (on) this.faultSet.add(fault);
     else this.faultSet.delete(fault);
+    if (SCOPED_FAULTS.has(fault)) this.sparedSystem.set(fault, on ? this.bootedSystem : undefined);
     this.writeFaults();
     this.ctx.timeline.record(this.name, "fault", { fault, on });
     switch (fault) {
       case "kubelet-never-ready":
+        // Takes effect at the next boot into another system (see sparedSystem).
+        if (!on) this.ctx.kube.setFault(this.name, fault, false);
+        break;
       case "pdb-blocks":
         this.ctx.kube.setFault(this.name, fault, on);
         break;
@@ -224,9 +241,17 @@ export class SimHost {
     this.ctx.resources.addProcess(this.sshd.ref, `sshd of ${this.name}`);
   }
 
+  /** Whether a fault set on the host hits its current boot. */
+  private hits(fault: FaultName): boolean {
+    if (!this.faultSet.has(fault)) return false;
+    return !SCOPED_FAULTS.has(fault) || this.bootedSystem !== this.sparedSystem.get(fault);
+  }
+
+  /** faults.json holds the faults that hit the current boot; the host tools read it. */
   private writeFaults(): void {
     const file = hostPaths(this.dir).faults;
-    fs.writeFileSync(`${file}.tmp`, JSON.stringify({ faults: this.faults }) + "\n");
+    const effective = this.faults.filter((f) => this.hits(f));
+    fs.writeFileSync(`${file}.tmp`, JSON.stringify({ faults: effective }) + "\n");
     fs.renameSync(`${file}.tmp`, file);
   }
 

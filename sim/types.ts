@@ -57,10 +57,10 @@ export interface TimelineEvent {
 
 /** Faults settable per host from the command line or the API. */
 export const FAULTS = [
-  "build-fails", // nixos-rebuild fails with an evaluation error
+  "build-fails", // nixos-rebuild fails building, after evaluating the configuration
   "never-returns", // after a reboot the host stays down
-  "kubelet-never-ready", // the host comes back but its Node never turns Ready
-  "degraded", // systemctl is-system-running says "degraded" after boot
+  "kubelet-never-ready", // a boot into a system other than the one booted when set: the Node never turns Ready
+  "degraded", // a boot into a system other than the one booted when set: systemd says "degraded"
   "slow-boot", // the host stays down for slowBootMs instead of downMs
   "drop-ssh-during-rebuild", // sshd drops the session in the middle of nixos-rebuild
   "pdb-blocks", // a PodDisruptionBudget forbids evicting a pod on this host

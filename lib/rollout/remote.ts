@@ -161,9 +161,12 @@ export async function writeFilesAtomically(
   }
   const moves = names.map((name) => {
     const target = shellQuote(`${dir}/${name}`);
-    return files[name] === null ? `rm -f ${target}` : `mv -f ${shellQuote(`${dir}/${name}.nixos-fleet-new`)} ${target}`;
+    if (files[name] !== null) return `mv -f ${shellQuote(`${dir}/${name}.nixos-fleet-new`)} ${target}`;
+    // Removing a file also removes the folders it leaves empty, up to `dir`.
+    const top = shellQuote(dir === "" ? "/" : dir);
+    return `{ rm -f ${target}; d=$(dirname ${target}); while [ "$d" != ${top} ] && rmdir "$d" 2>/dev/null; do d=$(dirname "$d"); done; }`;
   });
-  if (moves.length > 0) await run(host, step, `set -e\n${moves.join("\n")}\nsync`);
+  if (moves.length > 0) await run(host, step, `${moves.join(" &&\n")}\nsync`);
 }
 
 /** Who holds the host-side lock, as written into it. */

@@ -212,8 +212,23 @@ describe("simulated fleet (sim/fleet.ts)", function () {
     }
   });
 
-  it("fault kubelet-never-ready: the host boots but its Node never turns Ready", async function () {
+  /** Makes a new generation the boot default (a configuration change), as a rollout would. */
+  async function stageNewSystem(name: string, tag: string): Promise<void> {
+    const script = [
+      "cd /etc/nixos",
+      "[ -f fleet-sim-base.nix ] || mv configuration.nix fleet-sim-base.nix",
+      `printf '{ ... }: { imports = [ ./fleet-sim-base.nix ]; environment.variables.SIM_TAG = "%s"; }\\n' ${tag} > configuration.nix`,
+      "nixos-rebuild boot",
+    ].join(" && ");
+    const r = await exec1(json, name, script, 60_000);
+    assert.equal(r.code, 0, r.stderr);
+  }
+
+  it("fault kubelet-never-ready: a boot into a new system never turns Ready; the old system is spared", async function () {
     await f().setFault("srv2", "kubelet-never-ready", true);
+    const spared = await rebootAndWait("srv2");
+    await waitForEvent(events, { host: "srv2", kind: "ready", since: spared.t }, 10_000);
+    await stageNewSystem("srv2", "kubelet");
     const up = await rebootAndWait("srv2");
     await new Promise((r) => setTimeout(r, (TIMINGS.kubeletReadyMs as number) * 5));
     assert.ok(!events().some((e) => e.host === "srv2" && e.kind === "ready" && e.t >= up.t), "no ready event");
@@ -225,9 +240,13 @@ describe("simulated fleet (sim/fleet.ts)", function () {
     await waitForEvent(events, { host: "srv2", kind: "ready", since }, 10_000);
   });
 
-  it("fault degraded: systemctl is-system-running says degraded", async function () {
+  it("fault degraded: after a boot into a new system, systemctl is-system-running says degraded", async function () {
     await f().setFault("srv1", "degraded", true);
     try {
+      const spared = await exec1(json, "srv1", "systemctl is-system-running");
+      assert.equal(spared.stdout.trim(), "running", "the system booted when the fault was set is spared");
+      await stageNewSystem("srv1", "degraded");
+      await rebootAndWait("srv1");
       const r = await pollUntil(() => exec1(json, "srv1", "systemctl is-system-running"), (x) => x.stdout.trim() === "degraded", 10_000, "srv1 to be degraded");
       assert.notEqual(r.code, 0);
     } finally {
