@@ -12,7 +12,7 @@ export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE:-nixos-fleet-dev}"
 if [ ! -S .sim/control.sock ] || ! npm run --silent sim -- status >/dev/null 2>&1; then
   npm run --silent sim -- up --hosts 3
 fi
-bash scripts/fleet.sh dev preview --diff
+bash scripts/fleet.sh dev preview --diff --show-full-output
 bash scripts/fleet.sh dev up --yes --skip-preview
 echo
 echo "Rolled out. Look around:"
