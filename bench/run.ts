@@ -21,6 +21,8 @@ import type { TimelineEvent } from "../sim/types";
 import { inventoryFor } from "../test/integration/helpers/provider-harness";
 
 const TARGET_MS = 500;
+const verbose = process.env.BENCH_PHASES === "1";
+let t0Phase = () => 0;
 const projectDir = path.resolve(__dirname, "../..");
 
 /** Time the host itself accounts for between `from` and `to`: building, and rebooting until Ready. */
@@ -61,15 +63,17 @@ async function main(): Promise<void> {
     ];
     for (const [kind, edit] of rounds) {
       for (const spec of plan(edit)) {
-        console.log = () => undefined;
+        const phases: string[] = [];
+        console.log = (line: string) => void phases.push(`${Date.now() - t0Phase()}ms ${line}`);
         const t0 = Date.now();
+        t0Phase = () => t0;
         const prev = state.get(spec.name);
         const r = prev ? await impl.update(spec.name, prev, spec as HostProps) : await impl.create(spec as HostProps);
         const t1 = Date.now();
         console.log = quietLog;
         state.set(spec.name, r.outs as HostProps);
         const inherent = inherentMs(fleet.timeline(), spec.name, t0, t1);
-        const row = { host: spec.name, kind, totalMs: t1 - t0, inherentMs: inherent, overheadMs: t1 - t0 - inherent };
+        const row = { host: spec.name, kind, totalMs: t1 - t0, inherentMs: inherent, overheadMs: t1 - t0 - inherent, phases: verbose ? phases : undefined };
         results.push(row);
         console.log(JSON.stringify(row));
       }

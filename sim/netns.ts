@@ -145,6 +145,9 @@ export async function createHostNet(
   await runOk("ip", ["-n", names.netns, "-batch", "-"], {
     input: [`link set lo up`, `addr add ${addrs.hostAddress}/30 dev ${names.vethHost}`].join("\n") + "\n",
   });
+  // Announce the address when the link comes up (gratuitous ARP), as servers are commonly set
+  // up to; otherwise the root side keeps a failed neighbour entry for a second after a reboot.
+  await runOk("ip", ["netns", "exec", names.netns, "sysctl", "-q", "-w", `net.ipv4.conf.${names.vethHost}.arp_notify=1`]);
   return { ...names, ...addrs };
 }
 

@@ -40,6 +40,11 @@ export interface HostConnector {
   readonly name: string;
   /** Connects once, verifying the pinned host key; rejects on mismatch or failure. */
   connect(timeoutMs: number): Promise<Host>;
+  /**
+   * Whether the host's SSH port accepts a TCP connection within `timeoutMs`; never rejects.
+   * Cheap enough to poll while a host reboots.
+   */
+  probe(timeoutMs: number): Promise<boolean>;
 }
 
 /** The connection dropped (reboot, network, sshd killed) while a command ran or before it. */

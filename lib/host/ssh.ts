@@ -3,6 +3,7 @@
  * one deadline; reconnecting (after a reboot) is the caller's loop. The host key is checked
  * against the pinned OpenSSH line by comparing key blobs; a mismatch is final.
  */
+import * as net from "node:net";
 import { Client, utils, type ConnectConfig } from "ssh2";
 import { HostConnectionError, HostKeyMismatchError, type ExecOptions, type ExecResult, type Host, type HostConnector } from "./host";
 import { fingerprint, hostKeyAlgorithms, parsePublicKeyLine, publicKeyLine, type PublicKey } from "./keys";
@@ -63,7 +64,23 @@ export function sshConnector(o: SshConnectorOptions): SshConnector {
       presented = host.hostKey;
       return host;
     },
+    probe: (timeoutMs: number) => tcpProbe(o.address, o.port, timeoutMs),
   };
+}
+
+/** One TCP connection attempt, closed at once; resolves false on any failure or at the deadline. */
+function tcpProbe(address: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: address, port });
+    const finish = (ok: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => finish(false), Math.max(1, timeoutMs));
+    socket.once("connect", () => finish(true));
+    socket.once("error", () => finish(false));
+  });
 }
 
 function connectOnce(o: SshConnectorOptions, pinned: PublicKey | undefined, timeoutMs: number): Promise<SshHost> {

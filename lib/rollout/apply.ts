@@ -84,7 +84,7 @@ async function applyLocked(spec: HostSpec, previouslyManaged: readonly string[],
   const decision = decideReboot(spec.rebootPolicy, spec.action, before.booted, after.current, next);
   p(`${spec.name}: generation ${after.generation}, ${decision.reboot ? "rebooting" : "no reboot"}: ${decision.reason}`);
   const node = spec.kubernetes?.nodeName;
-  let booted: { at: Date } | undefined;
+  let booted: { at: Date; state: SystemState } | undefined;
   if (decision.reboot) {
     if (deps.cluster && node) {
       try {
@@ -111,8 +111,8 @@ async function applyLocked(spec: HostSpec, previouslyManaged: readonly string[],
     if (!changed) throw inStep(spec.name, "health", error);
     throw await rollBackAfter(error, spec, before, oldFiles, session, deps, decision.reboot);
   }
-  const final = await readSystemState(await session.host());
-  return outputsOf(final, { rebooted: decision.reboot, at: booted?.at, reason: decision.reason });
+  // Gates only read the host, so its systems are as last read: after the reboot, or the rebuild.
+  return outputsOf(booted?.state ?? after, { rebooted: decision.reboot, at: booted?.at, reason: decision.reason });
 }
 
 /** Writes the secret files (mode 0600, outside the Nix store). */

@@ -31,7 +31,7 @@ export async function cordonAndDrain(cluster: Cluster, o: DrainOptions): Promise
   const blockedBy = new Map<string, string>();
   try {
     await waitUntil(
-      { what: `pods on ${o.node} to be evicted`, timeoutSeconds: o.timeoutSeconds, intervalMs: 500, clock },
+      { what: `pods on ${o.node} to be evicted`, timeoutSeconds: o.timeoutSeconds, intervalMs: 250, clock },
       async () => {
         for (const pod of [...pending.values()]) {
           const result = await cluster.evictPod(pod);

@@ -44,7 +44,7 @@ export async function waitForGates(
   c: GateContext,
 ): Promise<void> {
   const clock = c.clock;
-  const opts = (what: string) => ({ what, timeoutSeconds: c.timeoutSeconds, intervalMs: 500, clock });
+  const opts = (what: string) => ({ what, timeoutSeconds: c.timeoutSeconds, intervalMs: 250, clock });
   const fail = (gate: string, error: unknown): never => {
     if (error instanceof WaitTimeoutError) {
       throw new RolloutError(c.host, "health", `gate "${gate}" did not pass: ${error.message}`, `check the cluster, fix what the gate reports, then run the rollout again.`);

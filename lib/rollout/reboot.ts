@@ -7,7 +7,7 @@ import type { Cluster } from "../cluster/cluster";
 import { HostConnectionError } from "../host/host";
 import { RolloutError } from "./errors";
 import type { Progress } from "./progress";
-import { readBootId, readSystemState } from "./remote";
+import { readBootId, readSystemState, type SystemState } from "./remote";
 import { isUnreachable, type Session } from "./session";
 import type { Timeouts } from "./spec";
 import { type Clock, done, notYet, realClock, waitUntil, WaitTimeoutError } from "./wait";
@@ -26,9 +26,13 @@ export interface RebootOptions {
 export interface Booted {
   readonly bootId: string;
   readonly at: Date;
+  /** The host's systems as read right after it came back. */
+  readonly state: SystemState;
 }
 
 const shortId = (id: string) => id.slice(0, 8);
+/** Deadline of one reachability probe while a host reboots. */
+const PROBE_MS = 300;
 
 /** Reboots and waits for the new boot; the caller handles cordon/uncordon and health gates. */
 export async function rebootAndWait(session: Session, cluster: Cluster | undefined, o: RebootOptions): Promise<Booted> {
@@ -49,15 +53,21 @@ export async function rebootAndWait(session: Session, cluster: Cluster | undefin
   }
   await session.close();
   const connectMs = o.timeouts.connectSeconds * 1000;
+  let probes = 0;
   const bootId = await wrapWait(o.host, "boot", "the host may be stuck in firmware or the boot loader; check its console.", () =>
     waitUntil(
       {
         what: `${o.host} to come back on a new boot (old boot ${shortId(before)})`,
         timeoutSeconds: o.timeouts.shutdownSeconds + o.timeouts.bootSeconds,
-        intervalMs: 500,
+        intervalMs: 250,
         clock,
       },
       async (remaining) => {
+        // A TCP probe with a short deadline notices the host's return within a poll or two,
+        // where a connection attempt sent while it was down would sit in SYN retransmits.
+        // Every fourth probe waits as long as a connection may take, for slow networks.
+        const probeMs = ++probes % 4 === 0 ? connectMs : PROBE_MS;
+        if (!(await session.connector.probe(Math.min(remaining, probeMs)))) return notYet("not answering on its SSH port");
         const host = await session.reconnect(Math.min(remaining, connectMs));
         const id = await readBootId(host, connectMs);
         return id && id !== before ? done(id) : notYet("still on the old boot");
@@ -78,13 +88,13 @@ export async function rebootAndWait(session: Session, cluster: Cluster | undefin
   o.progress(`${o.host} back (boot id ${shortId(bootId)})`);
   await waitForSettle(session, o, clock);
   if (cluster && o.nodeName) await waitForNodeReady(cluster, o.nodeName, bootId, o, clock);
-  return { bootId, at };
+  return { bootId, at, state };
 }
 
 async function waitForSettle(session: Session, o: RebootOptions, clock: Clock): Promise<void> {
   await wrapWait(o.host, "settle", "look at `systemctl --failed` and the journal on the host.", () =>
     waitUntil(
-      { what: `systemd on ${o.host} to finish starting`, timeoutSeconds: o.timeouts.settleSeconds, intervalMs: 500, clock },
+      { what: `systemd on ${o.host} to finish starting`, timeoutSeconds: o.timeouts.settleSeconds, intervalMs: 250, clock },
       async () => {
         const host = await session.host();
         const r = await host.exec("systemctl is-system-running", { timeoutMs: 30_000 });
@@ -108,7 +118,7 @@ async function waitForSettle(session: Session, o: RebootOptions, clock: Clock): 
 async function waitForNodeReady(cluster: Cluster, node: string, bootId: string, o: RebootOptions, clock: Clock): Promise<void> {
   await wrapWait(o.host, "ready", `look at the kubelet on ${o.host} (journalctl -u k3s or -u kubelet).`, () =>
     waitUntil(
-      { what: `Node ${node} to be Ready on boot ${shortId(bootId)}`, timeoutSeconds: o.timeouts.readySeconds, intervalMs: 500, clock },
+      { what: `Node ${node} to be Ready on boot ${shortId(bootId)}`, timeoutSeconds: o.timeouts.readySeconds, intervalMs: 250, clock },
       async () => {
         const n = await cluster.getNode(node);
         if (!n) return notYet(`no Node ${node}`);

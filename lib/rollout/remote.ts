@@ -13,10 +13,10 @@ export const FLEET_STATE_DIR = "/var/lib/nixos-fleet";
 export const LOCK_DIR = `${FLEET_STATE_DIR}/lock`;
 
 /** Runs a command and turns a non-zero exit into a RolloutError of `step`. */
-export async function run(host: Host, step: Step, command: string, options?: ExecOptions & { hint?: string }): Promise<ExecResult> {
+export async function run(host: Host, step: Step, command: string, options?: ExecOptions & { hint?: string; what?: string }): Promise<ExecResult> {
   const result = await host.exec(command, options);
   if (result.code !== 0) {
-    throw new RolloutError(host.name, step, `\`${command.split("\n")[0]}\` failed`, options?.hint, {
+    throw new RolloutError(host.name, step, options?.what ?? `\`${command.split("\n")[0]}\` failed`, options?.hint, {
       command: command.split("\n")[0],
       exitCode: result.code,
       output: result.stdout + result.stderr,
@@ -135,9 +135,14 @@ export interface WriteMode {
   readonly umask: "022" | "077";
 }
 
+/** Ends the here-documents of writeFilesAtomically; base64 text never contains it. */
+const EOF_MARK = "__NIXOS_FLEET_EOF__";
+
 /**
- * Writes files atomically: each goes to a temporary name beside its target first; only when
- * every one is written are they renamed into place. `null` removes a file.
+ * Writes files atomically, in one round trip: each goes to a temporary name beside its target
+ * first; only when every one is written are they renamed into place. `null` removes a file
+ * (and the folders it leaves empty, up to `dir`). The script travels on standard input, so
+ * the size of the files does not matter.
  */
 export async function writeFilesAtomically(
   host: Host,
@@ -147,26 +152,32 @@ export async function writeFilesAtomically(
   step: Step = "write",
 ): Promise<void> {
   const names = Object.keys(files).sort();
+  if (names.length === 0) return;
+  const lines = ["set -e", `umask ${mode.umask}`];
   for (const name of names) {
     const content = files[name];
     if (content === null) continue;
-    const target = shellQuote(`${dir}/${name}`);
     const tmp = shellQuote(`${dir}/${name}.nixos-fleet-new`);
-    await run(
-      host,
-      step,
-      `umask ${mode.umask} && mkdir -p "$(dirname ${target})" && cat > ${tmp} && chmod ${mode.fileMode} ${tmp}`,
-      { stdin: content },
+    lines.push(
+      `mkdir -p "$(dirname ${tmp})"`,
+      `base64 -d > ${tmp} <<'${EOF_MARK}'`,
+      Buffer.from(content, "utf8").toString("base64").replace(/.{76}/g, "$&\n"),
+      EOF_MARK,
+      `chmod ${mode.fileMode} ${tmp}`,
     );
   }
-  const moves = names.map((name) => {
+  const top = shellQuote(dir === "" ? "/" : dir);
+  for (const name of names) {
     const target = shellQuote(`${dir}/${name}`);
-    if (files[name] !== null) return `mv -f ${shellQuote(`${dir}/${name}.nixos-fleet-new`)} ${target}`;
-    // Removing a file also removes the folders it leaves empty, up to `dir`.
-    const top = shellQuote(dir === "" ? "/" : dir);
-    return `{ rm -f ${target}; d=$(dirname ${target}); while [ "$d" != ${top} ] && rmdir "$d" 2>/dev/null; do d=$(dirname "$d"); done; }`;
+    if (files[name] !== null) lines.push(`mv -f ${shellQuote(`${dir}/${name}.nixos-fleet-new`)} ${target}`);
+    else lines.push(`rm -f ${target}`, `d=$(dirname ${target}); while [ "$d" != ${top} ] && rmdir "$d" 2>/dev/null; do d=$(dirname "$d"); done`);
+  }
+  lines.push("sync");
+  await run(host, step, "sh -s", {
+    stdin: lines.join("\n") + "\n",
+    what: `writing ${names.join(", ")} under ${dir || "/"} failed`,
+    hint: `check free space and permissions under ${dir || "/"} on the host.`,
   });
-  if (moves.length > 0) await run(host, step, `${moves.join(" &&\n")}\nsync`);
 }
 
 /** Who holds the host-side lock, as written into it. */
