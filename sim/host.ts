@@ -53,10 +53,10 @@ export class SimHost {
   private readonly faultSet = new Set<FaultName>();
   /**
    * For the faults that model a broken configuration (kubelet-never-ready, degraded): the system
-   * the host had booted when the fault was set. Boots into that system are spared, boots into
+   * the host ran when the fault was set. Boots into that system are spared, boots into
    * any other system are hit, so rolling back to it brings the host back.
    */
-  private readonly sparedSystem = new Map<FaultName, string | undefined>();
+  private readonly spared = new Map<FaultName, { readonly system: string | undefined; readonly bootId: string | undefined }>();
   private bootedSystem: string | undefined;
   private currentBootId: string | undefined;
 
@@ -138,12 +138,15 @@ export class SimHost {
     if (this.faultSet.has(fault) === on) return this.faults;
     if (on) this.faultSet.add(fault);
     else this.faultSet.delete(fault);
-    if (SCOPED_FAULTS.has(fault)) this.sparedSystem.set(fault, on ? this.bootedSystem : undefined);
+    if (SCOPED_FAULTS.has(fault)) {
+      if (on) this.spared.set(fault, { system: this.runningSystem(), bootId: this.currentBootId });
+      else this.spared.delete(fault);
+    }
     this.writeFaults();
     this.ctx.timeline.record(this.name, "fault", { fault, on });
     switch (fault) {
       case "kubelet-never-ready":
-        // Takes effect at the next boot into another system (see sparedSystem).
+        // Takes effect at the next boot into another system (see spared).
         if (!on) this.ctx.kube.setFault(this.name, fault, false);
         break;
       case "pdb-blocks":
@@ -241,10 +244,22 @@ export class SimHost {
     this.ctx.resources.addProcess(this.sshd.ref, `sshd of ${this.name}`);
   }
 
+  /** The system the host runs now: /run/current-system (a live switch changes it), else the booted one. */
+  private runningSystem(): string | undefined {
+    try {
+      return fs.readlinkSync(path.join(hostPaths(this.dir).run, "current-system"));
+    } catch {
+      return this.bootedSystem;
+    }
+  }
+
   /** Whether a fault set on the host hits its current boot. */
   private hits(fault: FaultName): boolean {
     if (!this.faultSet.has(fault)) return false;
-    return !SCOPED_FAULTS.has(fault) || this.bootedSystem !== this.sparedSystem.get(fault);
+    if (!SCOPED_FAULTS.has(fault)) return true;
+    // A broken configuration shows at its first boot, never in the boot it was set in.
+    const spared = this.spared.get(fault);
+    return spared !== undefined && this.currentBootId !== spared.bootId && this.bootedSystem !== spared.system;
   }
 
   /** faults.json holds the faults that hit the current boot; the host tools read it. */

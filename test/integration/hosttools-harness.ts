@@ -22,8 +22,14 @@ export function requireTools(): void {
   if (spawnSync("unshare", ["--version"]).status !== 0) throw new Error("unshare (util-linux) is missing or not runnable");
   if (process.getuid?.() !== 0) throw new Error("these tests create mount namespaces and need root");
   // Bind mounts need their mount points; the other targets exist on any Debian system.
-  fs.mkdirSync("/etc/nixos", { recursive: true });
+  if (!fs.existsSync("/etc/nixos")) {
+    fs.mkdirSync("/etc/nixos", { recursive: true });
+    createdEtcNixos = true;
+  }
 }
+
+/** Whether requireTools made /etc/nixos on this machine (cleanup removes it again). */
+let createdEtcNixos = false;
 
 export interface RecordedEvent extends EventBody {
   readonly host: string;
@@ -250,6 +256,15 @@ export async function makeFleet(): Promise<{ root: string; control: ControlServe
       for (const pgid of control.sessions) killGroup(pgid);
       await control.stop();
       fs.rmSync(root, { recursive: true, force: true });
+      if (createdEtcNixos) {
+        // Only when empty: a simulated fleet running beside the tests may use it too.
+        try {
+          fs.rmdirSync("/etc/nixos");
+          createdEtcNixos = false;
+        } catch {
+          // still in use; the fleet that uses it removes it
+        }
+      }
     },
   };
 }

@@ -223,6 +223,46 @@ describe("NixosHost provider against the simulated fleet", function () {
     assert.equal(fs.readFileSync(path.join(stateDir, "hosts/srv2/fs/etc-nixos/fleet/host.nix"), "utf8"), before.files["fleet/host.nix"]);
   });
 
+  it("rolls a host back when systemd comes back degraded after the reboot", async () => {
+    const since = Date.now();
+    const before = state.get("srv1")!;
+    await fleet.setFault("srv1", "degraded", true);
+    try {
+      const spec = plan((inv) => (inv.hosts[0].nix = { settings: { boot: { kernelParams: ["breaks-a-unit=1"] } } })).get("srv1")!;
+      await assert.rejects(rollOut(spec), (e: Error) => {
+        assert.match(e.message, /^srv1: settle failed: systemd reports degraded; failed units:/);
+        assert.match(e.message, /rolled back: srv1 runs .* again/);
+        return true;
+      });
+    } finally {
+      await fleet.setFault("srv1", "degraded", false);
+    }
+    state.set("srv1", before);
+    assert.equal((await run("srv1", "readlink -f /run/booted-system")).stdout.trim(), before.systemPath);
+    assert.equal((await run("srv1", "systemctl is-system-running")).stdout.trim(), "running");
+    assert.equal(kinds(since, "srv1").filter((k) => k === "reboot-started").length, 2);
+  });
+
+  it("runs nixos-rebuild again when the SSH connection drops in the middle of it", async () => {
+    const since = Date.now();
+    await fleet.setFault("srv1", "drop-ssh-during-rebuild", true);
+    let clear: NodeJS.Timeout | undefined;
+    try {
+      // The fault drops the first session that rebuilds; clear it once that happened.
+      clear = setInterval(() => {
+        if (events(since, "srv1").some((e) => e.kind === "build-started")) void fleet.setFault("srv1", "drop-ssh-during-rebuild", false);
+      }, 20);
+      const spec = plan((inv) => (inv.hosts[0].nix = { settings: { environment: { variables: { AFTER_DROP: "1" } } } })).get("srv1")!;
+      const { props, lines } = await rollOut(spec);
+      assert.ok(lines.some((l) => /connection dropped during nixos-rebuild; reconnecting to run it again/.test(l)), lines.join("\n"));
+      assert.equal(props.systemPath, (await run("srv1", "readlink -f /run/current-system")).stdout.trim());
+    } finally {
+      if (clear) clearInterval(clear);
+      await fleet.setFault("srv1", "drop-ssh-during-rebuild", false);
+    }
+    assert.equal(events(since, "srv1").filter((e) => e.kind === "build-started").length, 2);
+  });
+
   it("shows a hand edit of /etc/nixos on refresh", async () => {
     await run("srv1", "echo '# edited by hand' >> /etc/nixos/configuration.nix");
     const props = state.get("srv1")!;
