@@ -14,6 +14,17 @@ export function checkInventory(inv: ParsedInventory, simulated: boolean, issues:
   checkUnique(inv, issues);
   inv.hosts.forEach((h, i) => checkNetwork(inv, h, i, issues));
   checkK3s(inv, issues);
+  checkRebuild(inv, issues);
+}
+
+/** `test` activates without a boot default; a reboot after it would undo the change at once. */
+function checkRebuild(inv: ParsedInventory, issues: IssueList): void {
+  if (inv.rebuild.action === "test" && inv.rebuild.rebootPolicy === "always") {
+    issues.add(
+      ["rebuild", "rebootPolicy"],
+      '"always" reboots after `nixos-rebuild test`, which undoes the test activation; use action switch or boot, or rebootPolicy never',
+    );
+  }
 }
 
 function checkConnections(inv: ParsedInventory, issues: IssueList): void {

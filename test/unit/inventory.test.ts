@@ -48,6 +48,7 @@ describe("inventory: schema", () => {
     ["port not a number", (i) => (i.hosts[0].ssh = { port: "ssh" }), "hosts[0].ssh.port", /expected a number, got "ssh"/],
     ["unknown rebuild action", (i) => (i.rebuild = { action: "reboot" }), "rebuild.action", /"reboot" is not one of "boot", "switch", "test"/],
     ["unknown reboot policy", (i) => (i.rebuild = { rebootPolicy: "sometimes" }), "rebuild.rebootPolicy", /not one of "always", "when-needed", "never"/],
+    ["test with reboots always", (i) => (i.rebuild = { action: "test", rebootPolicy: "always" }), "rebuild.rebootPolicy", /undoes the test activation; use action switch or boot, or rebootPolicy never/],
     ["zero timeout", (i) => (i.timeouts = { bootSeconds: 0 }), "timeouts.bootSeconds", /must be greater than 0/],
     ["negative host timeout", (i) => (i.hosts[1].timeouts = { drainSeconds: -1 }), "hosts[1].timeouts.drainSeconds", /must be greater than 0/],
     ["regex that does not compile", (i) => (i.health = { commands: [{ name: "ceph", command: "ceph health", passWhen: ["^HEALTH_OK("] }] }), "health.commands[0].passWhen[0]", /not a valid JavaScript regular expression/],
