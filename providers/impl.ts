@@ -9,13 +9,23 @@ import type { Cluster } from "../lib/cluster/cluster";
 import type { HostConnector } from "../lib/host/host";
 import { applyHost } from "../lib/rollout/apply";
 import { readHost, removeHost } from "../lib/rollout/inspect";
-import { lockOwner } from "../lib/rollout/remote";
+import { isAbandonedLock, lockOwner } from "../lib/rollout/remote";
 import type { HostSpec } from "../lib/rollout/spec";
 import { changedInputs, type HostProps, QUIET_INPUTS } from "./props";
 
 /** Progress lines go to the provider's output, which the engine shows with the resource. */
 function progress(line: string): void {
   console.log(line);
+}
+
+/** Whether a process of this machine exists (signal 0 only checks). */
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 function connectorFor(spec: HostSpec): HostConnector {
@@ -50,6 +60,7 @@ async function rollout(spec: HostSpec, previouslyManaged: readonly string[]): Pr
     cluster: clusterFor(spec),
     progress,
     lockOwner: lockOwner(process.pid, os.hostname(), new Date()),
+    lockAbandoned: (holder) => isAbandonedLock(holder, os.hostname(), pidAlive),
   });
   progress(`${spec.name} done: generation ${outputs.generation}, ${outputs.rebooted ? "rebooted" : "not rebooted"}`);
   return { ...spec, ...outputs };

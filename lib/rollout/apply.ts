@@ -11,7 +11,7 @@ import { decideReboot } from "./decide";
 import { type HostOutputs, outputsOf } from "./outputs";
 import type { Progress } from "./progress";
 import { rebootAndWait } from "./reboot";
-import { ETC_NIXOS, type LiveFiles, readFiles, readSystemState, run, type SystemState, tryLock, unlock, writeFilesAtomically } from "./remote";
+import { breakLock, ETC_NIXOS, type LiveFiles, readFiles, readSystemState, run, type SystemState, tryLock, unlock, writeFilesAtomically } from "./remote";
 import { rollBack } from "./rollback";
 import { Session } from "./session";
 import type { HostSpec } from "./spec";
@@ -24,6 +24,8 @@ export interface RolloutDeps {
   readonly progress: Progress;
   /** Written into the host-side lock so a second rollout can say who holds it. */
   readonly lockOwner: string;
+  /** Says whether a lock holder is gone for good (a crashed rollout), so its lock may be broken. */
+  readonly lockAbandoned?: (holder: string) => boolean;
   readonly clock?: Clock;
 }
 
@@ -47,7 +49,11 @@ export async function applyHost(spec: HostSpec, previouslyManaged: readonly stri
   try {
     return await applyLocked(spec, previouslyManaged, session, deps);
   } finally {
-    await unlock(await session.host(), deps.lockOwner).catch(() => undefined);
+    // A host that did not come back cannot be unlocked; that must not hide why the rollout stopped.
+    await session
+      .host()
+      .then((h) => unlock(h, deps.lockOwner))
+      .catch(() => undefined);
     await session.close();
   }
 }
@@ -58,7 +64,13 @@ async function takeLock(host: Host, spec: HostSpec, deps: RolloutDeps): Promise<
       { what: `the lock on ${spec.name}`, timeoutSeconds: spec.timeouts.lockSeconds, intervalMs: 1000, clock: deps.clock },
       async () => {
         const r = await tryLock(host, deps.lockOwner);
-        return r.acquired ? done(undefined) : notYet(`held by ${r.holder}`);
+        if (r.acquired) return done(undefined);
+        if (deps.lockAbandoned?.(r.holder)) {
+          deps.progress(`${spec.name}: taking over the lock left by a rollout that no longer runs (${r.holder})`);
+          await breakLock(host);
+          return notYet(`was held by ${r.holder}`);
+        }
+        return notYet(`held by ${r.holder}`);
       },
     );
   } catch (error) {

@@ -185,6 +185,20 @@ export function lockOwner(pid: number, hostname: string, now: Date): string {
   return `nixos-fleet rollout by pid ${pid} on ${hostname} since ${now.toISOString()}`;
 }
 
+/**
+ * Whether a lock holder (as written by lockOwner) is a rollout process on this machine that no
+ * longer exists: its lock was left behind by a crash and may be taken over.
+ */
+export function isAbandonedLock(holder: string, localHostname: string, isAlive: (pid: number) => boolean): boolean {
+  const m = /^nixos-fleet rollout by pid (\d+) on (\S+) since /.exec(holder);
+  return m !== null && m[2] === localHostname && !isAlive(Number(m[1]));
+}
+
+/** Removes the lock whatever its holder (after isAbandonedLock said so). */
+export async function breakLock(host: Host): Promise<void> {
+  await run(host, "lock", `rm -rf ${LOCK_DIR}`);
+}
+
 /** Tries once to take the host-side lock; returns the current holder when it is taken. */
 export async function tryLock(host: Host, owner: string): Promise<{ acquired: true } | { acquired: false; holder: string }> {
   const script = [

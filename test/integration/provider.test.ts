@@ -20,6 +20,12 @@ const TIMINGS: Partial<SimTimings> = { downMs: 600, slowBootMs: 2000, systemdSet
 const TOKEN = "k3s-join-token-9f8e7d-never-in-nix";
 const projectDir = path.resolve(__dirname, "../../..");
 
+/** Polls `f` every 100 ms until it holds or `ms` pass. */
+async function waitFor(f: () => boolean, ms: number): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) if (f()) return true;
+  return f();
+}
+
 describe("NixosHost provider against the simulated fleet", function () {
   this.timeout(240_000);
   let stateDir: string;
@@ -261,6 +267,35 @@ describe("NixosHost provider against the simulated fleet", function () {
       await fleet.setFault("srv1", "drop-ssh-during-rebuild", false);
     }
     assert.equal(events(since, "srv1").filter((e) => e.kind === "build-started").length, 2);
+  });
+
+  it("stops with a clear error when a host never comes back from its reboot", async () => {
+    const since = Date.now();
+    await fleet.setFault("srv3", "never-returns", true);
+    try {
+      const spec = plan((inv) => {
+        inv.timeouts = { ...inv.timeouts, shutdownSeconds: 1, bootSeconds: 2, connectSeconds: 1 };
+        inv.hosts[2].nix = { settings: { boot: { kernelParams: ["never=1"] } } };
+      }).get("srv3")!;
+      await assert.rejects(rollOut(spec), (e: Error) => {
+        assert.match(e.message, /^srv3: boot failed: gave up after 3s waiting for srv3 to come back on a new boot/);
+        assert.match(e.message, /the host needs attention by hand; it is still cordoned/);
+        return true;
+      });
+    } finally {
+      await fleet.setFault("srv3", "never-returns", false);
+    }
+    const up = await waitFor(() => events(since, "srv3").some((e) => e.kind === "up"), 10_000);
+    assert.ok(up, "srv3 boots once the fault is cleared");
+    // The failed rollout could not unlock the unreachable host. Once the process that held the
+    // lock is gone (here: a pid that does not exist on this machine), the next rollout takes it over.
+    const held = await run("srv3", "cat /var/lib/nixos-fleet/lock/owner");
+    assert.match(held.stdout, new RegExp(`^nixos-fleet rollout by pid ${process.pid} on `));
+    const gone = held.stdout.trim().replace(`pid ${process.pid} `, "pid 4194303 ");
+    await run("srv3", `printf '%s\\n' '${gone}' > /var/lib/nixos-fleet/lock/owner`);
+    const again = plan((inv) => (inv.hosts[2].nix = { settings: { boot: { kernelParams: ["never=1"] } } })).get("srv3")!;
+    const { lines } = await rollOut(again);
+    assert.ok(lines.some((l) => l.startsWith("srv3: taking over the lock left by a rollout that no longer runs")), lines.join("\n"));
   });
 
   it("shows a hand edit of /etc/nixos on refresh", async () => {
