@@ -21,14 +21,9 @@ export function requireTools(): void {
   }
   if (spawnSync("unshare", ["--version"]).status !== 0) throw new Error("unshare (util-linux) is missing or not runnable");
   if (process.getuid?.() !== 0) throw new Error("these tests create mount namespaces and need root");
-  // Bind mounts need their mount points; the other targets exist on any Debian system.
-  if (!fs.existsSync("/etc/nixos")) {
-    fs.mkdirSync("/etc/nixos", { recursive: true });
-    createdEtcNixos = true;
-  }
 }
 
-/** Whether requireTools made /etc/nixos on this machine (cleanup removes it again). */
+/** Whether makeFleet made /etc/nixos on this machine (its cleanup removes it again). */
 let createdEtcNixos = false;
 
 export interface RecordedEvent extends EventBody {
@@ -246,6 +241,11 @@ export class TestHost {
 
 /** A temporary root for hosts plus the control server; `cleanup` removes both. */
 export async function makeFleet(): Promise<{ root: string; control: ControlServer; cleanup: () => Promise<void> }> {
+  // Bind mounts need their mount points; the other targets exist on any Debian system.
+  if (!fs.existsSync("/etc/nixos")) {
+    fs.mkdirSync("/etc/nixos", { recursive: true });
+    createdEtcNixos = true;
+  }
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "hosttools-"));
   const control = new ControlServer(path.join(root, "control.sock"));
   await control.start();
