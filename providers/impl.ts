@@ -7,7 +7,8 @@ import * as os from "node:os";
 import type * as pulumi from "@pulumi/pulumi";
 import type { Cluster } from "../lib/cluster/cluster";
 import type { HostConnector } from "../lib/host/host";
-import { applyHost } from "../lib/rollout/apply";
+import { applyHost, type Previous } from "../lib/rollout/apply";
+import { syncNodeLabels } from "../lib/rollout/labels";
 import { readHost, removeHost } from "../lib/rollout/inspect";
 import { isAbandonedLock, lockOwner } from "../lib/rollout/remote";
 import type { HostSpec } from "../lib/rollout/spec";
@@ -54,8 +55,8 @@ function specOf(props: HostProps): HostSpec {
   return spec;
 }
 
-async function rollout(spec: HostSpec, previouslyManaged: readonly string[]): Promise<HostProps> {
-  const outputs = await applyHost(spec, previouslyManaged, {
+async function rollout(spec: HostSpec, previous: Previous): Promise<HostProps> {
+  const outputs = await applyHost(spec, previous, {
     connector: connectorFor(spec),
     cluster: clusterFor(spec),
     progress,
@@ -78,17 +79,20 @@ export async function diff(_id: string, olds: HostProps, news: HostProps): Promi
 
 export async function create(inputs: HostProps): Promise<pulumi.dynamic.CreateResult> {
   const spec = specOf(inputs);
-  return { id: spec.name, outs: await rollout(spec, []) };
+  return { id: spec.name, outs: await rollout(spec, { files: [], nodeLabels: {} }) };
 }
 
 export async function update(_id: string, olds: HostProps, news: HostProps): Promise<pulumi.dynamic.UpdateResult> {
   const spec = specOf(news);
   const changed = changedInputs(olds, news);
+  const previous = { files: Object.keys(olds.files ?? {}), nodeLabels: olds.nodeLabels ?? {} };
   if (changed.every((k) => QUIET_INPUTS.has(k))) {
     // Nothing on the host changes: keep the last rollout's outputs with the new settings.
+    const cluster = clusterFor(spec);
+    if (cluster && spec.kubernetes) await syncNodeLabels(cluster, spec.name, spec.kubernetes.nodeName, previous.nodeLabels, spec.nodeLabels, progress);
     return { outs: { ...olds, ...spec } };
   }
-  return { outs: await rollout(spec, Object.keys(olds.files ?? {})) };
+  return { outs: await rollout(spec, previous) };
 }
 
 export async function read(id: string, props: HostProps): Promise<pulumi.dynamic.ReadResult> {

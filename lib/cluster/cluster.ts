@@ -50,6 +50,8 @@ export interface WorkloadHealth {
 export interface Cluster {
   getNode(name: string): Promise<NodeState | undefined>;
   listNodes(): Promise<NodeState[]>;
+  /** Sets the labels in `set` on a node and removes those named in `remove`. */
+  setNodeLabels(name: string, set: Readonly<Record<string, string>>, remove: readonly string[]): Promise<void>;
   /** Cordon (true) or uncordon (false) a node. */
   setUnschedulable(name: string, unschedulable: boolean): Promise<void>;
   /** Every pod bound to `node` (fieldSelector spec.nodeName). */

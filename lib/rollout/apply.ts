@@ -12,6 +12,7 @@ import { type HostOutputs, outputsOf } from "./outputs";
 import type { Progress } from "./progress";
 import { rebootAndWait } from "./reboot";
 import { breakLock, ETC_NIXOS, type LiveFiles, readFiles, readSystemState, run, type SystemState, tryLock, unlock, writeFilesAtomically } from "./remote";
+import { syncNodeLabels } from "./labels";
 import { rollBack } from "./rollback";
 import { Session } from "./session";
 import type { HostSpec } from "./spec";
@@ -41,13 +42,19 @@ export function plannedFiles(spec: HostSpec, names: readonly string[]): LiveFile
   return out;
 }
 
+/** What the last rollout of the host left: the files it managed and the Node labels it set. */
+export interface Previous {
+  readonly files: readonly string[];
+  readonly nodeLabels: Readonly<Record<string, string>>;
+}
+
 /** Rolls one host out; throws a RolloutError when it stops. */
-export async function applyHost(spec: HostSpec, previouslyManaged: readonly string[], deps: RolloutDeps): Promise<HostOutputs> {
+export async function applyHost(spec: HostSpec, previous: Previous, deps: RolloutDeps): Promise<HostOutputs> {
   const session = new Session(deps.connector, spec.timeouts.connectSeconds * 1000);
   const host = await session.host();
   await takeLock(host, spec, deps);
   try {
-    return await applyLocked(spec, previouslyManaged, session, deps);
+    return await applyLocked(spec, previous, session, deps);
   } finally {
     // A host that did not come back cannot be unlocked; that must not hide why the rollout stopped.
     await session
@@ -81,9 +88,9 @@ async function takeLock(host: Host, spec: HostSpec, deps: RolloutDeps): Promise<
   }
 }
 
-async function applyLocked(spec: HostSpec, previouslyManaged: readonly string[], session: Session, deps: RolloutDeps): Promise<HostOutputs> {
+async function applyLocked(spec: HostSpec, previous: Previous, session: Session, deps: RolloutDeps): Promise<HostOutputs> {
   const p = deps.progress;
-  const names = managedFileNames(spec, previouslyManaged);
+  const names = managedFileNames(spec, previous.files);
   const before = await readSystemState(await session.host());
   const oldFiles = await readFiles(await session.host(), names);
   const newFiles = plannedFiles(spec, names);
@@ -123,6 +130,7 @@ async function applyLocked(spec: HostSpec, previouslyManaged: readonly string[],
     if (!changed) throw inStep(spec.name, "health", error);
     throw await rollBackAfter(error, spec, before, oldFiles, session, deps, decision.reboot);
   }
+  if (deps.cluster && node) await syncNodeLabels(deps.cluster, spec.name, node, previous.nodeLabels, spec.nodeLabels, p);
   // Gates only read the host, so its systems are as last read: after the reboot, or the rebuild.
   return outputsOf(booted?.state ?? after, { rebooted: decision.reboot, at: booted?.at, reason: decision.reason });
 }

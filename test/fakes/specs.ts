@@ -14,6 +14,7 @@ export function testSpec(name: string, overrides: Partial<HostSpec> = {}): HostS
     secretFiles: { "/var/lib/nixos-fleet/secrets/k3s-token": "s3cr3t-token" },
     action: "switch",
     rebootPolicy: "when-needed",
+    nodeLabels: {},
     gates: { nodesReady: true, watchedNamespaces: ["kube-system"], commands: [] },
     timeouts: {
       connectSeconds: 5,

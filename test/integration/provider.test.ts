@@ -6,6 +6,9 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { kubeCluster } from "../../lib/cluster/kube";
 import { loadInventory } from "../../lib/inventory/load";
 import { planHosts } from "../../lib/inventory/plan";
 import type { HostSpec } from "../../lib/rollout/spec";
@@ -19,6 +22,7 @@ import { assertNeverTwoDisrupted, captureConsole, hostStoreContains, inventoryFo
 const TIMINGS: Partial<SimTimings> = { downMs: 600, slowBootMs: 2000, systemdSettleMs: 300, kubeletReadyMs: 300, podTerminationMs: 100, rescheduleMs: 300 };
 const TOKEN = "k3s-join-token-9f8e7d-never-in-nix";
 const projectDir = path.resolve(__dirname, "../../..");
+const execFileAsync = promisify(execFile);
 
 /** Polls `f` every 100 ms until it holds or `ms` pass. */
 async function waitFor(f: () => boolean, ms: number): Promise<boolean> {
@@ -296,6 +300,26 @@ describe("NixosHost provider against the simulated fleet", function () {
     const again = plan((inv) => (inv.hosts[2].nix = { settings: { boot: { kernelParams: ["never=1"] } } })).get("srv3")!;
     const { lines } = await rollOut(again);
     assert.ok(lines.some((l) => l.startsWith("srv3: taking over the lock left by a rollout that no longer runs")), lines.join("\n"));
+  });
+
+  it("keeps the Node's labels in step with the inventory", async () => {
+    const since = Date.now();
+    const cluster = kubeCluster(fs.readFileSync(fj.kubeconfig, "utf8"));
+    const labelsOf = async () => {
+      const { stdout } = await execFileAsync("kubectl", ["--kubeconfig", fj.kubeconfig, "get", "node", "srv2", "-o", "jsonpath={.metadata.labels}"]);
+      return JSON.parse(stdout) as Record<string, string>;
+    };
+    const add = plan((inv) => (inv.hosts[1].labels = { "nixos-fleet.dev/pool": "gpu", zone: "a" })).get("srv2")!;
+    await rollOut(add);
+    assert.equal((await labelsOf())["nixos-fleet.dev/pool"], "gpu");
+    const change = plan((inv) => (inv.hosts[1].labels = { zone: "b" })).get("srv2")!;
+    await rollOut(change);
+    const after = await labelsOf();
+    assert.equal(after.zone, "b");
+    assert.ok(!("nixos-fleet.dev/pool" in after), "a label removed from the inventory stays on the Node");
+    assert.equal((await cluster.getNode("srv2"))?.unschedulable, false);
+    // host.nix carries the labels for k3s too (--node-label), so each change also rebuilds.
+    assert.equal(events(since, "srv2").filter((e) => e.kind === "build-started").length, 2);
   });
 
   it("shows a hand edit of /etc/nixos on refresh", async () => {
