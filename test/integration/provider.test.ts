@@ -6,8 +6,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
+import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { kubeCluster } from "../../lib/cluster/kube";
 import { loadInventory } from "../../lib/inventory/load";
 import { planHosts } from "../../lib/inventory/plan";
@@ -22,7 +21,6 @@ import { assertNeverTwoDisrupted, captureConsole, hostStoreContains, inventoryFo
 const TIMINGS: Partial<SimTimings> = { downMs: 600, slowBootMs: 2000, systemdSettleMs: 300, kubeletReadyMs: 300, podTerminationMs: 100, rescheduleMs: 300 };
 const TOKEN = "k3s-join-token-9f8e7d-never-in-nix";
 const projectDir = path.resolve(__dirname, "../../..");
-const execFileAsync = promisify(execFile);
 
 /** Polls `f` every 100 ms until it holds or `ms` pass. */
 async function waitFor(f: () => boolean, ms: number): Promise<boolean> {
@@ -305,10 +303,10 @@ describe("NixosHost provider against the simulated fleet", function () {
   it("keeps the Node's labels in step with the inventory", async () => {
     const since = Date.now();
     const cluster = kubeCluster(fs.readFileSync(fj.kubeconfig, "utf8"));
-    const labelsOf = async () => {
-      const { stdout } = await execFileAsync("kubectl", ["--kubeconfig", fj.kubeconfig, "get", "node", "srv2", "-o", "jsonpath={.metadata.labels}"]);
-      return JSON.parse(stdout) as Record<string, string>;
-    };
+    const kc = new KubeConfig();
+    kc.loadFromString(fs.readFileSync(fj.kubeconfig, "utf8"));
+    const core = kc.makeApiClient(CoreV1Api);
+    const labelsOf = async () => (await core.readNode({ name: "srv2" })).metadata?.labels ?? {};
     const add = plan((inv) => (inv.hosts[1].labels = { "nixos-fleet.dev/pool": "gpu", zone: "a" })).get("srv2")!;
     await rollOut(add);
     assert.equal((await labelsOf())["nixos-fleet.dev/pool"], "gpu");

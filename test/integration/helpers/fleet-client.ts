@@ -1,5 +1,5 @@
 /**
- * Talking to a simulated fleet from tests: SSH with ssh2 and with the real ssh client, kubectl,
+ * Talking to a simulated fleet from tests: SSH with ssh2 and with the real ssh client,
  * waiting for timeline events, and checking that nothing of a fleet is left on the machine.
  */
 import * as fs from "node:fs";
@@ -65,10 +65,6 @@ export function sshCli(fleet: FleetJson, name: string, command: string, timeoutM
     ],
     { timeoutMs },
   );
-}
-
-export function kubectl(fleet: FleetJson, args: readonly string[], timeoutMs = 20_000): Promise<RunResult> {
-  return run("kubectl", ["--kubeconfig", fleet.kubeconfig, ...args], { timeoutMs });
 }
 
 /** Waits for the first event after `since` that matches; rejects naming what it waited for. */
