@@ -268,3 +268,34 @@ export async function makeFleet(): Promise<{ root: string; control: ControlServe
     },
   };
 }
+
+/**
+ * Registers before/after hooks that start a recording control server for a suite and remove
+ * it again. `freshHost()` bootstraps a new host (named prefix1, prefix2, …) and clears what the
+ * control server recorded so far.
+ */
+export function useHostToolsFleet(prefix: string): { freshHost(): Promise<TestHost>; control(): ControlServer } {
+  let fleet: Awaited<ReturnType<typeof makeFleet>> | undefined;
+  let count = 0;
+  before(async () => {
+    requireTools();
+    fleet = await makeFleet();
+  });
+  after(async () => {
+    await fleet?.cleanup();
+  });
+  const control = (): ControlServer => {
+    if (!fleet) throw new Error("the host tools fleet is not running");
+    return fleet.control;
+  };
+  return {
+    control,
+    async freshHost() {
+      const host = new TestHost(fleet!.root, `${prefix}${++count}`, control());
+      await host.bootstrap();
+      control().events.length = 0;
+      control().calls.length = 0;
+      return host;
+    },
+  };
+}

@@ -4,30 +4,12 @@
  */
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
-import { makeFleet, requireTools, TestHost, type ControlServer } from "./hosttools-harness";
+import { useHostToolsFleet, type TestHost } from "./hosttools-harness";
 
 describe("simulated NixOS host tools: systemctl, reboot, faults", function () {
   this.timeout(120_000);
-  let fleet: Awaited<ReturnType<typeof makeFleet>>;
-  let control: ControlServer;
-  let count = 0;
-
-  before(async () => {
-    requireTools();
-    fleet = await makeFleet();
-    control = fleet.control;
-  });
-  after(async () => {
-    await fleet?.cleanup();
-  });
-
-  async function freshHost(): Promise<TestHost> {
-    const host = new TestHost(fleet.root, `state${++count}`, control);
-    await host.bootstrap();
-    control.events.length = 0;
-    control.calls.length = 0;
-    return host;
-  }
+  const tools = useHostToolsFleet("state");
+  const freshHost = tools.freshHost;
 
   it("is-system-running says starting until the settle time has passed, then running", async () => {
     const h = await freshHost();
@@ -61,7 +43,7 @@ describe("simulated NixOS host tools: systemctl, reboot, faults", function () {
     assert.match(r.stderr, /warning: the following units failed: broken\.service/);
     assert.match(r.stderr, /warning: error\(s\) occurred while switching to the new configuration\n$/);
     assert.equal(h.link("fs/run/current-system"), h.link("fs/profiles/system-2-link"));
-    assert.deepEqual(control.eventsOf("activated")[0].detail?.failedUnits, ["broken.service"]);
+    assert.deepEqual(tools.control().eventsOf("activated")[0].detail?.failedUnits, ["broken.service"]);
     const state = await h.run("systemctl is-system-running");
     assert.equal(state.stdout, "degraded\n");
     const unit = await h.run("systemctl is-active broken");
@@ -77,7 +59,7 @@ describe("simulated NixOS host tools: systemctl, reboot, faults", function () {
     const off = await h.run("poweroff");
     assert.equal(off.code, 1);
     assert.match(off.stderr, /use 'systemctl reboot'/);
-    assert.equal(control.calls.length, 0);
+    assert.equal(tools.control().calls.length, 0);
   });
 
   it("reboot and systemctl reboot press the power button and print nothing", async () => {
@@ -86,7 +68,7 @@ describe("simulated NixOS host tools: systemctl, reboot, faults", function () {
       const r = await h.ok(command);
       assert.equal(r.stdout + r.stderr, "");
     }
-    assert.deepEqual(control.calls, [`reboot ${h.name}`, `reboot ${h.name}`]);
+    assert.deepEqual(tools.control().calls, [`reboot ${h.name}`, `reboot ${h.name}`]);
   });
 
   it("the build-fails fault fails the build after evaluation and changes nothing", async () => {
@@ -98,7 +80,7 @@ describe("simulated NixOS host tools: systemctl, reboot, faults", function () {
     assert.equal(r.code, 100);
     assert.match(r.stderr, /error: builder for '\/nix\/store\/[0-9a-df-np-sv-z]{32}-nixos-system-state\d+-[^']+\.drv' failed with exit code 1;/);
     assert.equal(h.snapshot(), before);
-    assert.deepEqual(control.events.map((e) => [e.kind, e.detail?.ok]), [["build-started", undefined], ["build-finished", false]]);
+    assert.deepEqual(tools.control().events.map((e) => [e.kind, e.detail?.ok]), [["build-started", undefined], ["build-finished", false]]);
   });
 
   it("the drop-ssh-during-rebuild fault drops the session mid-build and activates nothing", async () => {
@@ -109,9 +91,9 @@ describe("simulated NixOS host tools: systemctl, reboot, faults", function () {
     const r = await h.run("nixos-rebuild switch");
     assert.equal(r.signal, "SIGKILL");
     assert.match(r.stderr, /building '\/nix\/store\/\S+\.drv'\.\.\.\n$/);
-    assert.ok(control.calls.includes(`drop-sessions ${h.name}`));
+    assert.ok(tools.control().calls.includes(`drop-sessions ${h.name}`));
     assert.equal(h.snapshot(), before);
-    assert.equal(control.eventsOf("activated").length, 0);
+    assert.equal(tools.control().eventsOf("activated").length, 0);
   });
 
   it("--upgrade moves the channel to the next revision and reports the new kernel", async () => {

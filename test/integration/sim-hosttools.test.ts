@@ -8,29 +8,12 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { readBootDefault } from "../../sim/hosttools";
-import { makeFleet, requireTools, TestHost, type ControlServer } from "./hosttools-harness";
+import { useHostToolsFleet, type TestHost } from "./hosttools-harness";
 
 describe("simulated NixOS host tools: nixos-rebuild", function () {
   this.timeout(120_000);
-  let fleet: Awaited<ReturnType<typeof makeFleet>>;
-  let control: ControlServer;
-  let count = 0;
-
-  before(async () => {
-    requireTools();
-    fleet = await makeFleet();
-    control = fleet.control;
-  });
-  after(async () => {
-    await fleet?.cleanup();
-  });
-
-  async function freshHost(): Promise<TestHost> {
-    const host = new TestHost(fleet.root, `node${++count}`, control);
-    await host.bootstrap();
-    control.events.length = 0;
-    return host;
-  }
+  const tools = useHostToolsFleet("node");
+  const freshHost = tools.freshHost;
 
   const generation = (h: TestHost) => h.link("fs/profiles/system");
   const loaderDefault = (h: TestHost) => readBootDefault(h.paths.boot);
@@ -60,10 +43,10 @@ describe("simulated NixOS host tools: nixos-rebuild", function () {
     assert.deepEqual(entries, ["nixos-generation-1.conf", "nixos-generation-2.conf"]);
     const system = h.link("fs/profiles/system-2-link");
     assert.deepEqual(
-      control.events.map((e) => [e.kind, e.detail?.action]),
+      tools.control().events.map((e) => [e.kind, e.detail?.action]),
       [["build-started", "boot"], ["build-finished", "boot"], ["activated", "boot"]],
     );
-    assert.deepEqual(control.eventsOf("build-finished")[0].detail, { ok: true, action: "boot", system, generation: 2 });
+    assert.deepEqual(tools.control().eventsOf("build-finished")[0].detail, { ok: true, action: "boot", system, generation: 2 });
   });
 
   it("switch changes both the loader default and /run/current-system", async () => {
@@ -75,7 +58,7 @@ describe("simulated NixOS host tools: nixos-rebuild", function () {
     assert.equal(h.link("fs/run/current-system"), system);
     assert.match(r.stderr, /activating the configuration\.\.\./);
     assert.match(r.stderr, /the following new units were started: k3s\.service/);
-    assert.deepEqual(control.eventsOf("activated")[0].detail, { action: "switch", system });
+    assert.deepEqual(tools.control().eventsOf("activated")[0].detail, { action: "switch", system });
   });
 
   it("test activates without a new generation or loader change", async () => {
@@ -161,8 +144,8 @@ describe("simulated NixOS host tools: nixos-rebuild", function () {
       assert.match(r.stderr, /^building Nix\.\.\.\nbuilding the system configuration\.\.\.\n/);
       assert.match(r.stderr, message);
       assert.equal(h.snapshot(), before);
-      assert.equal(control.eventsOf("build-finished")[0]?.detail?.ok, false);
-      assert.equal(control.eventsOf("activated").length, 0);
+      assert.equal(tools.control().eventsOf("build-finished")[0]?.detail?.ok, false);
+      assert.equal(tools.control().eventsOf("activated").length, 0);
     });
   }
 
@@ -220,6 +203,6 @@ describe("simulated NixOS host tools: nixos-rebuild", function () {
     assert.match(none.stdout, /^Usage: nixos-rebuild/);
     const fast = await h.ok("nixos-rebuild boot --fast -v --show-trace --option cores 2 -I nixpkgs=/nowhere");
     assert.doesNotMatch(fast.stderr, /building Nix/);
-    assert.equal(control.eventsOf("activated").length, 1);
+    assert.equal(tools.control().eventsOf("activated").length, 1);
   });
 });
