@@ -3,6 +3,7 @@
  * default again, reboot into it (or re-activate it live when no reboot happened), wait until
  * it is healthy and uncordon it.
  */
+import { cordonAndDrain } from "./drain";
 import { RolloutError } from "./errors";
 import type { RolloutDeps } from "./apply";
 import { waitForGates } from "./health";
@@ -26,7 +27,11 @@ export async function rollBack(spec: HostSpec, before: SystemState, session: Ses
   const node = spec.kubernetes?.nodeName;
   if (reboot) {
     await run(host, "rollback", `${q}/bin/switch-to-configuration boot 2>&1`);
-    if (deps.cluster && node) await deps.cluster.setUnschedulable(node, true);
+    // The node may have been uncordoned (a gate failed after the reboot) and taken pods since:
+    // drain it again, like any reboot. On a node still drained this only cordons.
+    if (deps.cluster && node) {
+      await cordonAndDrain(deps.cluster, { host: spec.name, node, timeoutSeconds: spec.timeouts.drainSeconds, clock: deps.clock, progress: p });
+    }
     await rebootAndWait(session, deps.cluster, { host: spec.name, expectSystem: prev, nodeName: node, timeouts: spec.timeouts, clock: deps.clock, progress: p });
     if (deps.cluster && node) {
       await deps.cluster.setUnschedulable(node, false);

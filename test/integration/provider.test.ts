@@ -231,6 +231,29 @@ describe("NixosHost provider against the simulated fleet", function () {
     assert.equal(fs.readFileSync(path.join(stateDir, "hosts/srv2/fs/etc-nixos/fleet/host.nix"), "utf8"), before.files["fleet/host.nix"]);
   });
 
+  it("drains again before rebooting back when a gate fails after the reboot", async () => {
+    const since = Date.now();
+    const before = state.get("srv2")!;
+    const spec = plan((inv) => {
+      inv.timeouts = { ...inv.timeouts, healthSeconds: 2 };
+      // Passes unless the booted system carries the marker parameter.
+      inv.health = { nodesReady: true, commands: [{ name: "marker", command: "cat /run/booted-system/kernel-params", passWhen: ["^(?![\\s\\S]*gate=bad)"] }] };
+      inv.hosts[1].nix = { settings: { boot: { kernelParams: ["gate=bad"] } } };
+    }).get("srv2")!;
+    let lines: string[] = [];
+    await assert.rejects(rollOut(spec), (e: Error) => {
+      assert.match(e.message, /^srv2: health failed: gate "marker" did not pass/);
+      assert.match(e.message, /rolled back: srv2 runs .* again/);
+      lines = e.message.split("\n");
+      return true;
+    });
+    state.set("srv2", before);
+    assert.equal(lines.filter((l) => l === "draining srv2").length, 2, lines.join("\n"));
+    const k = kinds(since, "srv2").filter((x) => x === "cordon" || x === "uncordon" || x === "reboot-started");
+    assert.deepEqual(k, ["cordon", "reboot-started", "uncordon", "cordon", "reboot-started", "uncordon"]);
+    assert.equal((await run("srv2", "readlink -f /run/booted-system")).stdout.trim(), before.systemPath);
+  });
+
   it("rolls a host back when systemd comes back degraded after the reboot", async () => {
     const since = Date.now();
     const before = state.get("srv1")!;
