@@ -2,7 +2,8 @@
 # Prepares a Debian (bookworm) machine to build and test this project, using
 # only the project's own files and the package registries:
 #   1. Debian packages the simulated fleet and the tests call (sshd, nix-instantiate,
-#      ip, nsenter/unshare, openssl, ps, ...), installed only when missing;
+#      ip, nsenter/unshare, openssl, ps, ...), installed only when missing, and the
+#      machine's Nix store under /nix, created by `nix-store --init` when missing;
 #   2. node_modules (npm ci), when missing or older than package-lock.json;
 #   3. the Pulumi CLI and language host (install-pulumi.sh) and actionlint
 #      (install-actionlint.sh), built into a cache outside the checkout.
@@ -73,6 +74,20 @@ else
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Use-Pty=0 --no-install-recommends "${missing[@]}"
   remove_policy
   trap - EXIT
+fi
+
+# --- the machine's Nix store ---------------------------------------------------
+# Debian's nix-bin ships the programs but not /nix: a Nix installer would create the
+# store and its database. Do the same here, so that /nix belongs to the machine's Nix
+# and not to whichever program first runs nix-instantiate (the simulated fleet only
+# mounts over /nix/store and /nix/var/nix, and refuses to start without them).
+if [ ! -d /nix/store ] || [ ! -d /nix/var/nix/db ]; then
+  say "initializing the machine's Nix store (/nix)"
+  nix_init=(nix-store --init)
+  [ "$(id -u)" -eq 0 ] || nix_init=(sudo nix-store --init)
+  "${nix_init[@]}" 2> >(grep -v "group 'nixbld'" >&2)
+else
+  say "Nix store present"
 fi
 
 # --- node_modules ------------------------------------------------------------

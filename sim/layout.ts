@@ -7,10 +7,32 @@
 import * as path from "node:path";
 
 /** Bind mounts of one host: per-host folder (relative to the host folder) → path on the host. */
-export const HOST_MOUNTS: ReadonlyArray<{ readonly source: string; readonly target: string; readonly file?: true }> = [
+export interface HostMount {
+  readonly source: string;
+  readonly target: string;
+  /** The target is a file, not a folder. */
+  readonly file?: true;
+  /**
+   * What on the machine owns the target: the fleet never creates it, and refuses to start
+   * without it, naming the fix. /nix belongs to the machine's Nix installation, which writes
+   * there itself (its database, store links), so a folder the fleet made could never be
+   * removed cleanly again.
+   */
+  readonly ownedBy?: string;
+}
+
+/** What `scripts/setup.sh` does for the machine's Nix; named in the error when /nix is missing. */
+const MACHINE_NIX = "the machine's Nix installation (Debian's nix-bin; `bash scripts/setup.sh` installs it and runs `nix-store --init`)";
+
+/**
+ * Bind mounts of one host: per-host folder (relative to the host folder) → path on the host.
+ * Each host has the whole /nix/var/nix of its own (profiles, database, gcroots), as a NixOS
+ * machine does, so no host and no fleet shares the Nix database of the machine running it.
+ */
+export const HOST_MOUNTS: readonly HostMount[] = [
   { source: "fs/etc-nixos", target: "/etc/nixos" },
-  { source: "fs/store", target: "/nix/store" },
-  { source: "fs/profiles", target: "/nix/var/nix/profiles" },
+  { source: "fs/store", target: "/nix/store", ownedBy: MACHINE_NIX },
+  { source: "fs/nix-var", target: "/nix/var/nix", ownedBy: MACHINE_NIX },
   { source: "fs/boot", target: "/boot" },
   { source: "fs/var-lib", target: "/var/lib" },
   { source: "fs/run", target: "/run" },
@@ -35,7 +57,8 @@ export function hostPaths(hostDir: string) {
     dir: hostDir,
     etcNixos: fs("etc-nixos"),
     store: fs("store"),
-    profiles: fs("profiles"),
+    nixVar: fs("nix-var"),
+    profiles: fs("nix-var/profiles"),
     boot: fs("boot"),
     varLib: fs("var-lib"),
     run: fs("run"),

@@ -7,7 +7,7 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { HOST_MOUNTS } from "./layout";
+import { HOST_MOUNTS, type HostMount } from "./layout";
 import { allPids, namespaceOf, refOf, runOk, waitFor, type ProcRef } from "./proc";
 
 /** A host's namespace holder. */
@@ -20,7 +20,7 @@ export interface Holder extends ProcRef {
  * home, because the machine's /root dotfiles (Debian's bash sources ~/.bashrc for SSH commands)
  * would otherwise change PATH and the environment of every session on every host.
  */
-export const FLEET_MOUNTS: ReadonlyArray<{ readonly source: string; readonly target: string; readonly file?: true }> = [
+export const FLEET_MOUNTS: readonly HostMount[] = [
   { source: "fs/root", target: "/root" },
 ];
 
@@ -43,12 +43,17 @@ export function checkStateDirPlacement(stateDir: string): void {
  * Makes sure every mount target exists on the machine. Directories the fleet creates (such as
  * /etc/nixos on a machine that is not NixOS) get a marker and are returned, so they can be removed
  * when no fleet uses them any more; markers left by another fleet are adopted the same way.
+ * Targets that something else on the machine owns (files, /nix) are never created: a missing one
+ * is an error that names its owner.
  */
-export function ensureMountpoints(): string[] {
+export function ensureMountpoints(mounts: readonly HostMount[] = ALL_MOUNTS): string[] {
   const ours: string[] = [];
-  for (const m of ALL_MOUNTS) {
-    if (m.file) {
-      if (!fs.existsSync(m.target)) throw new Error(`${m.target} does not exist on this machine; the simulated hosts need it as a mountpoint`);
+  for (const m of mounts) {
+    if (m.file || m.ownedBy) {
+      if (!fs.existsSync(m.target)) {
+        const owner = m.ownedBy ? `; it belongs to ${m.ownedBy}` : "";
+        throw new Error(`${m.target} does not exist on this machine; the simulated hosts need it as a mountpoint${owner}`);
+      }
       continue;
     }
     if (!fs.existsSync(m.target)) {

@@ -231,7 +231,7 @@ export class TestHost {
   /** Profile, loader and /run, to prove a failed command left them alone. */
   snapshot(): string {
     const list = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []);
-    const profiles = list(this.paths.profiles).map((n) => `${n} -> ${this.link(`fs/profiles/${n}`) ?? "(dir)"}`);
+    const profiles = list(this.paths.profiles).map((n) => `${n} -> ${this.link(`fs/nix-var/profiles/${n}`) ?? "(dir)"}`);
     const boot = path.join(this.paths.boot, "loader");
     const loader = list(path.join(boot, "entries")).map((n) => `${n}: ${fs.readFileSync(path.join(boot, "entries", n), "utf8")}`);
     const conf = fs.existsSync(path.join(boot, "loader.conf")) ? fs.readFileSync(path.join(boot, "loader.conf"), "utf8") : "";

@@ -99,7 +99,7 @@ describe("simulated fleet (sim/fleet.ts)", function () {
     assert.deepEqual(r.stdout.trim().split("\n"), [SESSION_PATH, "srv2", SESSION_PATH]);
   });
 
-  it("shows each host its own /etc/nixos, /nix/store, boot_id and /run/current-system", async function () {
+  it("shows each host its own /etc/nixos, /nix/store, /nix/var/nix, boot_id and /run/current-system", async function () {
     const seen = [];
     for (const name of NAMES) {
       const r = await exec1(
@@ -122,6 +122,12 @@ describe("simulated fleet (sim/fleet.ts)", function () {
     const foreign = await exec1(json, "srv2", `test -e ${seen[0].system} && echo shared || echo own`);
     assert.equal(foreign.stdout.trim(), "own", "srv1's system is not in srv2's /nix/store");
     assert.ok(!fs.existsSync("/etc/nixos/owner"), "the machine's /etc/nixos is untouched");
+    // The Nix state folder (database, gcroots, profiles) is the host's own, not the machine's.
+    const marker = "nixos-fleet-test-owner";
+    const nixVar = await exec1(json, "srv3", `touch /nix/var/nix/${marker} && test -L /nix/var/nix/profiles/system && echo ok`);
+    assert.equal(nixVar.stdout.trim(), "ok", nixVar.stderr);
+    assert.ok(fs.existsSync(path.join(stateDir, "hosts", "srv3", "fs", "nix-var", marker)), "written to srv3's own folder");
+    assert.ok(!fs.existsSync(`/nix/var/nix/${marker}`), "the machine's /nix/var/nix is untouched");
   });
 
   it("reports `systemctl is-system-running` as starting after boot, then running", async function () {

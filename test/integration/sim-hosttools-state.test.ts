@@ -42,7 +42,7 @@ describe("simulated NixOS host tools: systemctl, reboot, faults", function () {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /warning: the following units failed: broken\.service/);
     assert.match(r.stderr, /warning: error\(s\) occurred while switching to the new configuration\n$/);
-    assert.equal(h.link("fs/run/current-system"), h.link("fs/profiles/system-2-link"));
+    assert.equal(h.link("fs/run/current-system"), h.link("fs/nix-var/profiles/system-2-link"));
     assert.deepEqual(tools.control().eventsOf("activated")[0].detail?.failedUnits, ["broken.service"]);
     const state = await h.run("systemctl is-system-running");
     assert.equal(state.stdout, "degraded\n");
@@ -100,9 +100,9 @@ describe("simulated NixOS host tools: systemctl, reboot, faults", function () {
     const h = await freshHost();
     const r = await h.ok("nixos-rebuild boot --upgrade");
     assert.match(r.stderr, /^unpacking channels\.\.\.\n/);
-    const neu = h.link("fs/profiles/system-2-link") ?? "";
+    const neu = h.link("fs/nix-var/profiles/system-2-link") ?? "";
     assert.match(fs.readlinkSync(h.storeFile(neu, "kernel")), /-linux-6\.6\.46\/bzImage$/);
-    assert.equal(h.link("fs/profiles/per-user/root/channels"), "channels-2-link");
+    assert.equal(h.link("fs/nix-var/profiles/per-user/root/channels"), "channels-2-link");
     const version = await h.ok(`${neu}/sw/bin/nixos-version`);
     assert.match(version.stdout, /^24\.05\.20240819\.8a7d3e2 \(Uakari\)\n$/);
   });
@@ -115,7 +115,7 @@ describe("simulated NixOS host tools: systemctl, reboot, faults", function () {
     assert.equal((await h.ok("nix-channel --list")).stdout, "nixos https://channels.example.invalid/nixos-24.05\n");
     assert.ok(fs.existsSync(`${h.paths.varLib}/nixos-sim/nix-channels`));
     assert.match((await h.ok("nix-channel --update")).stderr, /^unpacking channels\.\.\.\n$/);
-    assert.equal(h.link("fs/profiles/per-user/root/channels"), "channels-2-link");
+    assert.equal(h.link("fs/nix-var/profiles/per-user/root/channels"), "channels-2-link");
     const gc = await h.ok("nix-collect-garbage -d");
     assert.match(gc.stderr, /removing profile version 1\n/);
     assert.deepEqual(fs.readdirSync(h.paths.profiles).filter((n) => /^system-\d+-link$/.test(n)), ["system-2-link"]);

@@ -15,7 +15,7 @@ describe("simulated NixOS host tools: nixos-rebuild", function () {
   const tools = useHostToolsFleet("node");
   const freshHost = tools.freshHost;
 
-  const generation = (h: TestHost) => h.link("fs/profiles/system");
+  const generation = (h: TestHost) => h.link("fs/nix-var/profiles/system");
   const loaderDefault = (h: TestHost) => readBootDefault(h.paths.boot);
 
   it("bootstraps generation 1 from the initial configuration and boots it", async () => {
@@ -41,7 +41,7 @@ describe("simulated NixOS host tools: nixos-rebuild", function () {
     assert.equal(h.link("fs/run/current-system"), running);
     const entries = fs.readdirSync(path.join(h.paths.boot, "loader", "entries")).sort();
     assert.deepEqual(entries, ["nixos-generation-1.conf", "nixos-generation-2.conf"]);
-    const system = h.link("fs/profiles/system-2-link");
+    const system = h.link("fs/nix-var/profiles/system-2-link");
     assert.deepEqual(
       tools.control().events.map((e) => [e.kind, e.detail?.action]),
       [["build-started", "boot"], ["build-finished", "boot"], ["activated", "boot"]],
@@ -53,7 +53,7 @@ describe("simulated NixOS host tools: nixos-rebuild", function () {
     const h = await freshHost();
     h.addToConfig(`  services.k3s.enable = true;`);
     const r = await h.ok("nixos-rebuild switch");
-    const system = h.link("fs/profiles/system-2-link");
+    const system = h.link("fs/nix-var/profiles/system-2-link");
     assert.equal(loaderDefault(h)?.system, system);
     assert.equal(h.link("fs/run/current-system"), system);
     assert.match(r.stderr, /activating the configuration\.\.\./);
@@ -83,10 +83,10 @@ describe("simulated NixOS host tools: nixos-rebuild", function () {
 
   it("kernelParams change kernel-params and the entry, not the kernel, initrd or modules", async () => {
     const h = await freshHost();
-    const old = h.link("fs/profiles/system-1-link") ?? "";
+    const old = h.link("fs/nix-var/profiles/system-1-link") ?? "";
     h.addToConfig(`  boot.kernelParams = [ "console=ttyS0,115200" "mitigations=off" ];`);
     await h.ok("nixos-rebuild boot");
-    const neu = h.link("fs/profiles/system-2-link") ?? "";
+    const neu = h.link("fs/nix-var/profiles/system-2-link") ?? "";
     assert.notEqual(neu, old);
     for (const link of ["kernel", "initrd", "kernel-modules"]) {
       assert.equal(fs.readlinkSync(h.storeFile(neu, link)), fs.readlinkSync(h.storeFile(old, link)), link);
@@ -97,10 +97,10 @@ describe("simulated NixOS host tools: nixos-rebuild", function () {
 
   it("kernelPackages change the kernel, initrd and kernel modules", async () => {
     const h = await freshHost();
-    const old = h.link("fs/profiles/system-1-link") ?? "";
+    const old = h.link("fs/nix-var/profiles/system-1-link") ?? "";
     h.addToConfig(`  boot.kernelPackages = pkgs.linuxPackages_6_12;`);
     await h.ok("nixos-rebuild boot");
-    const neu = h.link("fs/profiles/system-2-link") ?? "";
+    const neu = h.link("fs/nix-var/profiles/system-2-link") ?? "";
     for (const link of ["kernel", "initrd", "kernel-modules"]) {
       assert.notEqual(fs.readlinkSync(h.storeFile(neu, link)), fs.readlinkSync(h.storeFile(old, link)), link);
     }
@@ -110,10 +110,10 @@ describe("simulated NixOS host tools: nixos-rebuild", function () {
 
   it("systemPackages change the system only", async () => {
     const h = await freshHost();
-    const old = h.link("fs/profiles/system-1-link") ?? "";
+    const old = h.link("fs/nix-var/profiles/system-1-link") ?? "";
     h.editConfig((t) => t.replace("[ vim git curl ]", "[ vim git curl htop jq ]"));
     await h.ok("nixos-rebuild boot");
-    const neu = h.link("fs/profiles/system-2-link") ?? "";
+    const neu = h.link("fs/nix-var/profiles/system-2-link") ?? "";
     assert.notEqual(neu, old);
     for (const link of ["kernel", "initrd", "kernel-modules"]) {
       assert.equal(fs.readlinkSync(h.storeFile(neu, link)), fs.readlinkSync(h.storeFile(old, link)), link);
