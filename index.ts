@@ -3,7 +3,7 @@
  * declares one NixosHost per host, each depending on the one before it.
  *
  * Stack config (namespace `fleet`): `inventory` (structured) or `inventoryFile` (YAML path),
- * optionally `simFleet` (a simulated fleet's fleet.json), and the secrets `sshPrivateKey`,
+ * and the secrets `sshPrivateKey`,
  * `secrets` (name → value) and `kubeconfig`, which must be set with `--secret`.
  */
 import * as fs from "node:fs";
@@ -48,7 +48,6 @@ function plan() {
       {
         inventory: pulumi.runtime.getConfig(CONFIG_KEYS.inventory),
         inventoryFile: pulumi.runtime.getConfig(CONFIG_KEYS.inventoryFile),
-        simFleet: pulumi.runtime.getConfig(CONFIG_KEYS.simFleet),
         projectDir,
       },
       io,

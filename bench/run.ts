@@ -17,6 +17,7 @@ import type { HostSpec } from "../lib/rollout/spec";
 import * as impl from "../providers/impl";
 import type { HostProps } from "../providers/props";
 import { SimFleet } from "../sim/fleet";
+import { fleetInventoryObject } from "../sim/inventory";
 import type { TimelineEvent } from "../sim/types";
 import { inventoryFor } from "../test/integration/helpers/provider-harness";
 
@@ -49,8 +50,8 @@ async function main(): Promise<void> {
     const inv = inventoryFor();
     inv.hosts = Array.from({ length: count }, (_v, i) => ({ name: `srv${i + 1}`, role: i === 0 ? "control-plane" : "worker" }));
     edit(inv);
-    const loaded = loadInventory({ inventory: inv, simFleet: path.join(stateDir, "fleet.json"), projectDir }, io);
-    return planHosts(loaded, { values: { k3sToken: "bench" } }, io);
+    const loaded = loadInventory({ inventory: fleetInventoryObject(inv, fleet.fleetJson, stateDir), projectDir }, io);
+    return planHosts(loaded, { sshPrivateKey: fs.readFileSync(fleet.fleetJson.sshKeyPath, "utf8"), values: { k3sToken: "bench" } }, io);
   };
   const state = new Map<string, HostProps>();
   const results: Array<{ host: string; kind: string; totalMs: number; inherentMs: number; overheadMs: number }> = [];

@@ -9,9 +9,7 @@ bash scripts/setup.sh
 # The dev stack's passphrase protects nothing real: it only encrypts the simulated cluster's
 # join token in Pulumi.dev.yaml. Production stacks get their own, kept in CI's secrets.
 export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE:-nixos-fleet-dev}"
-if [ ! -S .sim/control.sock ] || ! npm run --silent sim -- status >/dev/null 2>&1; then
-  npm run --silent sim -- up --hosts 3
-fi
+bash scripts/sim-dev-stack.sh
 bash scripts/fleet.sh dev preview --diff --show-full-output
 bash scripts/fleet.sh dev up --yes --skip-preview
 echo

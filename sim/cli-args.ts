@@ -10,6 +10,7 @@ export type SimCommand =
   | { readonly kind: "status"; readonly stateDir: string; readonly json: boolean }
   | { readonly kind: "fault"; readonly stateDir: string; readonly host: string; readonly fault: FaultName; readonly on: boolean }
   | { readonly kind: "timeline"; readonly stateDir: string; readonly host?: string; readonly json: boolean }
+  | { readonly kind: "inventory"; readonly stateDir: string; readonly template: string; readonly out?: string }
   | { readonly kind: "help" };
 
 /** `up` and the daemon it starts take the same options. */
@@ -47,6 +48,9 @@ export const USAGE = [
   "  fault <host> <fault> [on|off] [--state-dir DIR]",
   `        faults: ${FAULTS.join(", ")}`,
   "  timeline [--host NAME] [--json] [--state-dir DIR]",
+  "  inventory TEMPLATE [--out FILE] [--state-dir DIR]",
+  "        write TEMPLATE (an inventory without addresses and host keys) filled in for the running",
+  "        fleet, to FILE (default: inventory.yaml in the state folder)",
   "",
   `  timings (ms): ${Object.keys(TIMING_FLAGS)
     .map((f) => `${f} (${DEFAULT_TIMINGS[TIMING_FLAGS[f]]})`)
@@ -115,6 +119,12 @@ export function parseArgs(argv: readonly string[]): SimCommand {
       if (!isFaultName(fault)) throw new UsageError(`unknown fault ${JSON.stringify(fault)}; faults: ${FAULTS.join(", ")}`);
       if (state !== "on" && state !== "off") throw new UsageError(`fault state must be on or off, got ${JSON.stringify(state)}`);
       return done({ kind: "fault", stateDir, host, fault, on: state === "on" }, 3);
+    }
+    case "inventory": {
+      const [template] = positional;
+      if (!template) throw new UsageError("inventory needs a template inventory file, e.g. inventory/dev.yaml");
+      const out = take("--out");
+      return done(out === undefined ? { kind: "inventory", stateDir, template } : { kind: "inventory", stateDir, template, out }, 1);
     }
     case "timeline": {
       const host = take("--host");

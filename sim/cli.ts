@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { daemonArgs, parseArgs, USAGE, UsageError, type SimCommand, type UpCommand } from "./cli-args";
 import { controlRequest } from "./client";
+import { fleetInventory } from "./inventory";
 import { runDaemon } from "./daemon";
 import { isAlive, messageOf, waitFor } from "./proc";
 import { cleanUp, readResources, settle } from "./resources";
@@ -53,6 +54,8 @@ async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(`${cmd.host}: ${cmd.fault} ${cmd.on ? "on" : "off"}; active faults: ${r.faults.join(", ") || "none"}\n`);
       return 0;
     }
+    case "inventory":
+      return writeInventory(cmd, stateDir);
     case "timeline": {
       const events = (await running(socket)) ? ((await controlRequest(socket, "GET", "/timeline")) as { events: TimelineEvent[] }).events : readTimelineFile(path.join(stateDir, "timeline.jsonl"));
       for (const e of events.filter((ev) => cmd.host === undefined || ev.host === cmd.host)) {
@@ -61,6 +64,26 @@ async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
   }
+}
+
+/** `inventory TEMPLATE`: an ordinary inventory file for the running fleet (sim/inventory.ts). */
+function writeInventory(cmd: { template: string; out?: string }, stateDir: string): number {
+  const fleetFile = path.join(stateDir, "fleet.json");
+  if (!fs.existsSync(fleetFile)) {
+    process.stderr.write(`no simulated fleet in ${stateDir} (no fleet.json); start one first: npm run sim -- up --hosts 3\n`);
+    return 1;
+  }
+  const fleet = JSON.parse(fs.readFileSync(fleetFile, "utf8")) as FleetJson;
+  const out = path.resolve(cmd.out ?? path.join(stateDir, "inventory.yaml"));
+  try {
+    const text = fleetInventory(fs.readFileSync(cmd.template, "utf8"), cmd.template, fleet, stateDir);
+    fs.writeFileSync(out, text);
+  } catch (error) {
+    process.stderr.write(`${messageOf(error)}\n`);
+    return 1;
+  }
+  process.stdout.write(`${out}\n`);
+  return 0;
 }
 
 async function running(socket: string): Promise<boolean> {

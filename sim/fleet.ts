@@ -28,7 +28,7 @@ const STOP_TIMEOUT_MS = 20_000;
 /** Files of the state folder this fleet owns (others, like kube/, belong to their writers). */
 /** State folders of the fleets running in this process (resources.json names the process, not the fleet). */
 const LIVE_STATE_DIRS = new Set<string>();
-const OWN_FILES = ["fleet.json", "timeline.jsonl", "known_hosts", "control.sock", "id_ed25519", "id_ed25519.pub", "fleet.log"];
+const OWN_FILES = ["fleet.json", "timeline.jsonl", "known_hosts", "control.sock", "id_ed25519", "id_ed25519.pub", "fleet.log", "inventory.yaml"];
 
 /** A running simulated fleet. */
 export class SimFleet {

@@ -1,16 +1,13 @@
 /**
- * Checks across fields and hosts, run on the parsed inventory (after the simulated fleet
- * overlay): required connection data, uniqueness, static networking, k3s prerequisites.
+ * Checks across fields and hosts, run on the parsed inventory: required connection data, uniqueness, static networking, k3s prerequisites.
  */
 import type { IssueList } from "./errors";
 import { maxPrefix, parseStaticAddress } from "./formats";
 import type { ParsedHost, ParsedInventory } from "./schema";
 
 /** Runs every cross-field check, adding problems to `issues`. */
-export function checkInventory(inv: ParsedInventory, simulated: boolean, issues: IssueList): void {
-  // Under the simulated fleet overlay the connection data comes from fleet.json, whose own
-  // problems (a host missing there) are already reported.
-  if (!simulated) checkConnections(inv, issues);
+export function checkInventory(inv: ParsedInventory, issues: IssueList): void {
+  checkConnections(inv, issues);
   checkUnique(inv, issues);
   inv.hosts.forEach((h, i) => checkNetwork(inv, h, i, issues));
   checkK3s(inv, issues);
@@ -30,7 +27,7 @@ function checkRebuild(inv: ParsedInventory, issues: IssueList): void {
 function checkConnections(inv: ParsedInventory, issues: IssueList): void {
   inv.hosts.forEach((h, i) => {
     if (h.address === undefined) {
-      issues.add(["hosts", i, "address"], "required but missing; set the host's IP address or DNS name (or run against the simulated fleet with fleet:simFleet)");
+      issues.add(["hosts", i, "address"], "required but missing; set the host's IP address or DNS name");
     }
     const tofu = h.ssh.trustOnFirstUse ?? inv.ssh.trustOnFirstUse;
     if (h.hostKey === undefined && !tofu) {

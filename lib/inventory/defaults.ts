@@ -8,7 +8,6 @@ import type { RebootPolicy, RebuildAction, Timeouts } from "../rollout/spec";
 export const CONFIG_KEYS = {
   inventory: "fleet:inventory",
   inventoryFile: "fleet:inventoryFile",
-  simFleet: "fleet:simFleet",
   sshPrivateKey: "fleet:sshPrivateKey",
   secrets: "fleet:secrets",
   kubeconfig: "fleet:kubeconfig",

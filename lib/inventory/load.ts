@@ -1,7 +1,6 @@
 /**
  * Loading the inventory: from the structured stack config key fleet:inventory or from the YAML
- * file fleet:inventoryFile names, through the one schema, the simulated fleet overlay and the
- * cross-field checks. Every problem is collected into one InventoryError.
+ * file fleet:inventoryFile names, through the one schema and the cross-field checks. Every problem is collected into one InventoryError.
  */
 import * as path from "node:path";
 import { isNode, LineCounter, parseDocument, type Document } from "yaml";
@@ -9,7 +8,6 @@ import { checkInventory } from "./checks";
 import { CONFIG_KEYS } from "./defaults";
 import { InventoryError, IssueList, type InventoryIssue, type InventorySource } from "./errors";
 import { inventorySchema, type ParsedInventory } from "./schema";
-import { applySimFleet, type SimOverlay } from "./simFleet";
 import type { Inventory, InventoryHost, InventoryIo } from "./types";
 import { messageFor } from "./zodParts";
 
@@ -19,8 +17,6 @@ export interface InventoryInput {
   readonly inventory?: unknown;
   /** fleet:inventoryFile: a YAML file, relative to the project folder. */
   readonly inventoryFile?: string;
-  /** fleet:simFleet: a .sim/fleet.json, relative to the project folder. */
-  readonly simFleet?: string;
   /** The Pulumi project folder (where Pulumi.yaml is). */
   readonly projectDir: string;
 }
@@ -105,7 +101,7 @@ function withAddresses(inv: ParsedInventory): InventoryHost[] {
 }
 
 /**
- * Loads, validates and overlays the inventory. Throws InventoryError listing every problem,
+ * Loads and validates the inventory. Throws InventoryError listing every problem,
  * each with its path (`hosts[2].address`) and, for a file, its line.
  */
 export function loadInventory(input: InventoryInput, io: InventoryIo): Inventory {
@@ -120,15 +116,8 @@ export function loadInventory(input: InventoryInput, io: InventoryIo): Inventory
     }
     throw new InventoryError(source, located(issues.issues, raw.lineOf));
   }
-  let inv = parsed.data;
-  let sim: SimOverlay | undefined;
-  const simulated = input.simFleet !== undefined && input.simFleet.trim() !== "";
-  if (simulated) {
-    const applied = applySimFleet(inv, path.resolve(projectDir, input.simFleet), io.readFile, issues);
-    inv = applied.inventory;
-    sim = applied.overlay;
-  }
-  checkInventory(inv, simulated, issues);
+  const inv = parsed.data;
+  checkInventory(inv, issues);
   if (!issues.empty) throw new InventoryError(source, located(issues.issues, raw.lineOf));
-  return { ...inv, hosts: withAddresses(inv), source, projectDir, ...(sim ? { sim } : {}) };
+  return { ...inv, hosts: withAddresses(inv), source, projectDir };
 }

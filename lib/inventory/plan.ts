@@ -39,16 +39,8 @@ interface Inputs {
   userModules: Map<string, string>;
 }
 
-function loginKey(inv: Inventory, secrets: PlanSecrets, io: PlanIo, issues: IssueList): { key?: string; pub?: string } {
-  let key = secrets.sshPrivateKey;
-  if (inv.sim !== undefined) {
-    try {
-      key = io.readFile(inv.sim.sshKeyPath);
-    } catch (error) {
-      issues.addIssue({ path: [], subject: CONFIG_KEYS.simFleet, message: `cannot read the simulation's SSH key ${inv.sim.sshKeyPath}: ${why(error)}` });
-      return {};
-    }
-  }
+function loginKey(secrets: PlanSecrets, issues: IssueList): { key?: string; pub?: string } {
+  const key = secrets.sshPrivateKey;
   if (key === undefined || key.trim() === "") {
     issues.addIssue({
       path: [],
@@ -72,7 +64,7 @@ function secretValue(name: string, secrets: PlanSecrets): string | undefined {
 function kubeconfigOf(inv: Inventory, secrets: PlanSecrets, io: PlanIo, issues: IssueList): string | undefined {
   if (!inv.kubernetes.enabled) return undefined;
   const file = inv.kubernetes.kubeconfigFile;
-  if (inv.sim === undefined && secrets.kubeconfig !== undefined && secrets.kubeconfig.trim() !== "") return secrets.kubeconfig;
+  if (secrets.kubeconfig !== undefined && secrets.kubeconfig.trim() !== "") return secrets.kubeconfig;
   if (file === undefined) {
     issues.add(
       ["kubernetes", "kubeconfigFile"],
@@ -112,7 +104,7 @@ function userModules(inv: Inventory, io: PlanIo, issues: IssueList): Map<string,
 
 function gatherInputs(inv: Inventory, secrets: PlanSecrets, io: PlanIo): Inputs {
   const issues = new IssueList();
-  const { key, pub } = loginKey(inv, secrets, io, issues);
+  const { key, pub } = loginKey(secrets, issues);
   let k3sToken: string | undefined;
   const tokenSecret = inv.k3s.tokenSecret;
   if (inv.k3s.enable && tokenSecret !== undefined) {

@@ -4,7 +4,6 @@
 import type { NixAttrs } from "../render/nixValue";
 import type { InventorySource } from "./errors";
 import type { ParsedHost, ParsedInventory } from "./schema";
-import type { SimOverlay } from "./simFleet";
 
 /** Exactly NixAttrs (already read-only; recursing into it would never end). */
 type IsNixAttrs<T> = [T] extends [NixAttrs] ? ([NixAttrs] extends [T] ? true : false) : false;
@@ -25,15 +24,13 @@ export interface InventoryIo {
   readFile(absolutePath: string): string;
 }
 
-/** One host of a valid inventory: its connection data is present (from the file or the overlay). */
+/** One host of a valid inventory: its connection data is present (address given). */
 export type InventoryHost = DeepReadonly<Omit<ParsedHost, "address"> & { address: string }>;
 
-/** A valid inventory: defaults applied, cross-field checks passed, overlay applied. */
+/** A valid inventory: defaults applied, cross-field checks passed. */
 export type Inventory = DeepReadonly<Omit<ParsedInventory, "hosts">> & {
   readonly hosts: readonly InventoryHost[];
   readonly source: InventorySource;
   /** Absolute project folder; relative paths in the inventory resolve against it. */
   readonly projectDir: string;
-  /** Present when the simulated fleet overlay was applied. */
-  readonly sim?: SimOverlay;
 };

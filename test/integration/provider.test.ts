@@ -14,6 +14,7 @@ import type { HostSpec } from "../../lib/rollout/spec";
 import * as impl from "../../providers/impl";
 import type { HostProps } from "../../providers/props";
 import { SimFleet } from "../../sim/fleet";
+import { fleetInventoryObject } from "../../sim/inventory";
 import type { FleetJson, SimTimings, TimelineEvent, TimelineKind } from "../../sim/types";
 import { exec1 } from "./helpers/fleet-client";
 import { assertNeverTwoDisrupted, captureConsole, hostStoreContains, inventoryFor } from "./helpers/provider-harness";
@@ -40,8 +41,8 @@ describe("NixosHost provider against the simulated fleet", function () {
     const inv = inventoryFor();
     edit(inv);
     const io = { readFile: (p: string) => fs.readFileSync(p, "utf8") };
-    const loaded = loadInventory({ inventory: inv, simFleet: path.join(stateDir, "fleet.json"), projectDir }, io);
-    return new Map(planHosts(loaded, { values: { k3sToken: TOKEN } }, io).map((s) => [s.name, s]));
+    const loaded = loadInventory({ inventory: fleetInventoryObject(inv, fj, stateDir), projectDir }, io);
+    return new Map(planHosts(loaded, { sshPrivateKey: fs.readFileSync(fj.sshKeyPath, "utf8"), values: { k3sToken: TOKEN } }, io).map((s) => [s.name, s]));
   }
   const events = (since: number, host?: string): TimelineEvent[] =>
     fleet.timeline().filter((e) => e.t >= since && (!host || e.host === host));

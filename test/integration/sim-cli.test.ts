@@ -6,6 +6,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
 import { ALL_MOUNTS } from "../../sim/mounts";
 import { run, type RunResult } from "../../sim/proc";
 import { cleanUp, readResources, type ResourcesJson } from "../../sim/resources";
@@ -84,6 +85,26 @@ describe("simulated fleet command line (sim/cli.ts)", function () {
     const bad = await cli(["fault", "srv9", "degraded", "--state-dir", stateDir]);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /no simulated host named "srv9"/);
+  });
+
+  it("inventory writes an ordinary inventory for the running fleet, and names a host it lacks", async function () {
+    const fleet = JSON.parse(fs.readFileSync(path.join(stateDir, "fleet.json"), "utf8")) as FleetJson;
+    const template = path.join(stateDir, "template.yaml");
+    fs.writeFileSync(template, "# two hosts\nhosts:\n  - name: srv1\n    role: control-plane\n  - name: srv2\n");
+    const r = await cli(["inventory", template, "--state-dir", stateDir]);
+    assert.equal(r.code, 0, r.stderr);
+    const out = path.join(stateDir, "inventory.yaml");
+    assert.equal(r.stdout.trim(), out);
+    const inv = parseYaml(fs.readFileSync(out, "utf8")) as { hosts: Array<{ name: string; address: string; hostKey: string; ssh: { port: number } }>; kubernetes: { kubeconfigFile: string } };
+    assert.deepEqual(
+      inv.hosts.map((h) => [h.name, h.address, h.hostKey, h.ssh.port]),
+      fleet.hosts.map((h) => [h.name, h.address, h.hostKey, h.port]),
+    );
+    assert.equal(inv.kubernetes.kubeconfigFile, path.resolve(stateDir, fleet.kubeconfig));
+    fs.writeFileSync(template, "hosts:\n  - name: srv7\n");
+    const missing = await cli(["inventory", template, "--state-dir", stateDir]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /hosts\[0\] \(srv7\) is not in the simulated fleet .* \(it has srv1, srv2\)/);
   });
 
   it("down stops the daemon and leaves nothing behind", async function () {

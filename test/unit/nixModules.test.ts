@@ -8,7 +8,7 @@ import { planHosts } from "../../lib/inventory/plan";
 import { STATIC_MODULES } from "../../lib/render/render";
 import { nixModulesDir } from "../../lib/render/static";
 import type { HostSpec } from "../../lib/rollout/spec";
-import { HOST_KEYS, REPO, loginKey, memoryIo } from "./helpers/fixtures";
+import { HOST_KEYS, REPO, devInventoryText, loginKey, memoryIo } from "./helpers/fixtures";
 import { nixEvalJson } from "./helpers/nix";
 
 /** What the simulated evaluator (sim/nix/) provides; the static modules may use nothing else. */
@@ -75,10 +75,9 @@ describe("nix/: the static NixOS modules", () => {
     return nixEvalJson(STUB, dir) as Evaluated;
   }
 
-  function plan(file: string, simFleet?: string): HostSpec[] {
-    const fleet = JSON.stringify({ hosts: ["srv1", "srv2", "srv3"].map((name, i) => ({ name, address: `10.77.0.${i + 2}`, port: 22, hostKey: HOST_KEYS[i] })), sshKeyPath: "/k", kubeconfig: "/kc" });
-    const io = memoryIo(REPO, { ".sim/fleet.json": fleet, [path.relative(REPO, "/k")]: loginKey(), [path.relative(REPO, "/kc")]: "kc" }, true);
-    const inv = loadInventory({ inventoryFile: file, projectDir: REPO, simFleet }, io);
+  function plan(file: string): HostSpec[] {
+    const io = memoryIo(REPO, { ".sim/inventory.yaml": devInventoryText() }, true);
+    const inv = loadInventory({ inventoryFile: file, projectDir: REPO }, io);
     return planHosts(inv, { sshPrivateKey: loginKey(), values: { k3sToken: "t" }, kubeconfig: "kc" }, io);
   }
 
@@ -135,7 +134,7 @@ describe("nix/: the static NixOS modules", () => {
   });
 
   it("fall back to DHCP without a static address", () => {
-    const { base, k3s } = evaluate(plan("inventory/dev.yaml", ".sim/fleet.json")[1]);
+    const { base, k3s } = evaluate(plan(".sim/inventory.yaml")[1]);
     assert.equal(at(base, "networking.hostName"), "srv2");
     assert.deepEqual(at(base, "networking.interfaces"), {});
     assert.equal(at(base, "networking.useDHCP"), true);

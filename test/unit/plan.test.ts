@@ -116,18 +116,4 @@ describe("plan: secrets and files", () => {
     const inv = inlineInventory(k3sFleet({ nix: { imports: ["modules/a.nix"] } }));
     assert.match(planFailure(inv, secrets()).get("nix.imports[0]") ?? "", /cannot read the module modules\/a\.nix/);
   });
-
-  it("uses the simulation's key and kubeconfig under the overlay", () => {
-    const fleet = JSON.stringify({
-      hosts: ["w1", "cp1", "cp2"].map((name, i) => ({ name, address: `10.9.0.${i + 2}`, port: 22, hostKey: HOST_KEYS[i] })),
-      sshKeyPath: "/sim/id",
-      kubeconfig: "/sim/kubeconfig",
-    });
-    const files = { ".sim/fleet.json": fleet, "../sim/id": loginKey(), "../sim/kubeconfig": "sim-kubeconfig" };
-    const inv = inlineInventory(k3sFleet(), { simFleet: ".sim/fleet.json" }, files);
-    const specs = planHosts(inv, secrets({ sshPrivateKey: "ignored", kubeconfig: "ignored" }), io(files));
-    assert.deepEqual(specs.map((s) => [s.name, s.address, s.port, s.trustOnFirstUse]), [["cp1", "10.9.0.3", 22, false], ["cp2", "10.9.0.4", 22, false], ["w1", "10.9.0.2", 22, false]]);
-    assert.equal(specs[0].sshPrivateKey, loginKey());
-    assert.equal(specs[0].kubernetes?.kubeconfig, "sim-kubeconfig");
-  });
 });

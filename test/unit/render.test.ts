@@ -8,34 +8,29 @@ import { hostNixData } from "../../lib/inventory/resolve";
 import type { Inventory } from "../../lib/inventory/types";
 import { renderHostFiles } from "../../lib/render/render";
 import type { HostSpec } from "../../lib/rollout/spec";
-import { HOST_KEYS, REPO, loginKey, memoryIo } from "./helpers/fixtures";
+import { fleetInventoryObject } from "../../sim/inventory";
+import { HOST_KEYS, REPO, SIM_FLEET, devInventoryText, loginKey, memoryIo } from "./helpers/fixtures";
 import { nixEvalJson, nixParse } from "./helpers/nix";
 
 const TOKEN = "Sup3rSecretJoinToken-9d1e";
 const KUBECONFIG_SECRET = "client-key-data: S3CRETKUBE";
-const SIM_FLEET = JSON.stringify({
-  hosts: ["srv1", "srv2", "srv3"].map((name, i) => ({ name, address: `10.77.0.${i + 2}`, port: 22, hostKey: HOST_KEYS[i] })),
-  sshKeyPath: "/state/id_ed25519",
-  kubeconfig: "/state/kubeconfig",
-});
 
 type Edit = (doc: { hosts: Record<string, unknown>[] } & Record<string, unknown>) => void;
 
 /** Loads an example inventory (optionally edited) the way the program would, with fake secrets. */
 function example(name: "prod" | "dev", edit?: Edit): { inv: Inventory; specs: HostSpec[] } {
   const files: Record<string, string> = {
-    ".sim/fleet.json": SIM_FLEET,
-    [path.relative(REPO, "/state/id_ed25519")]: loginKey(),
+    ".sim/inventory.yaml": devInventoryText(),
     [path.relative(REPO, "/state/kubeconfig")]: KUBECONFIG_SECRET,
   };
   const io = memoryIo(REPO, files, true);
   const file = name === "prod" ? "examples/prod-inventory.yaml" : "inventory/dev.yaml";
-  let input: Parameters<typeof loadInventory>[0] = { inventoryFile: file, projectDir: REPO, ...(name === "dev" ? { simFleet: ".sim/fleet.json" } : {}) };
+  let input: Parameters<typeof loadInventory>[0] = { inventoryFile: name === "dev" ? ".sim/inventory.yaml" : file, projectDir: REPO };
   if (edit) {
     // Edit a copy of the parsed YAML and pass it as stack config: same schema, same result.
     const doc = JSON.parse(JSON.stringify(loadYaml(path.join(REPO, file))));
     edit(doc);
-    input = { inventory: doc, projectDir: REPO, ...(name === "dev" ? { simFleet: ".sim/fleet.json" } : {}) };
+    input = { inventory: name === "dev" ? fleetInventoryObject(doc, SIM_FLEET, "/state") : doc, projectDir: REPO };
   }
   const inv = loadInventory(input, io);
   const secrets: PlanSecrets = { sshPrivateKey: loginKey(), values: { k3sToken: TOKEN }, kubeconfig: KUBECONFIG_SECRET };

@@ -9,6 +9,7 @@ import { loadInventory, type InventoryInput } from "../../../lib/inventory/load"
 import type { PlanIo } from "../../../lib/inventory/plan";
 import type { Inventory } from "../../../lib/inventory/types";
 import { nixModulesDir } from "../../../lib/render/static";
+import { fleetInventory } from "../../../sim/inventory";
 
 /** The repository root (tests run from dist/test/unit). */
 export const REPO = path.resolve(nixModulesDir(__dirname), "..");
@@ -30,6 +31,17 @@ export const HOST_KEYS = [
   "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPlW0GaCnBUCQLqmGdYO5nhpjRuiyRg0yX+HSnPL6ILF root@b",
   "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBCDKXPWHDKiitYfhAxVX8QYRGgIWx8DEm4DRBibYRB8 root@c",
 ] as const;
+
+/** A simulated fleet's fleet.json (the parts the inventory writer reads), state folder /state. */
+export const SIM_FLEET = {
+  hosts: ["srv1", "srv2", "srv3"].map((name, i) => ({ name, address: `10.77.0.${i + 2}`, port: 22, hostKey: HOST_KEYS[i] })),
+  kubeconfig: "kubeconfig",
+} as const;
+
+/** inventory/dev.yaml filled in for SIM_FLEET, as `npm run sim -- inventory` writes it. */
+export function devInventoryText(): string {
+  return fleetInventory(fs.readFileSync(path.join(REPO, "inventory/dev.yaml"), "utf8"), "inventory/dev.yaml", SIM_FLEET, "/state");
+}
 
 /**
  * File access over an in-memory map of project-relative paths, falling back to the real
