@@ -36,12 +36,12 @@ describe("NixosHost provider against the simulated fleet", function () {
   const state = new Map<string, HostProps>();
 
   /** The planned HostSpecs of an inventory edited by `edit`. */
-  function plan(edit: (inv: ReturnType<typeof inventoryFor>) => void = () => undefined): Map<string, HostSpec> {
+  function plan(edit: (inv: ReturnType<typeof inventoryFor>) => void = () => undefined, token = TOKEN): Map<string, HostSpec> {
     const inv = inventoryFor();
     edit(inv);
     const io = { readFile: (p: string) => fs.readFileSync(p, "utf8") };
     const loaded = loadInventory({ inventory: inv, simFleet: path.join(stateDir, "fleet.json"), projectDir }, io);
-    return new Map(planHosts(loaded, { values: { k3sToken: TOKEN } }, io).map((s) => [s.name, s]));
+    return new Map(planHosts(loaded, { values: { k3sToken: token } }, io).map((s) => [s.name, s]));
   }
   const events = (since: number, host?: string): TimelineEvent[] =>
     fleet.timeline().filter((e) => e.t >= since && (!host || e.host === host));
@@ -122,17 +122,18 @@ describe("NixosHost provider against the simulated fleet", function () {
     assert.equal(booted.stdout.trim(), b.props.systemPath);
   });
 
-  it("puts the previous files back when the build fails and leaves the system as it was", async () => {
+  it("puts the previous files and secret files back when the build fails and changes nothing else", async () => {
     const since = Date.now();
     const before = state.get("srv3")!;
     const oldConf = (await run("srv3", "cat /etc/nixos/fleet/host.nix")).stdout;
     await fleet.setFault("srv3", "build-fails", true);
     try {
-      const spec = plan((inv) => (inv.hosts[2].nix = { settings: { environment: { variables: { BROKEN: "yes" } } } })).get("srv3")!;
+      // A rotated join token comes with the change: its secret file must not outlive the failed build.
+      const spec = plan((inv) => (inv.hosts[2].nix = { settings: { environment: { variables: { BROKEN: "yes" } } } }), "rotated-token").get("srv3")!;
       await assert.rejects(rollOut(spec), (e: Error) => {
-        assert.match(e.message, /^srv3: rebuild failed:/);
-        assert.match(e.message, /previous files under \/etc\/nixos were put back/);
-        assert.match(e.message, /nixos-rebuild/);
+        assert.match(e.message, /^srv3: build failed:/);
+        assert.match(e.message, /nothing was changed on srv3: the previous files under \/etc\/nixos and the secret files were put back/);
+        assert.match(e.message, /nixos-rebuild build/);
         assert.match(e.message, /failed with exit code 1/);
         return true;
       });
@@ -141,7 +142,9 @@ describe("NixosHost provider against the simulated fleet", function () {
     }
     state.set("srv3", before);
     assert.equal((await run("srv3", "cat /etc/nixos/fleet/host.nix")).stdout, oldConf);
+    assert.equal((await run("srv3", "cat /var/lib/nixos-fleet/secrets/k3s-token")).stdout, TOKEN);
     assert.equal((await run("srv3", "readlink -f /run/current-system")).stdout.trim(), before.systemPath);
+    assert.equal((await run("srv3", "readlink -f /nix/var/nix/profiles/system")).stdout.trim(), before.systemPath);
     assert.ok(!kinds(since, "srv3").includes("reboot-started"));
   });
 
@@ -149,7 +152,7 @@ describe("NixosHost provider against the simulated fleet", function () {
     const before = state.get("srv3")!;
     const spec = plan((inv) => (inv.hosts[2].nix = { imports: ["test/fixtures/broken-syntax.nix"] })).get("srv3")!;
     await assert.rejects(rollOut(spec), (e: Error) => {
-      assert.match(e.message, /srv3: rebuild failed/);
+      assert.match(e.message, /srv3: build failed/);
       assert.match(e.message, /syntax error/);
       return true;
     });
