@@ -33,8 +33,6 @@ describe("rollout failures end on a known-good system (simulated fleet)", functi
   let fleet: SimFleet;
   let fj: FleetJson;
   let props: HostProps;
-  /** What srv2 booted before these tests: the first rollout activates live. */
-  let bootedAtStart: string;
 
   function plan(edit: (inv: ReturnType<typeof inventoryFor>) => void): HostSpec {
     const inv = inventoryFor();
@@ -65,9 +63,35 @@ describe("rollout failures end on a known-good system (simulated fleet)", functi
     fj = fleet.fleetJson;
     const { result } = await captureConsole(() => impl.create(plan(() => undefined) as HostProps));
     props = result.outs as HostProps;
-    bootedAtStart = await sh("readlink -f /run/booted-system");
-    assert.deepEqual(await systems(), { ...on(props.systemPath!), booted: bootedAtStart });
+    assert.equal(await sh("readlink -f /run/current-system"), props.systemPath);
   });
+
+  /** Each test starts from what the host runs and booted now, whatever an earlier test left. */
+  async function start(): Promise<{ good: string; booted: string }> {
+    const s = await systems();
+    return { good: s.current, booted: s.booted };
+  }
+
+  /**
+   * Makes a pending generation by hand, as `nixos-rebuild boot` of another configuration does:
+   * the boot default moves, nothing is activated. Returns its system.
+   */
+  async function pendingGeneration(nixBody: string): Promise<string> {
+    await sh(
+      `printf '{ ... }: { imports = [ /etc/nixos/configuration.nix ]; ${nixBody} }\\n' > /var/lib/pending.nix && NIXOS_CONFIG=/var/lib/pending.nix nixos-rebuild boot >/dev/null 2>&1`,
+    );
+    return sh("readlink -f /nix/var/nix/profiles/system");
+  }
+
+  /** Runs the rollout, expecting it to fail; returns the error message. */
+  async function failing(spec: HostSpec): Promise<string> {
+    let message = "";
+    await assert.rejects(update(spec), (e: Error) => {
+      message = e.message;
+      return true;
+    });
+    return message;
+  }
 
   after(async function () {
     await fleet?.stop();
@@ -75,30 +99,30 @@ describe("rollout failures end on a known-good system (simulated fleet)", functi
   });
 
   it("an activation failure rolls the host back to the previous system as current, profile and boot default, and says so (behaviour 1)", async () => {
-    const good = props.systemPath!;
+    const { good, booted } = await start();
     const oldHostNix = await sh("cat /etc/nixos/fleet/host.nix");
     // The fault breaks the systems built from now on: a unit of the new system fails to start.
     await fleet.setFault("srv2", "activation-fails", true);
+    let message: string;
     try {
-      const spec = plan((inv) => (inv.hosts[1].nix = { settings: { environment: { variables: { ACTIVATION: "breaks" } } } }));
-      await assert.rejects(update(spec), (e: Error) => {
-        assert.match(e.message, /^srv2: activate failed: `switch-to-configuration switch` of \/nix\/store\/\S+ failed/);
-        assert.match(e.message, /\(exit 4\)/);
-        assert.match(e.message, /fleet-app\.service/);
-        assert.match(e.message, new RegExp(`rolled back: srv2 runs ${good} again \\(generation \\d+\\), as its boot default too`));
-        assert.doesNotMatch(e.message, /left as it was/);
-        return true;
-      });
+      message = await failing(plan((inv) => (inv.hosts[1].nix = { settings: { environment: { variables: { ACTIVATION: "breaks" } } } })));
     } finally {
       await fleet.setFault("srv2", "activation-fails", false);
     }
-    assert.deepEqual(await systems(), { ...on(good), booted: bootedAtStart });
+    assert.deepEqual(await systems(), { ...on(good), booted });
     assert.equal(await sh("cat /etc/nixos/fleet/host.nix"), oldHostNix);
     assert.equal(await sh("systemctl is-system-running"), "running");
+    assert.match(message, /^srv2: activate failed: `switch-to-configuration switch` of \/nix\/store\/\S+ failed/);
+    assert.match(message, /\(exit 4\)/);
+    assert.match(message, /fleet-app\.service/);
+    assert.match(message, new RegExp(`rolled back: srv2 runs ${good} again \\(generation \\d+\\), as its boot default too`));
+    assert.doesNotMatch(message, /left as it was/);
   });
 
-  it("a live rollback makes the old system the boot default again (behaviour 4)", async () => {
-    const good = props.systemPath!;
+  it("a live rollback makes the old system the boot default again, also from a pending generation (behaviour 4)", async () => {
+    const { good, booted } = await start();
+    const pending = await pendingGeneration(`environment.variables.PENDING = "live";`);
+    assert.deepEqual(await systems(), { current: good, booted, profile: pending, bootDefault: pending });
     const spec = plan((inv) => {
       inv.timeouts = { ...inv.timeouts, healthSeconds: 2 };
       // Fails while the running system carries the marker variable: grep finds it and exits 0.
@@ -106,40 +130,33 @@ describe("rollout failures end on a known-good system (simulated fleet)", functi
       inv.hosts[1].nix = { settings: { environment: { variables: { LIVE_GATE_BAD: "1" } } } };
     });
     const since = Date.now();
-    await assert.rejects(update(spec), (e: Error) => {
-      assert.match(e.message, /^srv2: health failed: gate "marker" did not pass/);
-      assert.match(e.message, new RegExp(`rolled back: srv2 runs ${good} again .*as its boot default too`));
-      return true;
-    });
-    assert.deepEqual(await systems(), { ...on(good), booted: bootedAtStart });
+    const message = await failing(spec);
+    assert.deepEqual(await systems(), { ...on(good), booted });
+    assert.match(message, /^srv2: health failed: gate "marker" did not pass/);
+    assert.match(message, new RegExp(`rolled back: srv2 runs ${good} again .*as its boot default too`));
     assert.ok(!fleet.timeline().some((e) => e.t >= since && e.host === "srv2" && e.kind === "reboot-started"), "a live rollback does not reboot");
   });
 
   it("from a pending generation that never booted, a rollback returns to the booted system (behaviour 2)", async () => {
-    const good = props.systemPath!;
+    const { good, booted } = await start();
     // Systems built from now on keep their kubelet from turning Ready: the pending generation and the rollout's.
     await fleet.setFault("srv2", "kubelet-never-ready", true);
     try {
-      await sh(
-        `printf '{ ... }: { imports = [ /etc/nixos/configuration.nix ]; boot.kernelParams = [ "pending=1" ]; }\\n' > /var/lib/pending.nix && NIXOS_CONFIG=/var/lib/pending.nix nixos-rebuild boot >/dev/null 2>&1`,
-      );
-      const pending = await sh("readlink -f /nix/var/nix/profiles/system");
+      const pending = await pendingGeneration(`boot.kernelParams = [ "pending=1" ];`);
       assert.notEqual(pending, good);
-      assert.deepEqual(await systems(), { current: good, booted: bootedAtStart, profile: pending, bootDefault: pending });
+      assert.deepEqual(await systems(), { current: good, booted, profile: pending, bootDefault: pending });
       const since = Date.now();
       const spec = plan((inv) => {
         inv.timeouts = { ...inv.timeouts, readySeconds: 4 };
         inv.hosts[1].nix = { settings: { boot: { kernelParams: ["rollout=2"] } } };
       });
-      await assert.rejects(update(spec), (e: Error) => {
-        assert.match(e.message, /^srv2: ready failed: gave up after 4s waiting for Node srv2 to be Ready/);
-        assert.match(e.message, new RegExp(`rolled back: srv2 runs ${good} again .*rebooted into it and uncordoned, healthy`));
-        return true;
-      });
-      assert.deepEqual(await systems(), on(good));
+      const message = await failing(spec);
       const bootedSince = fleet.timeline().filter((e) => e.t >= since && e.host === "srv2" && e.kind === "up").map((e) => e.detail?.system);
       assert.ok(!bootedSince.includes(pending), `booted ${bootedSince.join(", ")}`);
       assert.equal(bootedSince[bootedSince.length - 1], good);
+      assert.deepEqual(await systems(), on(good));
+      assert.match(message, /^srv2: ready failed: gave up after 4s waiting for Node srv2 to be Ready/);
+      assert.match(message, new RegExp(`rolled back: srv2 runs ${good} again .*rebooted into it and uncordoned, healthy`));
     } finally {
       await fleet.setFault("srv2", "kubelet-never-ready", false);
     }
