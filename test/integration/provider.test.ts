@@ -187,8 +187,10 @@ describe("NixosHost provider against the simulated fleet", function () {
     assert.deepEqual(events(since).filter((e) => e.kind === "build-started"), []);
   });
 
-  it("gives up a drain that a PodDisruptionBudget blocks at its deadline, uncordoned and not rebooted", async () => {
+  it("gives up a drain that a PodDisruptionBudget blocks at its deadline: uncordoned, not rebooted, nothing activated", async () => {
     const since = Date.now();
+    const before = state.get("srv3")!;
+    const oldConf = (await run("srv3", "cat /etc/nixos/fleet/host.nix")).stdout;
     await fleet.setFault("srv3", "pdb-blocks", true);
     try {
       const spec = plan((inv) => {
@@ -199,11 +201,17 @@ describe("NixosHost provider against the simulated fleet", function () {
         assert.match(e.message, /^srv3: drain failed: gave up after 3s waiting for pods on srv3 to be evicted/);
         assert.match(e.message, /pinned-srv3/);
         assert.match(e.message, /disruption budget/);
+        assert.match(e.message, /nothing was changed on srv3/);
         return true;
       });
     } finally {
       await fleet.setFault("srv3", "pdb-blocks", false);
     }
+    // The drain comes before any activation: the new system is neither live nor the boot default.
+    assert.equal((await run("srv3", "readlink -f /run/current-system")).stdout.trim(), before.systemPath);
+    assert.equal((await run("srv3", "readlink -f /nix/var/nix/profiles/system")).stdout.trim(), before.systemPath);
+    assert.equal((await run("srv3", "cat /etc/nixos/fleet/host.nix")).stdout, oldConf);
+    assert.ok(!events(since, "srv3").some((e) => e.kind === "activated"), "nothing was activated");
     const k = kinds(since, "srv3");
     assert.ok(k.includes("cordon") && k.includes("uncordon"), k.join(","));
     assert.ok(!k.includes("reboot-started"));
