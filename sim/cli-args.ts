@@ -8,7 +8,7 @@ export type SimCommand =
   | UpCommand
   | { readonly kind: "down"; readonly stateDir: string }
   | { readonly kind: "status"; readonly stateDir: string; readonly json: boolean }
-  | { readonly kind: "fault"; readonly stateDir: string; readonly host: string; readonly fault: FaultName; readonly on: boolean }
+  | { readonly kind: "fault"; readonly stateDir: string; readonly host: string; readonly fault: FaultName; readonly on: boolean; readonly system?: string }
   | { readonly kind: "timeline"; readonly stateDir: string; readonly host?: string; readonly json: boolean }
   | { readonly kind: "inventory"; readonly stateDir: string; readonly template: string; readonly out?: string }
   | { readonly kind: "help" };
@@ -45,7 +45,8 @@ export const USAGE = [
   "        start N simulated NixOS hosts and a simulated Kubernetes API server in the background",
   "  down [--state-dir DIR]                         stop the fleet and remove everything it created",
   "  status [--json] [--state-dir DIR]              hosts, addresses, power state and faults",
-  "  fault <host> <fault> [on|off] [--state-dir DIR]",
+  "  fault <host> <fault> [on|off] [--system STORE-PATH] [--state-dir DIR]",
+  "        kubelet-never-ready, degraded and activation-fails break the given system, else every system built after now",
   `        faults: ${FAULTS.join(", ")}`,
   "  timeline [--host NAME] [--json] [--state-dir DIR]",
   "  inventory TEMPLATE [--out FILE] [--state-dir DIR]",
@@ -118,7 +119,8 @@ export function parseArgs(argv: readonly string[]): SimCommand {
       if (!host || !fault) throw new UsageError("fault needs <host> <fault> [on|off]");
       if (!isFaultName(fault)) throw new UsageError(`unknown fault ${JSON.stringify(fault)}; faults: ${FAULTS.join(", ")}`);
       if (state !== "on" && state !== "off") throw new UsageError(`fault state must be on or off, got ${JSON.stringify(state)}`);
-      return done({ kind: "fault", stateDir, host, fault, on: state === "on" }, 3);
+      const system = take("--system");
+      return done(system === undefined ? { kind: "fault", stateDir, host, fault, on: state === "on" } : { kind: "fault", stateDir, host, fault, on: state === "on", system }, 3);
     }
     case "inventory": {
       const [template] = positional;

@@ -50,7 +50,7 @@ async function main(argv: readonly string[]): Promise<number> {
     case "status":
       return status(stateDir, socket, cmd.json);
     case "fault": {
-      const r = (await controlRequest(socket, "PUT", `/hosts/${encodeURIComponent(cmd.host)}/faults`, { fault: cmd.fault, on: cmd.on })) as { faults: FaultName[] };
+      const r = (await controlRequest(socket, "PUT", `/hosts/${encodeURIComponent(cmd.host)}/faults`, { fault: cmd.fault, on: cmd.on, system: cmd.system })) as { faults: FaultName[] };
       process.stdout.write(`${cmd.host}: ${cmd.fault} ${cmd.on ? "on" : "off"}; active faults: ${r.faults.join(", ") || "none"}\n`);
       return 0;
     }

@@ -20,7 +20,8 @@ export interface ControlHandlers {
   reboot(host: string): void;
   dropSessions(host: string): Promise<void>;
   faults(host: string): FaultName[];
-  setFault(host: string, fault: FaultName, on: boolean): Promise<FaultName[]>;
+  /** `system`: the one system a broken-configuration fault breaks (else those built after it was set). */
+  setFault(host: string, fault: FaultName, on: boolean, system?: string): Promise<FaultName[]>;
   /** Starts stopping the fleet (after the answer is sent). */
   down(): void;
 }
@@ -134,7 +135,14 @@ async function handle(req: http.IncomingMessage, h: ControlHandlers): Promise<Ou
         const b = asObject(body);
         if (typeof b.fault !== "string" || !isFaultName(b.fault)) throw new HttpError(400, `"fault" must be a fault name, got ${JSON.stringify(b.fault)}`);
         if (typeof b.on !== "boolean") throw new HttpError(400, `"on" must be true or false`);
-        return { status: 200, body: { faults: await h.setFault(host, b.fault, b.on) } };
+        if (b.system !== undefined && (typeof b.system !== "string" || !b.system.startsWith("/nix/store/"))) {
+          throw new HttpError(400, `"system" must be a store path, got ${JSON.stringify(b.system)}`);
+        }
+        try {
+          return { status: 200, body: { faults: await h.setFault(host, b.fault, b.on, b.system as string | undefined) } };
+        } catch (error) {
+          throw new HttpError(400, error instanceof Error ? error.message : String(error));
+        }
       }
       default:
         break;

@@ -137,7 +137,7 @@ export class SimFleet {
       reboot: (h) => void this.mustHost(h).reboot(),
       dropSessions: async (h) => void (await this.mustHost(h).dropSessions()),
       faults: (h) => this.mustHost(h).faults,
-      setFault: (h, f, on) => this.setFault(h, f, on),
+      setFault: (h, f, on, system) => this.setFault(h, f, on, system),
       down: () => this.stopRequested?.(),
     });
     const ctx: HostContext = {
@@ -197,9 +197,13 @@ export class SimFleet {
     return this.tl.subscribe(listener);
   }
 
-  /** Sets or clears a fault of a host; resolves with its faults. */
-  setFault(host: string, fault: FaultName, on: boolean): Promise<FaultName[]> {
-    return this.mustHost(host).setFault(fault, on);
+  /**
+   * Sets or clears a fault of a host; resolves with its faults. `system` binds a
+   * broken-configuration fault (kubelet-never-ready, degraded, activation-fails) to one system;
+   * without it such a fault breaks the systems built after it was set.
+   */
+  setFault(host: string, fault: FaultName, on: boolean, system?: string): Promise<FaultName[]> {
+    return this.mustHost(host).setFault(fault, on, system);
   }
 
   /** Presses a host's power button; throws when the host is not up. */

@@ -13,12 +13,17 @@ import { killAndWait, messageOf, pidsInMountNamespace, refOf, sleep, type ProcRe
 import type { Resources } from "./resources";
 import { parseAccepted, renderSshdConfig, Sshd } from "./sshd";
 import type { Timeline } from "./timeline";
-import type { FaultName, SimTimings } from "./types";
+import { breaks, type FaultName, type FaultScope, type FaultsFile, type SimTimings } from "./types";
+
+/**
+ * Faults that model a broken configuration: they belong to systems, not to the host. A fault
+ * set with a target system breaks that system only; set without one, it breaks every system
+ * built after it was set (those in the store then are known good), the way a bad change to
+ * the configuration breaks what is built from it.
+ */
+const SCOPED_FAULTS: ReadonlySet<FaultName> = new Set<FaultName>(["kubelet-never-ready", "degraded", "activation-fails"]);
 
 /** The part of the Kubernetes simulator a host drives. */
-
-/** Faults that model a configuration that breaks the node: they spare the system booted when set. */
-const SCOPED_FAULTS: ReadonlySet<FaultName> = new Set<FaultName>(["kubelet-never-ready", "degraded"]);
 export interface KubeHooks {
   hostUp(node: string, bootId: string): void;
   hostDown(node: string): void;
@@ -51,12 +56,8 @@ export class SimHost {
   private stopping = false;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly faultSet = new Set<FaultName>();
-  /**
-   * For the faults that model a broken configuration (kubelet-never-ready, degraded): the system
-   * the host ran when the fault was set. Boots into that system are spared, boots into
-   * any other system are hit, so rolling back to it brings the host back.
-   */
-  private readonly spared = new Map<FaultName, { readonly system: string | undefined; readonly bootId: string | undefined }>();
+  /** For the faults that model a broken configuration (SCOPED_FAULTS): which systems they break. */
+  private readonly scopes = new Map<FaultName, FaultScope>();
   private bootedSystem: string | undefined;
   private currentBootId: string | undefined;
 
@@ -133,20 +134,25 @@ export class SimHost {
     return true;
   }
 
-  /** Sets or clears a fault and acts on it. Resolves with the host's faults afterwards. */
-  async setFault(fault: FaultName, on: boolean): Promise<FaultName[]> {
-    if (this.faultSet.has(fault) === on) return this.faults;
+  /**
+   * Sets or clears a fault and acts on it. `system` (a store path) binds a broken-configuration
+   * fault to that one system; without it, the fault breaks the systems built after now.
+   * Resolves with the host's faults afterwards.
+   */
+  async setFault(fault: FaultName, on: boolean, system?: string): Promise<FaultName[]> {
+    if (system !== undefined && !SCOPED_FAULTS.has(fault)) throw new Error(`${fault} belongs to the host, not to a system; it takes no target system`);
+    if (this.faultSet.has(fault) === on && system === undefined) return this.faults;
     if (on) this.faultSet.add(fault);
     else this.faultSet.delete(fault);
     if (SCOPED_FAULTS.has(fault)) {
-      if (on) this.spared.set(fault, { system: this.runningSystem(), bootId: this.currentBootId });
-      else this.spared.delete(fault);
+      if (on) this.scopes.set(fault, system !== undefined ? { system } : { spared: this.systemsInStore() });
+      else this.scopes.delete(fault);
     }
     this.writeFaults();
     this.ctx.timeline.record(this.name, "fault", { fault, on });
     switch (fault) {
       case "kubelet-never-ready":
-        // Takes effect at the next boot into another system (see spared).
+        // Takes effect at the next boot into a system it breaks (see scopes).
         if (!on) this.ctx.kube.setFault(this.name, fault, false);
         break;
       case "pdb-blocks":
@@ -244,29 +250,32 @@ export class SimHost {
     this.ctx.resources.addProcess(this.sshd.ref, `sshd of ${this.name}`);
   }
 
-  /** The system the host runs now: /run/current-system (a live switch changes it), else the booted one. */
-  private runningSystem(): string | undefined {
-    try {
-      return fs.readlinkSync(path.join(hostPaths(this.dir).run, "current-system"));
-    } catch {
-      return this.bootedSystem;
-    }
+  /** The NixOS systems in the host's store now, as the host sees their paths. */
+  private systemsInStore(): string[] {
+    return fs
+      .readdirSync(hostPaths(this.dir).store)
+      .filter((n) => /-nixos-system-/.test(n) && !n.startsWith("."))
+      .map((n) => `/nix/store/${n}`)
+      .sort();
   }
 
-  /** Whether a fault set on the host hits its current boot. */
+  /** Whether a fault set on the host hits its current boot: for a broken configuration, whether it booted a system the fault breaks. */
   private hits(fault: FaultName): boolean {
     if (!this.faultSet.has(fault)) return false;
-    if (!SCOPED_FAULTS.has(fault)) return true;
-    // A broken configuration shows at its first boot, never in the boot it was set in.
-    const spared = this.spared.get(fault);
-    return spared !== undefined && this.currentBootId !== spared.bootId && this.bootedSystem !== spared.system;
+    const scope = this.scopes.get(fault);
+    return scope === undefined || (this.bootedSystem !== undefined && breaks(scope, this.bootedSystem));
   }
 
-  /** faults.json holds the faults that hit the current boot; the host tools read it. */
+  /**
+   * faults.json holds the faults that hit the current boot and the scopes of the
+   * broken-configuration faults (switch-to-configuration asks whether the system it activates
+   * is broken); the host tools read it.
+   */
   private writeFaults(): void {
     const file = hostPaths(this.dir).faults;
     const effective = this.faults.filter((f) => this.hits(f));
-    fs.writeFileSync(`${file}.tmp`, JSON.stringify({ faults: effective }) + "\n");
+    const content: FaultsFile = { faults: effective, scopes: Object.fromEntries(this.scopes) };
+    fs.writeFileSync(`${file}.tmp`, JSON.stringify(content) + "\n");
     fs.renameSync(`${file}.tmp`, file);
   }
 

@@ -59,14 +59,32 @@ export interface TimelineEvent {
 export const FAULTS = [
   "build-fails", // nixos-rebuild fails building, after evaluating the configuration
   "never-returns", // after a reboot the host stays down
-  "kubelet-never-ready", // a boot into a system other than the one booted when set: the Node never turns Ready
-  "degraded", // a boot into a system other than the one booted when set: systemd says "degraded"
+  "kubelet-never-ready", // a boot into a system it breaks (see FaultScope): the Node never turns Ready
+  "degraded", // a boot into a system it breaks: systemd says "degraded"
+  "activation-fails", // a unit of the systems it breaks fails: switch-to-configuration switch/test exits 4 (after the boot entry moved), and a boot into one is degraded
   "slow-boot", // the host stays down for slowBootMs instead of downMs
   "drop-ssh-during-rebuild", // sshd drops the session in the middle of nixos-rebuild
   "pdb-blocks", // a PodDisruptionBudget forbids evicting a pod on this host
   "host-key-changed", // another machine (another host key) answers at the address
 ] as const;
 export type FaultName = (typeof FAULTS)[number];
+
+/**
+ * Which systems a broken-configuration fault (kubelet-never-ready, degraded, activation-fails)
+ * breaks: one target system, or every system but those in the store when it was set.
+ */
+export type FaultScope = { readonly system: string } | { readonly spared: readonly string[] };
+
+/** Whether a fault with `scope` breaks `system` (a store path). */
+export function breaks(scope: FaultScope, system: string): boolean {
+  return "system" in scope ? scope.system === system : !scope.spared.includes(system);
+}
+
+/** <hostDir>/faults.json: the faults hitting the current boot, and the scopes of broken-configuration faults. */
+export interface FaultsFile {
+  readonly faults: readonly FaultName[];
+  readonly scopes?: Readonly<Partial<Record<FaultName, FaultScope>>>;
+}
 
 /** Type guard for fault names coming from the command line. */
 export function isFaultName(s: string): s is FaultName {

@@ -1,10 +1,17 @@
 /** The NixosHost resource's outputs beyond its inputs. */
-import type { SystemState } from "./remote";
+import type { SystemState } from "../nixos/ops";
+import { bootChanges } from "./decide";
 
+/**
+ * What the host runs and what it will boot. `systemPath` and `generation` both describe the
+ * running system (/run/current-system): `generation` is the newest system profile generation
+ * whose system it is, 0 when none is (after action test). `pendingReboot` says what the boot
+ * default would change at the next reboot.
+ */
 export interface HostOutputs {
   /** Store path of the running system (/run/current-system). */
   readonly systemPath: string;
-  /** The system profile's current generation number. */
+  /** The system profile generation of the running system; 0 when it is none (action test). */
   readonly generation: number;
   /** Kernel version of the booted system, e.g. "6.6.45". */
   readonly bootedKernel: string;
@@ -13,7 +20,11 @@ export interface HostOutputs {
   readonly rebooted: boolean;
   readonly rebootedAt: string;
   readonly rebootReason: string;
-  /** The boot default differs from the booted system's kernel, initrd, modules or parameters. */
+  /**
+   * A reboot would change what runs: the boot default is another system than the running one
+   * (a whole pending generation, e.g. action boot with reboot policy never), or its kernel,
+   * initrd, modules or parameters differ from the booted system's.
+   */
   readonly pendingReboot: boolean;
 }
 
@@ -23,19 +34,22 @@ export function kernelVersion(kernelPath: string): string {
   return m ? m[1] : "";
 }
 
+/** Whether the boot default differs from what runs now (see HostOutputs.pendingReboot). */
+export function rebootPending(state: Pick<SystemState, "booted" | "current" | "profile">): boolean {
+  if (state.profile.system === "") return false;
+  return state.profile.system !== state.current.system || bootChanges(state.booted, state.profile).length > 0;
+}
+
 /** Outputs describing `state` after a rollout. */
 export function outputsOf(state: SystemState, reboot: { rebooted: boolean; at?: Date; reason: string }): HostOutputs {
-  const b = state.booted;
-  const p = state.profile;
   return {
     systemPath: state.current.system,
-    generation: state.generation,
-    bootedKernel: kernelVersion(b.kernel),
+    generation: state.currentGeneration,
+    bootedKernel: kernelVersion(state.booted.kernel),
     bootId: state.bootId,
     rebooted: reboot.rebooted,
     rebootedAt: reboot.at ? reboot.at.toISOString() : "",
     rebootReason: reboot.reason,
-    pendingReboot:
-      b.kernel !== p.kernel || b.initrd !== p.initrd || b.kernelModules !== p.kernelModules || b.kernelParams !== p.kernelParams,
+    pendingReboot: rebootPending(state),
   };
 }

@@ -4,11 +4,10 @@
  * Node Ready with the new boot id.
  */
 import type { Cluster } from "../cluster/cluster";
-import { HostConnectionError } from "../host/host";
 import { RolloutError } from "./errors";
 import type { Progress } from "./progress";
-import { readBootId, readSystemState, type SystemState } from "./remote";
-import { isUnreachable, type Session } from "./session";
+import type { NixosOps, SystemState } from "../nixos/ops";
+import { isUnreachable } from "./session";
 import type { Timeouts } from "./spec";
 import { type Clock, done, notYet, realClock, waitUntil, WaitTimeoutError } from "./wait";
 
@@ -35,24 +34,12 @@ const shortId = (id: string) => id.slice(0, 8);
 const PROBE_MS = 300;
 
 /** Reboots and waits for the new boot; the caller handles cordon/uncordon and health gates. */
-export async function rebootAndWait(session: Session, cluster: Cluster | undefined, o: RebootOptions): Promise<Booted> {
+export async function rebootAndWait(ops: NixosOps, cluster: Cluster | undefined, o: RebootOptions): Promise<Booted> {
   const clock = o.clock ?? realClock;
-  const before = await readBootId(await session.host(), o.timeouts.connectSeconds * 1000);
-  o.progress(`rebooting ${o.host}`);
-  try {
-    const r = await (await session.host()).exec("systemctl reboot", { timeoutMs: 30_000 });
-    if (r.code !== 0 && r.code !== null) {
-      throw new RolloutError(o.host, "reboot", "systemctl reboot refused", "check the host's console.", {
-        command: "systemctl reboot",
-        exitCode: r.code,
-        output: r.stdout + r.stderr,
-      });
-    }
-  } catch (error) {
-    if (!(error instanceof HostConnectionError)) throw error;
-  }
-  await session.close();
   const connectMs = o.timeouts.connectSeconds * 1000;
+  const before = await ops.readBootId(connectMs);
+  o.progress(`rebooting ${o.host}`);
+  await ops.reboot();
   let probes = 0;
   const bootId = await wrapWait(o.host, "boot", "the host may be stuck in firmware or the boot loader; check its console.", () =>
     waitUntil(
@@ -67,16 +54,16 @@ export async function rebootAndWait(session: Session, cluster: Cluster | undefin
         // where a connection attempt sent while it was down would sit in SYN retransmits.
         // Every fourth probe waits as long as a connection may take, for slow networks.
         const probeMs = ++probes % 4 === 0 ? connectMs : PROBE_MS;
-        if (!(await session.connector.probe(Math.min(remaining, probeMs)))) return notYet("not answering on its SSH port");
-        const host = await session.reconnect(Math.min(remaining, connectMs));
-        const id = await readBootId(host, connectMs);
+        if (!(await ops.reachable(Math.min(remaining, probeMs)))) return notYet("not answering on its SSH port");
+        await ops.reconnect(Math.min(remaining, connectMs));
+        const id = await ops.readBootId(connectMs);
         return id && id !== before ? done(id) : notYet("still on the old boot");
       },
       isUnreachable,
     ),
   );
   const at = new Date(clock.now());
-  const state = await readSystemState(await session.host());
+  const state = await ops.readSystems();
   if (state.booted.system !== o.expectSystem) {
     throw new RolloutError(
       o.host,
@@ -86,30 +73,28 @@ export async function rebootAndWait(session: Session, cluster: Cluster | undefin
     );
   }
   o.progress(`${o.host} back (boot id ${shortId(bootId)})`);
-  await waitForSettle(session, o, clock);
+  await waitForSettle(ops, o.host, o.timeouts.settleSeconds, clock);
   if (cluster && o.nodeName) await waitForNodeReady(cluster, o.nodeName, bootId, o, clock);
   return { bootId, at, state };
 }
 
-async function waitForSettle(session: Session, o: RebootOptions, clock: Clock): Promise<void> {
-  await wrapWait(o.host, "settle", "look at `systemctl --failed` and the journal on the host.", () =>
+/** Waits until systemd has finished starting; throws a RolloutError of step "settle" when it is degraded or the deadline passes. */
+export async function waitForSettle(ops: NixosOps, host: string, timeoutSeconds: number, clock?: Clock): Promise<void> {
+  await wrapWait(host, "settle", "look at `systemctl --failed` and the journal on the host.", () =>
     waitUntil(
-      { what: `systemd on ${o.host} to finish starting`, timeoutSeconds: o.timeouts.settleSeconds, intervalMs: 250, clock },
+      { what: `systemd on ${host} to finish starting`, timeoutSeconds, intervalMs: 250, clock },
       async () => {
-        const host = await session.host();
-        const r = await host.exec("systemctl is-system-running", { timeoutMs: 30_000 });
-        const state = r.stdout.trim();
-        if (state === "running") return done(undefined);
-        if (state === "degraded") {
-          const failed = await host.exec("systemctl --failed --no-legend --plain", { timeoutMs: 30_000 });
+        const s = await ops.systemd();
+        if (s.state === "running") return done(undefined);
+        if (s.state === "degraded") {
           throw new RolloutError(
-            o.host,
+            host,
             "settle",
-            `systemd reports degraded${failed.stdout.trim() ? `; failed units:\n${failed.stdout.trim()}` : ""}`,
+            `systemd reports degraded${s.failedUnits ? `; failed units:\n${s.failedUnits}` : ""}`,
             "look at `systemctl --failed` and the journal on the host.",
           );
         }
-        return notYet(state || r.stderr.trim());
+        return notYet(s.state);
       },
     ),
   );

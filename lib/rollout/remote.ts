@@ -1,14 +1,14 @@
 /**
- * What the rollout reads from and does to a NixOS host, each as one POSIX shell command over
- * the Host interface. Paths are NixOS's own: /etc/nixos, /run/booted-system,
- * /nix/var/nix/profiles/system, /proc/sys/kernel/random/boot_id.
+ * Shell building blocks of a rollout over the Host interface: run a command as a step, read
+ * and write files atomically, and the host-side lock. What is NixOS-specific (systems,
+ * profile, activation) lives in lib/nixos/.
  */
 import type { ExecOptions, ExecResult, Host } from "../host/host";
 import { shellQuote } from "../host/quote";
+import type { LiveFiles } from "../nixos/ops";
 import { RolloutError, type Step } from "./errors";
 
 export const ETC_NIXOS = "/etc/nixos";
-export const SYSTEM_PROFILE = "/nix/var/nix/profiles/system";
 export const FLEET_STATE_DIR = "/var/lib/nixos-fleet";
 export const LOCK_DIR = `${FLEET_STATE_DIR}/lock`;
 
@@ -25,76 +25,8 @@ export async function run(host: Host, step: Step, command: string, options?: Exe
   return result;
 }
 
-/** The boot-relevant parts of a NixOS system: what decides whether a reboot is needed. */
-export interface BootFacts {
-  readonly system: string;
-  readonly kernel: string;
-  readonly initrd: string;
-  readonly kernelModules: string;
-  readonly kernelParams: string;
-}
-
-/** A host's systems as it runs now. */
-export interface SystemState {
-  readonly bootId: string;
-  readonly booted: BootFacts;
-  readonly current: BootFacts;
-  /** The boot default: the system profile's current generation. */
-  readonly profile: BootFacts;
-  readonly generation: number;
-}
-
-function factsScript(label: string, link: string): string {
-  const p = shellQuote(link);
-  return [
-    `printf '${label}.system=%s\\n' "$(readlink -f ${p})"`,
-    ...(["kernel", "initrd", "kernel-modules"] as const).map(
-      (f) => `printf '${label}.${f}=%s\\n' "$(readlink -f ${p}/${f} 2>/dev/null)"`,
-    ),
-    `printf '${label}.kernel-params=%s\\n' "$(cat ${p}/kernel-params 2>/dev/null)"`,
-  ].join("\n");
-}
-
-/** Reads the booted, current and boot-default systems and the boot id in one round trip. */
-export async function readSystemState(host: Host): Promise<SystemState> {
-  const script = [
-    `printf 'boot_id=%s\\n' "$(cat /proc/sys/kernel/random/boot_id)"`,
-    `printf 'generation=%s\\n' "$(readlink ${SYSTEM_PROFILE})"`,
-    factsScript("booted", "/run/booted-system"),
-    factsScript("current", "/run/current-system"),
-    factsScript("profile", SYSTEM_PROFILE),
-  ].join("\n");
-  const { stdout } = await run(host, "read", script);
-  const kv = new Map<string, string>();
-  for (const line of stdout.split("\n")) {
-    const i = line.indexOf("=");
-    if (i > 0) kv.set(line.slice(0, i), line.slice(i + 1));
-  }
-  const facts = (label: string): BootFacts => ({
-    system: kv.get(`${label}.system`) ?? "",
-    kernel: kv.get(`${label}.kernel`) ?? "",
-    initrd: kv.get(`${label}.initrd`) ?? "",
-    kernelModules: kv.get(`${label}.kernel-modules`) ?? "",
-    kernelParams: kv.get(`${label}.kernel-params`) ?? "",
-  });
-  const gen = /system-(\d+)-link/.exec(kv.get("generation") ?? "");
-  return {
-    bootId: (kv.get("boot_id") ?? "").trim(),
-    booted: facts("booted"),
-    current: facts("current"),
-    profile: facts("profile"),
-    generation: gen ? Number(gen[1]) : 0,
-  };
-}
-
-/** Reads just the boot id; cheap enough to poll. */
-export async function readBootId(host: Host, timeoutMs: number): Promise<string> {
-  const { stdout } = await run(host, "boot", "cat /proc/sys/kernel/random/boot_id", { timeoutMs });
-  return stdout.trim();
-}
-
-/** A file under /etc/nixos as found on the host: its contents, or null when absent. */
-export type LiveFiles = Record<string, string | null>;
+export type { BootFacts, LiveFiles, SystemState } from "../nixos/ops";
+export { readSystemState, SYSTEM_PROFILE } from "../nixos/systems";
 
 /**
  * Reads files (paths relative to `dir`) in one round trip. Each file travels base64-encoded

@@ -3,9 +3,11 @@
  * applied and the Nix files already rendered. This is the NixosHost resource's input shape.
  */
 
-/** How nixos-rebuild applies the new generation. */
-export type RebuildAction = "boot" | "switch" | "test";
-export const REBUILD_ACTIONS: readonly RebuildAction[] = ["boot", "switch", "test"];
+import { GOALS, type Goal } from "../nixos/goal";
+
+/** How the new system is applied: the goal of its activation (lib/nixos/goal.ts has its predicates). */
+export type RebuildAction = Goal;
+export const REBUILD_ACTIONS: readonly RebuildAction[] = GOALS;
 
 /** When a host is rebooted after its rebuild. */
 export type RebootPolicy = "always" | "when-needed" | "never";
@@ -14,11 +16,6 @@ export const REBOOT_POLICIES: readonly RebootPolicy[] = ["always", "when-needed"
 /** The node's part in the Kubernetes cluster; control-plane nodes roll out first. */
 export type HostRole = "control-plane" | "worker";
 export const HOST_ROLES: readonly HostRole[] = ["control-plane", "worker"];
-
-/** `test` activates without making a boot default, so a reboot would undo it. */
-export function actionSetsBootDefault(action: RebuildAction): boolean {
-  return action !== "test";
-}
 
 /** Deadlines of every wait, in seconds. */
 export interface Timeouts {

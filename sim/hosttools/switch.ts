@@ -5,13 +5,15 @@
  *   switch        the same, then activate: /run/current-system points at the system
  *   test          activate only
  *   dry-activate  say what activating would change
- * Activating a system with failing units (units.ts) leaves it active but exits 4, as the
- * real script does when units fail to start.
+ * Activating a system with failing units (units.ts, or the activation-fails fault) leaves it
+ * active, and the boot loader already installed, but exits 4, as the real script does when
+ * units fail to start.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Io } from "./cli";
 import { recordEvent, type ControlClient } from "./control";
+import { ACTIVATION_FAULT_UNIT, systemBrokenBy } from "./faults";
 import { installLoader } from "./loader";
 import { HOST } from "./paths";
 import { currentGeneration, listGenerations, replaceSymlink } from "./profile";
@@ -67,7 +69,9 @@ export async function switchToConfiguration(system: string, action: SwitchAction
     replaceSymlink(HOST.currentSystem, system);
     ctx.io.err(listLine("the following new units were started:", added.filter((u) => !info.failingUnits.includes(u))));
   }
-  const failed = action === "switch" || action === "test" ? info.failingUnits : [];
+  // The activation-fails fault: a unit of this system fails to start, as a bad configuration's would.
+  const broken = systemBrokenBy("activation-fails", system) ? [ACTIVATION_FAULT_UNIT] : [];
+  const failed = action === "switch" || action === "test" ? [...info.failingUnits, ...broken] : [];
   await recordEvent(ctx.control, "activated", failed.length > 0 ? { action, system, failedUnits: failed } : { action, system }, ctx.io.err);
   if (failed.length > 0) {
     ctx.io.err(`warning: the following units failed: ${failed.join(", ")}\n`);

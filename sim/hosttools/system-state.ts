@@ -10,6 +10,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DEFAULT_TIMINGS } from "../types";
+import { ACTIVATION_FAULT_UNIT, systemBrokenBy } from "./faults";
 import { HOST, RUN_SIM_FILES } from "./paths";
 import { readSystemInfo, type SystemInfo } from "./system-info";
 
@@ -81,11 +82,13 @@ export function readSettleMs(runSimDir: string = HOST.runSim): number {
   return DEFAULT_TIMINGS.systemdSettleMs;
 }
 
-/** The running system's record (/run/current-system, else /run/booted-system). */
+/** The running system's record (/run/current-system, else /run/booted-system), with the unit the activation-fails fault breaks in it. */
 export function runningSystem(): SystemInfo | undefined {
   for (const link of [HOST.currentSystem, HOST.bootedSystem]) {
     try {
-      return readSystemInfo(fs.realpathSync(link));
+      const info = readSystemInfo(fs.realpathSync(link));
+      if (!systemBrokenBy("activation-fails", info.system)) return info;
+      return { ...info, units: [...new Set([...info.units, ACTIVATION_FAULT_UNIT])].sort(), failingUnits: [...info.failingUnits, ACTIVATION_FAULT_UNIT].sort() };
     } catch {
       // Try the next link.
     }

@@ -8,20 +8,16 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { kubeCluster } from "../../lib/cluster/kube";
-import { loadInventory } from "../../lib/inventory/load";
-import { planHosts } from "../../lib/inventory/plan";
 import type { HostSpec } from "../../lib/rollout/spec";
 import * as impl from "../../providers/impl";
 import type { HostProps } from "../../providers/props";
 import { SimFleet } from "../../sim/fleet";
-import { fleetInventoryObject } from "../../sim/inventory";
 import type { FleetJson, SimTimings, TimelineEvent, TimelineKind } from "../../sim/types";
 import { exec1 } from "./helpers/fleet-client";
-import { assertNeverTwoDisrupted, captureConsole, hostStoreContains, inventoryFor } from "./helpers/provider-harness";
+import { assertNeverTwoDisrupted, captureConsole, hostStoreContains, inventoryFor, planForFleet } from "./helpers/provider-harness";
 
 const TIMINGS: Partial<SimTimings> = { downMs: 600, slowBootMs: 2000, systemdSettleMs: 300, kubeletReadyMs: 300, podTerminationMs: 100, rescheduleMs: 300 };
 const TOKEN = "k3s-join-token-9f8e7d-never-in-nix";
-const projectDir = path.resolve(__dirname, "../../..");
 
 /** Polls `f` every 100 ms until it holds or `ms` pass. */
 async function waitFor(f: () => boolean, ms: number): Promise<boolean> {
@@ -37,12 +33,10 @@ describe("NixosHost provider against the simulated fleet", function () {
   const state = new Map<string, HostProps>();
 
   /** The planned HostSpecs of an inventory edited by `edit`. */
-  function plan(edit: (inv: ReturnType<typeof inventoryFor>) => void = () => undefined): Map<string, HostSpec> {
+  function plan(edit: (inv: ReturnType<typeof inventoryFor>) => void = () => undefined, token = TOKEN): Map<string, HostSpec> {
     const inv = inventoryFor();
     edit(inv);
-    const io = { readFile: (p: string) => fs.readFileSync(p, "utf8") };
-    const loaded = loadInventory({ inventory: fleetInventoryObject(inv, fj, stateDir), projectDir }, io);
-    return new Map(planHosts(loaded, { sshPrivateKey: fs.readFileSync(fj.sshKeyPath, "utf8"), values: { k3sToken: TOKEN } }, io).map((s) => [s.name, s]));
+    return new Map(planForFleet(inv, fj, { k3sToken: token }).map((s) => [s.name, s]));
   }
   const events = (since: number, host?: string): TimelineEvent[] =>
     fleet.timeline().filter((e) => e.t >= since && (!host || e.host === host));
@@ -123,17 +117,18 @@ describe("NixosHost provider against the simulated fleet", function () {
     assert.equal(booted.stdout.trim(), b.props.systemPath);
   });
 
-  it("puts the previous files back when the build fails and leaves the system as it was", async () => {
+  it("puts the previous files and secret files back when the build fails and changes nothing else", async () => {
     const since = Date.now();
     const before = state.get("srv3")!;
     const oldConf = (await run("srv3", "cat /etc/nixos/fleet/host.nix")).stdout;
     await fleet.setFault("srv3", "build-fails", true);
     try {
-      const spec = plan((inv) => (inv.hosts[2].nix = { settings: { environment: { variables: { BROKEN: "yes" } } } })).get("srv3")!;
+      // A rotated join token comes with the change: its secret file must not outlive the failed build.
+      const spec = plan((inv) => (inv.hosts[2].nix = { settings: { environment: { variables: { BROKEN: "yes" } } } }), "rotated-token").get("srv3")!;
       await assert.rejects(rollOut(spec), (e: Error) => {
-        assert.match(e.message, /^srv3: rebuild failed:/);
-        assert.match(e.message, /previous files under \/etc\/nixos were put back/);
-        assert.match(e.message, /nixos-rebuild/);
+        assert.match(e.message, /^srv3: build failed:/);
+        assert.match(e.message, /nothing was changed on srv3: the previous files under \/etc\/nixos and the secret files were put back/);
+        assert.match(e.message, /nixos-rebuild build/);
         assert.match(e.message, /failed with exit code 1/);
         return true;
       });
@@ -142,7 +137,9 @@ describe("NixosHost provider against the simulated fleet", function () {
     }
     state.set("srv3", before);
     assert.equal((await run("srv3", "cat /etc/nixos/fleet/host.nix")).stdout, oldConf);
+    assert.equal((await run("srv3", "cat /var/lib/nixos-fleet/secrets/k3s-token")).stdout, TOKEN);
     assert.equal((await run("srv3", "readlink -f /run/current-system")).stdout.trim(), before.systemPath);
+    assert.equal((await run("srv3", "readlink -f /nix/var/nix/profiles/system")).stdout.trim(), before.systemPath);
     assert.ok(!kinds(since, "srv3").includes("reboot-started"));
   });
 
@@ -150,7 +147,7 @@ describe("NixosHost provider against the simulated fleet", function () {
     const before = state.get("srv3")!;
     const spec = plan((inv) => (inv.hosts[2].nix = { imports: ["test/fixtures/broken-syntax.nix"] })).get("srv3")!;
     await assert.rejects(rollOut(spec), (e: Error) => {
-      assert.match(e.message, /srv3: rebuild failed/);
+      assert.match(e.message, /srv3: build failed/);
       assert.match(e.message, /syntax error/);
       return true;
     });
@@ -185,8 +182,10 @@ describe("NixosHost provider against the simulated fleet", function () {
     assert.deepEqual(events(since).filter((e) => e.kind === "build-started"), []);
   });
 
-  it("gives up a drain that a PodDisruptionBudget blocks at its deadline, uncordoned and not rebooted", async () => {
+  it("gives up a drain that a PodDisruptionBudget blocks at its deadline: uncordoned, not rebooted, nothing activated", async () => {
     const since = Date.now();
+    const before = state.get("srv3")!;
+    const oldConf = (await run("srv3", "cat /etc/nixos/fleet/host.nix")).stdout;
     await fleet.setFault("srv3", "pdb-blocks", true);
     try {
       const spec = plan((inv) => {
@@ -197,11 +196,17 @@ describe("NixosHost provider against the simulated fleet", function () {
         assert.match(e.message, /^srv3: drain failed: gave up after 3s waiting for pods on srv3 to be evicted/);
         assert.match(e.message, /pinned-srv3/);
         assert.match(e.message, /disruption budget/);
+        assert.match(e.message, /nothing was changed on srv3/);
         return true;
       });
     } finally {
       await fleet.setFault("srv3", "pdb-blocks", false);
     }
+    // The drain comes before any activation: the new system is neither live nor the boot default.
+    assert.equal((await run("srv3", "readlink -f /run/current-system")).stdout.trim(), before.systemPath);
+    assert.equal((await run("srv3", "readlink -f /nix/var/nix/profiles/system")).stdout.trim(), before.systemPath);
+    assert.equal((await run("srv3", "cat /etc/nixos/fleet/host.nix")).stdout, oldConf);
+    assert.ok(!events(since, "srv3").some((e) => e.kind === "activated"), "nothing was activated");
     const k = kinds(since, "srv3");
     assert.ok(k.includes("cordon") && k.includes("uncordon"), k.join(","));
     assert.ok(!k.includes("reboot-started"));

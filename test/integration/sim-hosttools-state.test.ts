@@ -50,6 +50,25 @@ describe("simulated NixOS host tools: systemctl, reboot, faults", function () {
     assert.deepEqual([unit.code, unit.stdout], [3, "failed\n"]);
   });
 
+  it("the activation-fails fault breaks its target system only: its switch exits non-zero after the boot entry moved", async () => {
+    const h = await freshHost();
+    h.addToConfig(`  environment.variables.TARGETED = "1";`);
+    const built = await h.ok("cd /var/lib && nixos-rebuild build >/dev/null 2>&1 && readlink -f result");
+    const target = built.stdout.trim();
+    fs.writeFileSync(h.paths.faults, JSON.stringify({ faults: [], scopes: { "activation-fails": { system: target } } }));
+    const r = await h.run("nixos-rebuild switch");
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /warning: the following units failed: fleet-app\.service/);
+    assert.equal(h.link("fs/run/current-system"), target, "activated before the unit failed");
+    assert.equal(h.link("fs/profiles/system-2-link"), target, "the profile moved before activation");
+    assert.match(fs.readFileSync(`${h.paths.boot}/loader/loader.conf`, "utf8"), /^default nixos-generation-2\.conf$/m, "the boot entry moved before activation");
+    assert.equal((await h.run("systemctl is-system-running")).stdout, "degraded\n");
+    // Another system is not broken: switching back to generation 1 works and the host runs again.
+    const back = await h.run("nixos-rebuild switch --rollback");
+    assert.equal(back.code, 0, back.stderr);
+    assert.equal((await h.run("systemctl is-system-running")).stdout, "running\n");
+  });
+
   it("refuses unknown verbs and options, and poweroff, like systemd", async () => {
     const h = await freshHost();
     const verb = await h.run("systemctl frobnicate");

@@ -17,6 +17,14 @@ describe("simulated fleet: command line (sim/cli-args.ts)", function () {
     assert.deepEqual(parseArgs(["status", "--json"]), { kind: "status", stateDir: ".sim", json: true });
     assert.deepEqual(parseArgs(["fault", "srv2", "never-returns"]), { kind: "fault", stateDir: ".sim", host: "srv2", fault: "never-returns", on: true });
     assert.deepEqual(parseArgs(["fault", "srv2", "degraded", "off"]), { kind: "fault", stateDir: ".sim", host: "srv2", fault: "degraded", on: false });
+    assert.deepEqual(parseArgs(["fault", "srv2", "activation-fails", "on", "--system", "/nix/store/abc-nixos-system-srv2"]), {
+      kind: "fault",
+      stateDir: ".sim",
+      host: "srv2",
+      fault: "activation-fails",
+      on: true,
+      system: "/nix/store/abc-nixos-system-srv2",
+    });
     assert.deepEqual(parseArgs(["timeline", "--host", "srv1"]), { kind: "timeline", stateDir: ".sim", host: "srv1", json: false });
     assert.deepEqual(parseArgs([]), { kind: "help" });
   });

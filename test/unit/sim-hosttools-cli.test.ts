@@ -3,7 +3,8 @@
  * failing units, systemd's state, faults.json and the initial configuration.
  */
 import { strict as assert } from "node:assert";
-import { parseFaults } from "../../sim/hosttools/faults";
+import { parseFaults, parseFaultScopes } from "../../sim/hosttools/faults";
+import { breaks } from "../../sim/types";
 import { initialConfiguration } from "../../sim/hosttools/initial-config";
 import { parseRebuildArgs } from "../../sim/hosttools/rebuild-args";
 import { DEGRADED_FAULT_UNIT, failedUnits, systemState, unitState, type StateInput } from "../../sim/hosttools/system-state";
@@ -100,6 +101,20 @@ describe("sim host tools: faults.json and the initial configuration", () => {
     assert.deepEqual([...parseFaults(`["degraded","nope"]`)], ["degraded"]);
     assert.deepEqual([...parseFaults(`{"faults":["build-fails"]}`)], ["build-fails"]);
     assert.throws(() => parseFaults(`{"x":1}`), /neither a list/);
+  });
+
+  it("binds broken-configuration faults to systems: a target system, or those built after the fault was set", () => {
+    const scopes = parseFaultScopes(
+      JSON.stringify({ faults: [], scopes: { "activation-fails": { spared: ["/nix/store/a-nixos-system-x"] }, degraded: { system: "/nix/store/b-nixos-system-x" }, nope: { system: "/x" } } }),
+    );
+    assert.deepEqual([...scopes.keys()].sort(), ["activation-fails", "degraded"]);
+    const activation = scopes.get("activation-fails")!;
+    assert.equal(breaks(activation, "/nix/store/a-nixos-system-x"), false, "a system in the store when the fault was set is spared");
+    assert.equal(breaks(activation, "/nix/store/c-nixos-system-x"), true, "a system built afterwards is broken");
+    const degraded = scopes.get("degraded")!;
+    assert.equal(breaks(degraded, "/nix/store/b-nixos-system-x"), true);
+    assert.equal(breaks(degraded, "/nix/store/c-nixos-system-x"), false, "a targeted fault breaks its system only");
+    assert.equal(parseFaultScopes(`["degraded"]`).size, 0);
   });
 
   it("writes a fresh install's configuration with the host name and root's keys", () => {

@@ -2,8 +2,26 @@
 import * as assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import * as path from "node:path";
+import * as fs from "node:fs";
 import { promisify } from "node:util";
-import type { TimelineEvent } from "../../../sim/types";
+import { loadInventory } from "../../../lib/inventory/load";
+import { planHosts } from "../../../lib/inventory/plan";
+import type { HostSpec } from "../../../lib/rollout/spec";
+import { fleetInventoryObject } from "../../../sim/inventory";
+import type { FleetJson, TimelineEvent } from "../../../sim/types";
+
+/** The project folder (tests run from dist/test/integration). */
+const PROJECT_DIR = path.resolve(__dirname, "../../../..");
+
+/**
+ * Plans an inventory (as inventoryFor gives it) for a running simulated fleet the way a stack
+ * pointed at it would: the fleet's addresses and keys filled in, its login key as the secret.
+ */
+export function planForFleet(inventory: ReturnType<typeof inventoryFor>, fleet: FleetJson, values: Readonly<Record<string, string>>): HostSpec[] {
+  const io = { readFile: (p: string) => fs.readFileSync(p, "utf8") };
+  const loaded = loadInventory({ inventory: fleetInventoryObject(inventory, fleet, fleet.stateDir), projectDir: PROJECT_DIR }, io);
+  return planHosts(loaded, { sshPrivateKey: fs.readFileSync(fleet.sshKeyPath, "utf8"), values: { ...values } }, io);
+}
 
 /** A structured inventory (as stack config would hold it) for the simulated fleet srv1..srv3. */
 export function inventoryFor() {

@@ -1,0 +1,80 @@
+/**
+ * The NixOS-level operations a rollout performs on one host, above the shell: land the
+ * configuration, build it without changing anything, set the system profile, activate a
+ * system with a goal, read which systems are booted/current/default, and reboot. The rollout
+ * (apply, rollback, reboot) talks only to this interface, so unit tests drive it with a fake
+ * (test/fakes/nixos.ts) and production with SSH (sshOps.ts).
+ */
+import type { Host } from "../host/host";
+import type { Goal } from "./goal";
+
+/** The boot-relevant parts of a NixOS system: what decides whether a reboot is needed. */
+export interface BootFacts {
+  /** Store path of the system (its toplevel). */
+  readonly system: string;
+  readonly kernel: string;
+  readonly initrd: string;
+  readonly kernelModules: string;
+  readonly kernelParams: string;
+}
+
+/** A host's systems as it runs now. */
+export interface SystemState {
+  readonly bootId: string;
+  /** The system the host booted (/run/booted-system): the one proven to boot. */
+  readonly booted: BootFacts;
+  /** The system activated now (/run/current-system). */
+  readonly current: BootFacts;
+  /** The boot default: the system profile's current generation (/nix/var/nix/profiles/system). */
+  readonly profile: BootFacts;
+  /** The number of the system profile's current generation (the boot default); 0 when none. */
+  readonly generation: number;
+  /** The newest profile generation whose system is the current system; 0 when none is (e.g. after `test`). */
+  readonly currentGeneration: number;
+}
+
+/** A file as found on the host: its contents, or null when absent. */
+export type LiveFiles = Record<string, string | null>;
+
+/** What `systemctl is-system-running` says, with the failed units when it is degraded. */
+export interface SystemdState {
+  readonly state: string;
+  readonly failedUnits: string;
+}
+
+/** NixOS operations on one host. Failures reject with a RolloutError naming the step and command. */
+export interface NixosOps {
+  readonly name: string;
+  /** The booted, current and default systems and the boot id, in one read. */
+  readSystems(): Promise<SystemState>;
+  /** Files under /etc/nixos (relative names). */
+  readConfig(names: readonly string[]): Promise<LiveFiles>;
+  /** Writes (null: removes) files under /etc/nixos atomically, mode 0644. */
+  writeConfig(files: Readonly<LiveFiles>, step?: "write" | "restore"): Promise<void>;
+  /** Files at absolute paths outside the store (the secret files). */
+  readSecrets(paths: readonly string[]): Promise<LiveFiles>;
+  /** Writes (null: removes) secret files at absolute paths atomically, mode 0600. */
+  writeSecrets(files: Readonly<LiveFiles>, step?: "write" | "restore"): Promise<void>;
+  /**
+   * Builds the system /etc/nixos describes and keeps it from garbage collection; changes
+   * neither the profile, the boot loader nor the running system. A dropped connection rejects
+   * with a HostConnectionError (the caller may build again).
+   */
+  build(timeoutMs: number): Promise<BootFacts>;
+  /** Makes `system` the system profile's current generation (`nix-env --set`); returns its number. */
+  setProfile(system: string): Promise<number>;
+  /** `<system>/bin/switch-to-configuration <goal>`; rejects (step "activate") when it exits non-zero. */
+  activate(system: string, goal: Goal): Promise<void>;
+  /** The kernel's boot id. */
+  readBootId(timeoutMs: number): Promise<string>;
+  /** Asks the host to reboot (`systemctl reboot`) and drops the connection. */
+  reboot(): Promise<void>;
+  /** Whether the host answers on its SSH port within `timeoutMs`; never rejects. */
+  reachable(timeoutMs: number): Promise<boolean>;
+  /** Opens a new connection (after a reboot); errors are not wrapped, so a wait may retry them. */
+  reconnect(timeoutMs: number): Promise<void>;
+  /** `systemctl is-system-running`, with `systemctl --failed` when degraded. */
+  systemd(): Promise<SystemdState>;
+  /** The shell connection, for the inventory's command gates. */
+  shell(): Promise<Host>;
+}

@@ -1,0 +1,183 @@
+/**
+ * The rollout of one locked host through its NixOS operations, as steps that each fail in a
+ * known state:
+ *   preflight  host and cluster healthy before anything changes, else nothing changes
+ *   land       /etc/nixos and the secret files written (the old contents kept)
+ *   build      the system built, nothing else changed; a failure puts the files back
+ *   decide     reboot or not, from the built system against the booted one
+ *   drain      before a reboot; a failure puts the files back and uncordons: nothing changed
+ *   profile    the built system becomes the profile's generation; a failure changes nothing
+ *   activate   switch-to-configuration <goal> (`boot` when a reboot follows); a failure rolls back
+ *   reboot     into the new boot default, then settle and kubelet Ready; a failure rolls back
+ *   gates      health gates; a failure rolls back when the host changed
+ */
+import type { Cluster } from "../cluster/cluster";
+import { HostConnectionError } from "../host/host";
+import { setsBootDefault, type Goal } from "../nixos/goal";
+import type { BootFacts, LiveFiles, NixosOps, SystemState } from "../nixos/ops";
+import { decideReboot, rollbackTarget } from "./decide";
+import { cordonAndDrain } from "./drain";
+import { inStep, RolloutError } from "./errors";
+import { waitForGates } from "./health";
+import { syncNodeLabels } from "./labels";
+import { type HostOutputs, outputsOf } from "./outputs";
+import { checkHealthyBefore } from "./preflight";
+import type { Progress } from "./progress";
+import { rebootAndWait } from "./reboot";
+import { type Landed, restoreLanded, rollBackAfter } from "./rollback";
+import type { HostSpec } from "./spec";
+import type { Clock } from "./wait";
+
+/** The side-effecting parts the steps use besides the host. */
+export interface StepDeps {
+  readonly cluster?: Cluster;
+  readonly progress: Progress;
+  readonly clock?: Clock;
+}
+
+/** What the last rollout of the host left: the files it managed and the Node labels it set. */
+export interface Previous {
+  readonly files: readonly string[];
+  readonly nodeLabels: Readonly<Record<string, string>>;
+}
+
+/** Files the rollout manages: the rendered ones plus those it managed before (to remove them). */
+export function managedFileNames(spec: HostSpec, previouslyManaged: readonly string[]): string[] {
+  return [...new Set([...Object.keys(spec.files), ...previouslyManaged])].sort();
+}
+
+/** New contents for every managed file; null removes one no longer rendered. */
+export function plannedFiles(spec: HostSpec, names: readonly string[]): LiveFiles {
+  const out: LiveFiles = {};
+  for (const n of names) out[n] = spec.files[n] ?? null;
+  return out;
+}
+
+/** Rolls one (locked) host out; throws a RolloutError saying the step and where the host is. */
+export async function rollOutHost(spec: HostSpec, previous: Previous, ops: NixosOps, deps: StepDeps): Promise<HostOutputs> {
+  const p = deps.progress;
+  const node = spec.kubernetes?.nodeName;
+  const before = await ops.readSystems();
+  await checkHealthyBefore(spec, ops, deps);
+  const names = managedFileNames(spec, previous.files);
+  const landed: Landed = { files: await ops.readConfig(names), secrets: await ops.readSecrets(Object.keys(spec.secretFiles)) };
+  await ops.writeSecrets(spec.secretFiles);
+  await ops.writeConfig(plannedFiles(spec, names));
+  p(`rebuilding ${spec.name} (nixos-rebuild build, then ${spec.action})`);
+  const built = await build(spec, ops, landed, p);
+  const decision = decideReboot(spec.rebootPolicy, spec.action, before, built);
+  p(`${spec.name}: built ${built.system}; ${decision.reboot ? "rebooting" : "no reboot"}: ${decision.reason}`);
+  const target = rollbackTarget(before);
+  const undo = (error: unknown, step: "activate" | "ready" | "health", rebooted: boolean, drained: boolean) =>
+    rollBackAfter(error, step, spec, target, landed, ops, deps, { rebooted, drained });
+  let booted: { at: Date; state: SystemState } | undefined;
+  if (decision.reboot) {
+    if (deps.cluster && node) {
+      try {
+        await cordonAndDrain(deps.cluster, { host: spec.name, node, timeoutSeconds: spec.timeouts.drainSeconds, clock: deps.clock, progress: p });
+      } catch (error) {
+        await deps.cluster.setUnschedulable(node, false).catch(() => undefined);
+        await restoreLanded(spec.name, ops, landed);
+        throw unchanged(inStep(spec.name, "drain", error), before, "its profile, boot default and running system were not touched");
+      }
+    }
+    await activate(spec, ops, built, decision.goal, before, landed, deps, undo, true);
+    try {
+      booted = await rebootAndWait(ops, deps.cluster, { host: spec.name, expectSystem: built.system, nodeName: node, timeouts: spec.timeouts, clock: deps.clock, progress: p });
+    } catch (error) {
+      throw await undo(error, "ready", true, true);
+    }
+    if (deps.cluster && node) {
+      await deps.cluster.setUnschedulable(node, false);
+      p(`uncordoned ${spec.name}`);
+    }
+  } else {
+    await activate(spec, ops, built, decision.goal, before, landed, deps, undo, false);
+  }
+  const after = booted?.state ?? (await ops.readSystems());
+  try {
+    await waitForGates(spec.gates, deps.cluster, await ops.shell(), { host: spec.name, timeoutSeconds: spec.timeouts.healthSeconds, clock: deps.clock, progress: p });
+  } catch (error) {
+    const changed = decision.reboot || after.current.system !== before.current.system || after.profile.system !== before.profile.system;
+    if (!changed) throw inStep(spec.name, "health", error);
+    throw await undo(error, "health", decision.reboot, false);
+  }
+  if (deps.cluster && node) await syncNodeLabels(deps.cluster, spec.name, node, previous.nodeLabels, spec.nodeLabels, p);
+  // Gates only read the host, so its systems are as last read: after the reboot, or the activation.
+  return outputsOf(after, { rebooted: decision.reboot, at: booted?.at, reason: decision.reason });
+}
+
+/** A failure that left the host as it was: says so, with the system it runs. */
+function unchanged(cause: RolloutError, before: SystemState, what: string): RolloutError {
+  return new RolloutError(
+    cause.host,
+    cause.step,
+    `${cause.summary}\nnothing was changed on ${cause.host}: the previous files under /etc/nixos and the secret files were put back, ${what}; it runs ${before.current.system} as before`,
+    cause.hint,
+    cause.failure,
+    cause,
+  );
+}
+
+/** Builds the system; a dropped connection is retried once; a failure puts the old files back. */
+async function build(spec: HostSpec, ops: NixosOps, landed: Landed, p: Progress): Promise<BootFacts> {
+  const timeoutMs = spec.timeouts.rebuildSeconds * 1000;
+  let failure: RolloutError | undefined;
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    try {
+      return await ops.build(timeoutMs);
+    } catch (error) {
+      if (error instanceof HostConnectionError && attempt === 1) {
+        p(`${spec.name}: connection dropped during nixos-rebuild; reconnecting to run it again`);
+        continue;
+      }
+      failure = inStep(spec.name, "build", error);
+      break;
+    }
+  }
+  await restoreLanded(spec.name, ops, landed);
+  const cause = failure ?? new RolloutError(spec.name, "build", "nixos-rebuild build failed");
+  throw new RolloutError(
+    spec.name,
+    "build",
+    `${cause.summary}\nnothing was changed on ${spec.name}: the previous files under /etc/nixos and the secret files were put back; the profile, boot default and running system were not touched`,
+    "fix the Nix error shown below (pulumi preview --diff shows what was about to change), then run the rollout again.",
+    cause.failure,
+    cause,
+  );
+}
+
+/**
+ * Sets the profile (when the goal makes a boot default), then runs switch-to-configuration.
+ * A profile that could not be set changed nothing: the files go back. An activation that
+ * fails may have moved the boot default and part of the running system: roll back.
+ */
+async function activate(
+  spec: HostSpec,
+  ops: NixosOps,
+  built: BootFacts,
+  goal: Goal,
+  before: SystemState,
+  landed: Landed,
+  deps: StepDeps,
+  undo: (error: unknown, step: "activate", rebooted: boolean, drained: boolean) => Promise<RolloutError>,
+  drained: boolean,
+): Promise<void> {
+  const node = spec.kubernetes?.nodeName;
+  const isDrained = drained && deps.cluster !== undefined && node !== undefined;
+  if (setsBootDefault(goal)) {
+    try {
+      await ops.setProfile(built.system);
+    } catch (error) {
+      if (isDrained) await deps.cluster?.setUnschedulable(node as string, false).catch(() => undefined);
+      await restoreLanded(spec.name, ops, landed);
+      throw unchanged(inStep(spec.name, "profile", error), before, `the profile was left at ${before.profile.system}${isDrained ? `, ${node} was uncordoned` : ""}`);
+    }
+  }
+  deps.progress(`${spec.name}: switch-to-configuration ${goal}`);
+  try {
+    await ops.activate(built.system, goal);
+  } catch (error) {
+    throw await undo(error, "activate", false, isDrained);
+  }
+}

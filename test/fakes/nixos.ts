@@ -1,0 +1,233 @@
+/**
+ * An in-memory NixOS host behind the NixosOps interface, for unit tests of apply and rollback.
+ * It keeps what a real host keeps (store, profile generations, boot loader default, booted and
+ * current systems, /etc/nixos, secret files, boot id) and behaves as NixOS does where the
+ * rollout depends on it: switch-to-configuration boot/switch installs the loader from the
+ * profile's current generation, switch/test activate, an activation whose unit fails exits
+ * non-zero after all that, a reboot boots the loader's default.
+ */
+import type { ExecResult, Host } from "../../lib/host/host";
+import { HostConnectionError } from "../../lib/host/host";
+import { activatesNow, setsBootDefault, type Goal } from "../../lib/nixos/goal";
+import type { BootFacts, LiveFiles, NixosOps, SystemdState, SystemState } from "../../lib/nixos/ops";
+import { RolloutError } from "../../lib/rollout/errors";
+import type { FakeCluster } from "./cluster";
+
+/** A system's boot facts from a name and a kernel parameter string. */
+export function fakeSystem(name: string, kernelParams = "quiet", kernel = "6.6.1"): BootFacts {
+  return {
+    system: `/nix/store/${name}-nixos-system`,
+    kernel: `/nix/store/k-linux-${kernel}/bzImage`,
+    initrd: `/nix/store/i-initrd-linux-${kernel}/initrd`,
+    kernelModules: `/nix/store/m-linux-${kernel}-modules`,
+    kernelParams,
+  };
+}
+
+/** Where the rollout may be made to fail. */
+export interface FakeFaults {
+  /** The build fails with this output. */
+  build?: string;
+  /** The first build loses the connection. */
+  dropDuringBuild?: boolean;
+  /** nix-env --set fails. */
+  setProfile?: boolean;
+  /** Systems whose activation (switch, test) has a unit that fails: exit 4, as NixOS does. */
+  activationFails: Set<string>;
+  /** Systems that come up degraded (a unit fails at boot or activation). */
+  degraded: Set<string>;
+  /** Systems whose kubelet never turns Ready after a boot into them. */
+  kubeletBroken: Set<string>;
+  /** After a reboot the host never answers again. */
+  neverReturns?: boolean;
+}
+
+export class FakeNixos implements NixosOps {
+  readonly store = new Map<string, BootFacts>();
+  /** Profile generations: generation N is generations[N - 1]. */
+  generations: string[] = [];
+  profileGeneration = 0;
+  /** The boot loader's default entry (a system). */
+  bootDefault: string;
+  booted: string;
+  current: string;
+  bootId = "boot-1";
+  up = true;
+  etcNixos: Record<string, string> = {};
+  secrets: Record<string, string> = {};
+  /** What the next build produces. */
+  nextBuild: BootFacts;
+  readonly faults: FakeFaults = { activationFails: new Set(), degraded: new Set(), kubeletBroken: new Set() };
+  /** Every operation, in order: "build", "set-profile S", "activate S goal", "reboot", "boot S". */
+  readonly log: string[] = [];
+  /** Command gate answers: command → result. */
+  readonly commands = new Map<string, (h: FakeNixos) => ExecResult>();
+  private boots = 1;
+
+  constructor(readonly name: string, running: BootFacts, private readonly cluster?: { fake: FakeCluster; node: string }) {
+    this.store.set(running.system, running);
+    this.generations = [running.system];
+    this.profileGeneration = 1;
+    this.bootDefault = running.system;
+    this.booted = running.system;
+    this.current = running.system;
+    this.nextBuild = running;
+  }
+
+  get profile(): string {
+    return this.generations[this.profileGeneration - 1] ?? "";
+  }
+
+  /** Adds a generation that is the boot default but has never booted (e.g. `nixos-rebuild boot` by hand). */
+  pendingGeneration(s: BootFacts): void {
+    this.store.set(s.system, s);
+    this.setProfileNow(s.system);
+    this.bootDefault = s.system;
+  }
+
+  private facts(system: string): BootFacts {
+    return this.store.get(system) ?? { system: "", kernel: "", initrd: "", kernelModules: "", kernelParams: "" };
+  }
+
+  private mustBeUp(): void {
+    if (!this.up) throw new HostConnectionError(this.name, "connection refused");
+  }
+
+  private setProfileNow(system: string): number {
+    if (this.generations[this.generations.length - 1] !== system) this.generations.push(system);
+    this.profileGeneration = this.generations.lastIndexOf(system) + 1;
+    return this.profileGeneration;
+  }
+
+  async readSystems(): Promise<SystemState> {
+    this.mustBeUp();
+    return {
+      bootId: this.bootId,
+      booted: this.facts(this.booted),
+      current: this.facts(this.current),
+      profile: this.facts(this.profile),
+      generation: this.profileGeneration,
+      currentGeneration: this.generations.lastIndexOf(this.current) + 1,
+    };
+  }
+
+  async readConfig(names: readonly string[]): Promise<LiveFiles> {
+    this.mustBeUp();
+    return Object.fromEntries(names.map((n) => [n, this.etcNixos[n] ?? null]));
+  }
+
+  async writeConfig(files: Readonly<LiveFiles>): Promise<void> {
+    this.mustBeUp();
+    for (const [n, v] of Object.entries(files)) {
+      if (v === null) delete this.etcNixos[n];
+      else this.etcNixos[n] = v;
+    }
+  }
+
+  async readSecrets(paths: readonly string[]): Promise<LiveFiles> {
+    this.mustBeUp();
+    return Object.fromEntries(paths.map((n) => [n, this.secrets[n] ?? null]));
+  }
+
+  async writeSecrets(files: Readonly<LiveFiles>): Promise<void> {
+    this.mustBeUp();
+    for (const [n, v] of Object.entries(files)) {
+      if (v === null) delete this.secrets[n];
+      else this.secrets[n] = v;
+    }
+  }
+
+  async build(): Promise<BootFacts> {
+    this.mustBeUp();
+    this.log.push("build");
+    if (this.faults.dropDuringBuild) {
+      this.faults.dropDuringBuild = false;
+      throw new HostConnectionError(this.name, "connection lost");
+    }
+    if (this.faults.build !== undefined) {
+      throw new RolloutError(this.name, "build", "`nixos-rebuild build` failed", undefined, { command: "nixos-rebuild build", exitCode: 100, output: this.faults.build });
+    }
+    this.store.set(this.nextBuild.system, this.nextBuild);
+    return this.nextBuild;
+  }
+
+  async setProfile(system: string): Promise<number> {
+    this.mustBeUp();
+    this.log.push(`set-profile ${system}`);
+    if (this.faults.setProfile) {
+      throw new RolloutError(this.name, "profile", "making the profile failed", undefined, { command: "nix-env --set", exitCode: 1, output: "error: disk full" });
+    }
+    return this.setProfileNow(system);
+  }
+
+  async activate(system: string, goal: Goal): Promise<void> {
+    this.mustBeUp();
+    this.log.push(`activate ${system} ${goal}`);
+    // As switch-to-configuration does: the loader follows the profile, then the system is activated.
+    if (setsBootDefault(goal)) this.bootDefault = this.profile;
+    if (activatesNow(goal)) {
+      this.current = system;
+      if (this.faults.activationFails.has(system)) {
+        throw new RolloutError(this.name, "activate", `\`switch-to-configuration ${goal}\` of ${system} failed`, undefined, {
+          command: `${system}/bin/switch-to-configuration ${goal}`,
+          exitCode: 4,
+          output: "warning: the following units failed: broken.service",
+        });
+      }
+    }
+  }
+
+  async readBootId(): Promise<string> {
+    this.mustBeUp();
+    return this.bootId;
+  }
+
+  async reboot(): Promise<void> {
+    this.mustBeUp();
+    this.log.push("reboot");
+    this.up = false;
+    this.cluster?.fake.nodes.set(this.cluster.node, { ...this.cluster.fake.nodes.get(this.cluster.node)!, ready: false });
+  }
+
+  async reachable(): Promise<boolean> {
+    if (this.up) return true;
+    if (this.faults.neverReturns) return false;
+    this.powerOn();
+    return true;
+  }
+
+  private powerOn(): void {
+    this.boots++;
+    this.bootId = `boot-${this.boots}`;
+    this.booted = this.bootDefault;
+    this.current = this.bootDefault;
+    this.up = true;
+    this.log.push(`boot ${this.booted}`);
+    if (this.cluster) {
+      const n = this.cluster.fake.nodes.get(this.cluster.node)!;
+      this.cluster.fake.nodes.set(this.cluster.node, { ...n, bootId: this.bootId, ready: !this.faults.kubeletBroken.has(this.booted) });
+    }
+  }
+
+  async reconnect(): Promise<void> {
+    this.mustBeUp();
+  }
+
+  async systemd(): Promise<SystemdState> {
+    this.mustBeUp();
+    const bad = this.faults.degraded.has(this.current);
+    return bad ? { state: "degraded", failedUnits: "broken.service loaded failed failed" } : { state: "running", failedUnits: "" };
+  }
+
+  async shell(): Promise<Host> {
+    this.mustBeUp();
+    return {
+      name: this.name,
+      exec: async (command: string) => {
+        const answer = this.commands.get(command);
+        return answer ? answer(this) : { code: 127, stdout: "", stderr: `${command}: not found` };
+      },
+      close: async () => undefined,
+    };
+  }
+}
