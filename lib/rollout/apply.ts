@@ -4,7 +4,8 @@
  */
 import type { Cluster } from "../cluster/cluster";
 import { HostConnectionError, type Host, type HostConnector } from "../host/host";
-import { cordonAndDrain } from "./drain";
+import { releaseAfterFailedDrain, releaseCordon } from "./cordon";
+import { cordonAndDrain, drainOptionsOf } from "./drain";
 import { RolloutError, inStep } from "./errors";
 import { waitForGates } from "./health";
 import { decideReboot } from "./decide";
@@ -107,10 +108,9 @@ async function applyLocked(spec: HostSpec, previous: Previous, session: Session,
   if (decision.reboot) {
     if (deps.cluster && node) {
       try {
-        await cordonAndDrain(deps.cluster, { host: spec.name, node, timeoutSeconds: spec.timeouts.drainSeconds, clock: deps.clock, progress: p });
+        await cordonAndDrain(deps.cluster, drainOptionsOf(spec, node, deps));
       } catch (error) {
-        await deps.cluster.setUnschedulable(node, false).catch(() => undefined);
-        throw inStep(spec.name, "drain", error);
+        throw await releaseAfterFailedDrain(deps.cluster, { host: spec.name, node, progress: p }, error);
       }
     }
     try {
@@ -118,10 +118,7 @@ async function applyLocked(spec: HostSpec, previous: Previous, session: Session,
     } catch (error) {
       throw await rollBackAfter(error, spec, before, oldFiles, session, deps, true);
     }
-    if (deps.cluster && node) {
-      await deps.cluster.setUnschedulable(node, false);
-      p(`uncordoned ${spec.name}`);
-    }
+    if (deps.cluster && node) await releaseCordon(deps.cluster, { host: spec.name, node, progress: p });
   }
   try {
     await waitForGates(spec.gates, deps.cluster, await session.host(), { host: spec.name, timeoutSeconds: spec.timeouts.healthSeconds, clock: deps.clock, progress: p });
@@ -130,6 +127,9 @@ async function applyLocked(spec: HostSpec, previous: Previous, session: Session,
     if (!changed) throw inStep(spec.name, "health", error);
     throw await rollBackAfter(error, spec, before, oldFiles, session, deps, decision.reboot);
   }
+  // A cordon an earlier rollout left (it failed before uncordoning) is lifted once the host is
+  // healthy, even when this run did not reboot; an operator's cordon stays.
+  if (deps.cluster && node && !decision.reboot) await releaseCordon(deps.cluster, { host: spec.name, node, progress: p });
   if (deps.cluster && node) await syncNodeLabels(deps.cluster, spec.name, node, previous.nodeLabels, spec.nodeLabels, p);
   // Gates only read the host, so its systems are as last read: after the reboot, or the rebuild.
   return outputsOf(booted?.state ?? after, { rebooted: decision.reboot, at: booted?.at, reason: decision.reason });

@@ -3,7 +3,8 @@
  * default again, reboot into it (or re-activate it live when no reboot happened), wait until
  * it is healthy and uncordon it.
  */
-import { cordonAndDrain } from "./drain";
+import { releaseCordon, releaseSentence, type Release } from "./cordon";
+import { cordonAndDrain, drainOptionsOf } from "./drain";
 import { RolloutError } from "./errors";
 import type { RolloutDeps } from "./apply";
 import { waitForGates } from "./health";
@@ -25,18 +26,16 @@ export async function rollBack(spec: HostSpec, before: SystemState, session: Ses
     await run(host, "rollback", `nix-env -p ${SYSTEM_PROFILE} --set ${q}`);
   }
   const node = spec.kubernetes?.nodeName;
+  let release: Release | undefined;
   if (reboot) {
     await run(host, "rollback", `${q}/bin/switch-to-configuration boot 2>&1`);
     // The node may have been uncordoned (a gate failed after the reboot) and taken pods since:
     // drain it again, like any reboot. On a node still drained this only cordons.
     if (deps.cluster && node) {
-      await cordonAndDrain(deps.cluster, { host: spec.name, node, timeoutSeconds: spec.timeouts.drainSeconds, clock: deps.clock, progress: p });
+      await cordonAndDrain(deps.cluster, drainOptionsOf(spec, node, deps));
     }
     await rebootAndWait(session, deps.cluster, { host: spec.name, expectSystem: prev, nodeName: node, timeouts: spec.timeouts, clock: deps.clock, progress: p });
-    if (deps.cluster && node) {
-      await deps.cluster.setUnschedulable(node, false);
-      p(`uncordoned ${spec.name}`);
-    }
+    if (deps.cluster && node) release = await releaseCordon(deps.cluster, { host: spec.name, node, progress: p });
   } else {
     const live = before.current.system === prev ? "switch" : "test";
     await run(host, "rollback", `${shellQuote(before.current.system)}/bin/switch-to-configuration ${live} 2>&1`);
@@ -51,5 +50,5 @@ export async function rollBack(spec: HostSpec, before: SystemState, session: Ses
   if (after.current.system !== before.current.system) {
     throw new RolloutError(spec.name, "rollback", `the host runs ${after.current.system}, not ${before.current.system}`);
   }
-  return `${spec.name} runs ${prev} again (generation ${after.generation})${reboot ? ", rebooted into it and uncordoned" : ""}, healthy`;
+  return `${spec.name} runs ${prev} again (generation ${after.generation})${reboot ? ", rebooted into it" : ""}${release === undefined ? "" : `; ${releaseSentence(node ?? spec.name, release)}`}, healthy`;
 }

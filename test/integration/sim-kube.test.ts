@@ -152,7 +152,7 @@ describe("simulated Kubernetes API server", function () {
     assert.deepEqual(owner("kube-apiserver-"), ["mirror"]);
     assert.deepEqual(owner("kube-proxy-"), ["daemonset"]);
     assert.deepEqual(owner("flannel-"), ["daemonset"]);
-    assert.ok(onCp.filter((p) => p.owner === "other").length >= 1);
+    assert.ok(onCp.filter((p) => p.owner === "controller").length >= 1);
     const pods = (await api.core.listPodForAllNamespaces()).items;
     const refOf = (name: string) => pods.find((p) => p.metadata?.name?.startsWith(name))?.metadata?.ownerReferences?.[0];
     assert.equal(refOf("web-")?.kind, "ReplicaSet");
@@ -167,7 +167,7 @@ describe("simulated Kubernetes API server", function () {
   it("evicts one web pod, refuses a concurrent second one beyond the PDB with 429, then reschedules", async () => {
     await bootAll(h);
     const webs = (await api.core.listNamespacedPod({ namespace: "default", labelSelector: "app=web" })).items;
-    const refs: PodRef[] = webs.slice(0, 2).map((p) => ({ namespace: "default", name: p.metadata!.name!, uid: p.metadata!.uid!, owner: "other" }));
+    const refs: PodRef[] = webs.slice(0, 2).map((p) => ({ namespace: "default", name: p.metadata!.name!, uid: p.metadata!.uid! }));
     const nodeOf = new Map(webs.map((p) => [p.metadata!.name!, p.spec!.nodeName!]));
     for (const r of refs) await cluster.setUnschedulable(nodeOf.get(r.name)!, true);
     const started = Date.now();
@@ -212,7 +212,7 @@ describe("simulated Kubernetes API server", function () {
   it("recreates an evicted StatefulSet pod under the same name with a new uid", async () => {
     await bootAll(h);
     const old = await api.core.readNamespacedPod({ name: "db-1", namespace: "default" });
-    const ref: PodRef = { namespace: "default", name: "db-1", uid: old.metadata!.uid!, owner: "other" };
+    const ref: PodRef = { namespace: "default", name: "db-1", uid: old.metadata!.uid! };
     assert.deepEqual(await cluster.evictPod(ref), { kind: "evicted" });
     const fresh = await waitFor("db-1 recreated", async () => {
       const p = await api.core.readNamespacedPod({ name: "db-1", namespace: "default" }).catch(() => undefined);
@@ -231,7 +231,7 @@ describe("simulated Kubernetes API server", function () {
     const deleted = await api.core.deleteNamespacedPod({ name, namespace: "kube-system" });
     assert.ok(deleted.metadata?.deletionTimestamp, "the answer is the pod marked for deletion");
     assert.equal(deleted.metadata?.deletionGracePeriodSeconds, 30);
-    assert.ok(await cluster.podExists({ namespace: "kube-system", name, uid: pod.metadata!.uid!, owner: "other" }));
+    assert.ok(await cluster.podExists({ namespace: "kube-system", name, uid: pod.metadata!.uid! }));
     await waitFor("the deleted pod to disappear", async () =>
       (await api.core.listNamespacedPod({ namespace: "kube-system", fieldSelector: `metadata.name=${name}` })).items.length === 0 ? true : undefined);
     const all = await api.apps.listDeploymentForAllNamespaces();
