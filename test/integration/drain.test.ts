@@ -156,6 +156,32 @@ describe("drains and cordons against the simulated fleet", function () {
     assert.equal(await podUid("scratch-pad"), undefined);
   });
 
+  it("asks again every 5 seconds while a PodDisruptionBudget blocks, names the pod and the budget, and says the node was uncordoned", async () => {
+    const since = Date.now();
+    await fleet.setFault("srv3", "pdb-blocks", true);
+    try {
+      await assert.rejects(rollOut(rebootingSpec(2, (inv) => (inv.timeouts = { ...inv.timeouts, drainSeconds: 7 }))), (e: Error) => {
+        assert.match(e.message, /^srv3: drain failed: gave up after 7s waiting for pods on srv3 to be evicted/);
+        assert.match(e.message, /default\/pinned-srv3-\S+ blocked by PodDisruptionBudget default\/pinned-srv3: Cannot evict pod/);
+        assert.match(e.message, /what to do: the PodDisruptionBudget default\/pinned-srv3 forbids evicting default\/pinned-srv3-/);
+        assert.match(e.message, /then run the rollout again\. srv3 was uncordoned and the host was not rebooted\.\n/);
+        return true;
+      });
+    } finally {
+      await fleet.setFault("srv3", "pdb-blocks", false);
+    }
+    const blocked = fleet.timeline().filter((e) => e.t >= since && e.kind === "eviction" && e.detail?.result === "blocked");
+    // Asked at 0 s and 5 s; the 7 s deadline comes before a third time.
+    assert.equal(blocked.length, 2, blocked.map((e) => e.t - since).join(","));
+    const gap = blocked[1].t - blocked[0].t;
+    assert.ok(gap >= 4900 && gap < 6000, `asked again after ${gap} ms`);
+    const d = disruptions(since, "srv3");
+    assert.ok(d.includes("cordon") && d.includes("uncordon") && !d.includes("reboot-started"), d.join(","));
+    const n = await node("srv3");
+    assert.notEqual(n.spec?.unschedulable, true);
+    assert.deepEqual(cordonRecord(n), {});
+  });
+
   it("leaves a node an operator cordoned before a reboot rollout cordoned afterwards", async () => {
     await setCordon("srv3", true);
     try {
