@@ -56,9 +56,9 @@ export async function cordonForRollout(cluster: Cluster, t: CordonTarget & { rea
   if (found.kind === "none") {
     await cluster.setUnschedulable(t.node, true, { [CORDONED_BY_ANNOTATION]: t.owner, [CORDONED_AT_ANNOTATION]: t.now.toISOString() });
   } else if (found.kind === "operator") {
-    t.progress(`${t.host}: Node ${t.node} was already cordoned, not by a rollout; it stays cordoned after this rollout`);
+    t.progress(`${t.host}: Node ${t.node} was already cordoned, not by a rollout; the rollout will not uncordon it`);
   } else {
-    t.progress(`${t.host}: Node ${t.node} is still cordoned by an earlier rollout (${found.by}, at ${found.at}); this rollout uncordons it once the host is healthy`);
+    t.progress(`${t.host}: Node ${t.node} is still cordoned by an earlier rollout (${found.by}, at ${found.at}); its record is kept`);
   }
   return found;
 }

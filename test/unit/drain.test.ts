@@ -184,7 +184,7 @@ describe("cordonAndDrain", () => {
     assert.deepEqual(r.cordonBefore, { kind: "operator" });
     assert.deepEqual(c.calls, ["evict web-1"]);
     assert.deepEqual(c.nodes.get("srv2")!.annotations, {});
-    assert.ok(lines.some((l) => /was already cordoned, not by a rollout; it stays cordoned/.test(l)), lines.join("\n"));
+    assert.ok(lines.some((l) => /was already cordoned, not by a rollout; the rollout will not uncordon it/.test(l)), lines.join("\n"));
   });
 
   it("keeps the record of an earlier rollout's cordon", async () => {
