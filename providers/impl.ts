@@ -107,5 +107,5 @@ export async function read(id: string, props: HostProps): Promise<pulumi.dynamic
 
 export async function remove(_id: string, props: HostProps): Promise<void> {
   const spec = specOf(props);
-  await removeHost(spec.name, clusterFor(spec), spec.kubernetes?.nodeName, spec.timeouts, progress);
+  await removeHost(spec.name, clusterFor(spec), spec.kubernetes?.nodeName, spec, progress);
 }

@@ -21,12 +21,13 @@ export const ROLLOUT_INPUTS = [
   "sshPrivateKey",
   "kubernetes",
   "nodeLabels",
+  "drain",
   "gates",
   "timeouts",
 ] as const satisfies readonly (keyof HostSpec)[];
 
 /** Inputs that only change how the next rollout reaches or judges the host, not the host itself. */
-export const QUIET_INPUTS: ReadonlySet<string> = new Set(["sshPrivateKey", "kubernetes", "nodeLabels", "gates", "timeouts", "trustOnFirstUse"]);
+export const QUIET_INPUTS: ReadonlySet<string> = new Set(["sshPrivateKey", "kubernetes", "nodeLabels", "drain", "gates", "timeouts", "trustOnFirstUse"]);
 
 /** Inputs that are secret and stay secret in the outputs. */
 export const SECRET_PROPS = ["sshPrivateKey", "secretFiles", "kubernetes"] as const;

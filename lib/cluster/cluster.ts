@@ -11,25 +11,46 @@ export interface NodeState {
   /** status.nodeInfo.bootID as the kubelet last reported it. */
   readonly bootId: string;
   readonly unschedulable: boolean;
+  /** metadata.annotations (the rollout records its own cordons there). */
+  readonly annotations: Readonly<Record<string, string>>;
 }
 
-/** How a pod is owned, which decides whether a drain evicts it. */
-export type PodOwner = "daemonset" | "mirror" | "other";
+/**
+ * How a pod is owned, which decides what a drain does with it: the API mirror of a static pod,
+ * a pod whose controller (ownerReference with controller: true) is a DaemonSet, one with any
+ * other controller, or one that declares no controller at all.
+ */
+export type PodOwner = "mirror" | "daemonset" | "controller" | "none";
 
-/** A pod bound to a node. */
+/** status.phase of a pod; Succeeded and Failed pods have finished. */
+export type PodPhase = "Pending" | "Running" | "Succeeded" | "Failed" | "Unknown";
+
+/** Whether a pod has finished: its containers will not run again. */
+export function isFinished(phase: PodPhase): boolean {
+  return phase === "Succeeded" || phase === "Failed";
+}
+
+/** Names one pod; the uid tells it apart from a successor of the same name. */
 export interface PodRef {
   readonly namespace: string;
   readonly name: string;
   readonly uid: string;
+}
+
+/** A pod bound to a node, with what a drain needs to judge it. */
+export interface PodOnNode extends PodRef {
   readonly owner: PodOwner;
+  /** Names of its emptyDir volumes (local data lost when the pod goes). */
+  readonly emptyDirs: readonly string[];
+  readonly phase: PodPhase;
 }
 
 /** The answer of the Eviction API for one pod. */
 export type EvictionResult =
   /** Accepted (201/200): the pod is being deleted. */
   | { readonly kind: "evicted" }
-  /** 429: a PodDisruptionBudget forbids it now; retry later. */
-  | { readonly kind: "blocked"; readonly message: string }
+  /** 429: a PodDisruptionBudget forbids it now; retry later. `budget` names it when the server said which. */
+  | { readonly kind: "blocked"; readonly message: string; readonly budget?: string }
   /** 404: the pod is already gone. */
   | { readonly kind: "gone" };
 
@@ -52,10 +73,13 @@ export interface Cluster {
   listNodes(): Promise<NodeState[]>;
   /** Sets the labels in `set` on a node and removes those named in `remove`. */
   setNodeLabels(name: string, set: Readonly<Record<string, string>>, remove: readonly string[]): Promise<void>;
-  /** Cordon (true) or uncordon (false) a node. */
-  setUnschedulable(name: string, unschedulable: boolean): Promise<void>;
+  /**
+   * Cordon (true) or uncordon (false) a node. `annotations` are set in the same patch (null
+   * removes one), so a record of who cordoned the node never exists without the cordon.
+   */
+  setUnschedulable(name: string, unschedulable: boolean, annotations?: Readonly<Record<string, string | null>>): Promise<void>;
   /** Every pod bound to `node` (fieldSelector spec.nodeName). */
-  listPodsOnNode(node: string): Promise<PodRef[]>;
+  listPodsOnNode(node: string): Promise<PodOnNode[]>;
   /** POST the policy/v1 Eviction subresource for one pod. */
   evictPod(pod: PodRef): Promise<EvictionResult>;
   /** True while a pod with this namespace, name and uid still exists. */

@@ -14,9 +14,9 @@ import {
   type ResponseContext,
   type ObservableMiddleware,
 } from "@kubernetes/client-node";
-import type { Cluster, EvictionResult, NodeState, PodRef, WorkloadHealth } from "./cluster";
+import type { Cluster, EvictionResult, NodeState, PodOnNode, PodRef, WorkloadHealth } from "./cluster";
 import { KubeApiError, httpStatus, statusOf, toKubeApiError } from "./kubeErrors";
-import { nodeState, podOwner } from "./kubeObjects";
+import { budgetOf, nodeState, podOnNode } from "./kubeObjects";
 import { rolloutStatus } from "./rolloutStatus";
 
 /** Defaults of kubeCluster(). */
@@ -114,24 +114,20 @@ export function kubeCluster(kubeconfigYaml: string, options: KubeClusterOptions 
       );
     },
 
-    async setUnschedulable(name: string, unschedulable: boolean): Promise<void> {
+    async setUnschedulable(name: string, unschedulable: boolean, annotations?: Readonly<Record<string, string | null>>): Promise<void> {
       // null removes the field, which is how kubectl uncordon leaves a node.
-      const body = { spec: { unschedulable: unschedulable ? true : null } };
+      const spec = { unschedulable: unschedulable ? true : null };
+      const body = annotations === undefined || Object.keys(annotations).length === 0 ? { spec } : { metadata: { annotations }, spec };
       await call(`${unschedulable ? "cordon" : "uncordon"} node ${name}`, () =>
         core.patchNode({ name, body }, requestOptions(timeoutMs, PatchStrategy.MergePatch)),
       );
     },
 
-    async listPodsOnNode(node: string) {
+    async listPodsOnNode(node: string): Promise<PodOnNode[]> {
       const list = await call(`list pods on node ${node}`, () =>
         core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node}` }, opts),
       );
-      return list.items.map((p) => ({
-        namespace: p.metadata?.namespace ?? "",
-        name: p.metadata?.name ?? "",
-        uid: p.metadata?.uid ?? "",
-        owner: podOwner(p),
-      }));
+      return list.items.map(podOnNode);
     },
 
     async evictPod(pod: PodRef): Promise<EvictionResult> {
@@ -155,7 +151,10 @@ export function kubeCluster(kubeconfigYaml: string, options: KubeClusterOptions 
       } catch (e) {
         const status = httpStatus(e);
         if (status === 404) return { kind: "gone" };
-        if (status === 429) return { kind: "blocked", message: describe(e) };
+        if (status === 429) {
+          const budget = budgetOf(statusOf(e).causes ?? []);
+          return { kind: "blocked", message: describe(e), ...(budget === undefined ? {} : { budget }) };
+        }
         if (status === 409) {
           // The UID precondition failed (a successor) or a budget update raced: tell them apart.
           return (await podExists(pod)) ? { kind: "blocked", message: describe(e) } : { kind: "gone" };

@@ -2,7 +2,7 @@
  * Every default of the inventory, in one place. The schema applies these; nothing else in the
  * project invents a default for an inventory field.
  */
-import type { RebootPolicy, RebuildAction, Timeouts } from "../rollout/spec";
+import type { DrainPolicy, RebootPolicy, RebuildAction, Timeouts } from "../rollout/spec";
 
 /** Stack config keys the program reads (namespace `fleet`). */
 export const CONFIG_KEYS = {
@@ -32,6 +32,9 @@ export const TIMEOUT_DEFAULTS: Timeouts = {
   readySeconds: 600,
   healthSeconds: 600,
 };
+
+/** kubectl drain's defaults: without --force and --delete-emptydir-data such pods stop the drain. */
+export const DRAIN_DEFAULTS: DrainPolicy = { force: false, deleteEmptyDirData: false };
 
 export const KUBERNETES_DEFAULTS = { enabled: true, watchedNamespaces: ["kube-system"] } as const;
 

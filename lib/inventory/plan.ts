@@ -10,7 +10,7 @@ import { CONFIG_KEYS, K3S_TOKEN_PATH } from "./defaults";
 import { IssueList } from "./errors";
 import { publicKeyOf, withKey } from "./loginKey";
 import { rolloutOrder } from "./order";
-import { hostNixData, modulePathsOf, nodeNameOf, sshPort, sshUser, timeoutsOf } from "./resolve";
+import { drainPolicyOf, hostNixData, modulePathsOf, nodeNameOf, sshPort, sshUser, timeoutsOf } from "./resolve";
 import type { Inventory, InventoryHost, InventoryIo } from "./types";
 
 /** Secret stack config, read by the program and handed over as plain strings. */
@@ -150,6 +150,7 @@ function specOf(inv: Inventory, host: InventoryHost, inputs: Inputs): HostSpec {
     rebootPolicy: inv.rebuild.rebootPolicy,
     ...(k8s && inputs.kubeconfig !== undefined ? { kubernetes: { kubeconfig: inputs.kubeconfig, nodeName: nodeNameOf(host) } } : {}),
     nodeLabels: k8s ? { ...host.labels } : {},
+    drain: drainPolicyOf(inv, host),
     gates: {
       nodesReady: k8s && inv.health.nodesReady,
       watchedNamespaces: k8s ? [...inv.kubernetes.watchedNamespaces] : [],

@@ -3,7 +3,7 @@
  * timeouts and its module list. Pure; no secrets are needed here.
  */
 import * as path from "node:path";
-import type { Timeouts } from "../rollout/spec";
+import type { DrainPolicy, Timeouts } from "../rollout/spec";
 import type { HostNixData, InterfaceAddress } from "../render/hostData";
 import { K3S_TOKEN_PATH } from "./defaults";
 import { ipFamily, parseStaticAddress } from "./formats";
@@ -34,6 +34,14 @@ export function timeoutsOf(inv: Inventory, host: InventoryHost): Timeouts {
     if (v !== undefined) out[key] = v;
   }
   return out;
+}
+
+/** The fleet-wide drain policy with the host's overrides. */
+export function drainPolicyOf(inv: Inventory, host: InventoryHost): DrainPolicy {
+  return {
+    force: host.drain.force ?? inv.drain.force,
+    deleteEmptyDirData: host.drain.deleteEmptyDirData ?? inv.drain.deleteEmptyDirData,
+  };
 }
 
 /** The host's user modules (fleet-wide first), project-relative and normalized, without repeats. */

@@ -124,6 +124,9 @@ const sshShape = {
   authorizedKeys: z.array(authorizedKey),
 };
 
+/** What a drain may evict (kubectl drain's --force and --delete-emptydir-data). */
+const drainShape = { force: bool(), deleteEmptyDirData: bool() };
+
 const commandGate = strict({
   name: nonEmpty,
   command: nonEmpty,
@@ -163,6 +166,7 @@ const hostSchema = strict({
   k3s: strict({ extraFlags: z.array(flag).default([]) }).prefault({}),
   labels: labels.default({}),
   timeouts: hostTimeouts.prefault({}),
+  drain: strict({ force: drainShape.force.optional(), deleteEmptyDirData: drainShape.deleteEmptyDirData.optional() }).prefault({}),
 });
 
 /** The whole inventory as the user writes it; see examples/prod-inventory.yaml. */
@@ -178,6 +182,10 @@ export const inventorySchema = strict({
     rebootPolicy: z.enum(REBOOT_POLICIES).default(D.REBUILD_DEFAULTS.rebootPolicy),
   }).prefault({}),
   timeouts: strict(timeoutsShape).prefault({}),
+  drain: strict({
+    force: drainShape.force.default(D.DRAIN_DEFAULTS.force),
+    deleteEmptyDirData: drainShape.deleteEmptyDirData.default(D.DRAIN_DEFAULTS.deleteEmptyDirData),
+  }).prefault({}),
   kubernetes: strict({
     enabled: bool().default(D.KUBERNETES_DEFAULTS.enabled),
     watchedNamespaces: z.array(namespace).default([...D.KUBERNETES_DEFAULTS.watchedNamespaces]),

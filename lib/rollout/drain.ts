@@ -1,58 +1,162 @@
 /**
- * Cordon and drain through the Eviction API, the way `kubectl drain --ignore-daemonsets`
- * does it: DaemonSet and mirror pods stay, every other pod is evicted, 429s from
- * PodDisruptionBudgets are retried until the deadline, and the drain is over only when every
- * evicted pod is gone (by uid: a replacement with the same name does not count).
+ * Cordon and drain through the Eviction API, the way `kubectl drain --ignore-daemonsets` does
+ * it: the pods are judged first (drainPlan.ts) and a drain that would lose a pod nothing
+ * recreates, or a pod's emptyDir data, is refused before anything is evicted unless the drain
+ * policy allows it; a 429 from a PodDisruptionBudget is retried every 5 seconds, as kubectl
+ * does, until the deadline; and the drain is over only when every evicted pod is gone (by uid:
+ * a replacement with the same name does not count).
+ *
+ * The drain never uncordons: its caller decides what happens to the node afterwards (see
+ * cordon.ts), so no message of the drain says where the node was left.
  */
-import type { Cluster, PodRef } from "../cluster/cluster";
+import type { Cluster, PodOnNode, PodRef } from "../cluster/cluster";
+import { type Cordon, cordonForRollout } from "./cordon";
+import { planDrain, refusalSummary, REFUSAL_OPTIONS, type DrainPlan } from "./drainPlan";
 import { RolloutError } from "./errors";
 import type { Progress } from "./progress";
+import type { DrainPolicy, HostSpec } from "./spec";
 import { type Clock, done, notYet, realClock, waitUntil, WaitTimeoutError } from "./wait";
+
+/** How often a drain asks again: kubectl's pacing. */
+export const DRAIN_PACING = {
+  /** After a 429 from a PodDisruptionBudget (kubectl's EvictErrorRetryDelay). */
+  evictionRetryMs: 5_000,
+  /** While evicted pods terminate. */
+  terminationPollMs: 1_000,
+} as const;
+
+/** Who cordons when the caller does not say. */
+export const DEFAULT_CORDON_OWNER = "nixos-fleet";
 
 export interface DrainOptions {
   readonly host: string;
   readonly node: string;
   readonly timeoutSeconds: number;
+  /** What may be evicted beyond kubectl's defaults; absent: nothing (kubectl without --force and --delete-emptydir-data). */
+  readonly policy?: DrainPolicy;
+  /** Recorded on the Node with the cordon, e.g. the rollout's lock owner. */
+  readonly owner?: string;
   readonly clock?: Clock;
   readonly progress: Progress;
 }
 
+/** What a drain did. */
+export interface DrainResult {
+  /** The node's cordon before the drain; "none" means this drain cordoned it. */
+  readonly cordonBefore: Cordon;
+  readonly evicted: number;
+}
+
+/**
+ * The drain of a host's Node in a rollout: the host's drain policy and deadline, and the
+ * rollout (its lock owner) as the cordon's owner.
+ */
+export function drainOptionsOf(
+  spec: Pick<HostSpec, "name" | "drain" | "timeouts">,
+  node: string,
+  rollout: { readonly lockOwner: string; readonly clock?: Clock; readonly progress: Progress },
+): DrainOptions {
+  return {
+    host: spec.name,
+    node,
+    timeoutSeconds: spec.timeouts.drainSeconds,
+    policy: spec.drain,
+    owner: rollout.lockOwner,
+    ...(rollout.clock === undefined ? {} : { clock: rollout.clock }),
+    progress: rollout.progress,
+  };
+}
+
 const podName = (p: PodRef) => `${p.namespace}/${p.name}`;
 
-/** Cordons `node` and evicts its pods; throws a RolloutError of step "drain" at the deadline. */
-export async function cordonAndDrain(cluster: Cluster, o: DrainOptions): Promise<void> {
+function refuseIfAny(o: DrainOptions, plan: DrainPlan): void {
+  if (plan.refuse.length === 0) return;
+  const { summary, hint } = refusalSummary(o.node, plan.refuse);
+  throw new RolloutError(o.host, "drain", summary, hint);
+}
+
+/**
+ * Cordons `node` (recording the cordon as the rollout's unless it was cordoned already) and
+ * evicts its pods. Throws a RolloutError of step "drain" when pods must not be evicted (before
+ * cordoning when that is already clear), and at the deadline.
+ */
+export async function cordonAndDrain(cluster: Cluster, o: DrainOptions): Promise<DrainResult> {
   const clock = o.clock ?? realClock;
-  const started = clock.now();
-  await cluster.setUnschedulable(o.node, true);
+  const deadline = clock.now() + o.timeoutSeconds * 1000;
+  const policy: DrainPolicy = { force: o.policy?.force === true, deleteEmptyDirData: o.policy?.deleteEmptyDirData === true };
+  // Judge first, so a refused drain leaves the node exactly as it was.
+  refuseIfAny(o, planDrain(await cluster.listPodsOnNode(o.node), policy));
+  const cordonBefore = await cordonForRollout(cluster, { host: o.host, node: o.node, owner: o.owner ?? DEFAULT_CORDON_OWNER, now: new Date(clock.now()), progress: o.progress });
   o.progress(`draining ${o.host}`);
-  const pods = (await cluster.listPodsOnNode(o.node)).filter((p) => p.owner === "other");
+  // Pods may have landed between the first look and the cordon.
+  const plan = planDrain(await cluster.listPodsOnNode(o.node), policy);
+  refuseIfAny(o, plan);
+  for (const v of plan.allowed) {
+    const why = v.allowedBy.map((r) => `${REFUSAL_OPTIONS[r].what} (drain.${REFUSAL_OPTIONS[r].option})`).join(" and ");
+    o.progress(`${o.host}: evicting ${podName(v.pod)}, which ${why}`);
+  }
+  const evicted = await evictAll(cluster, plan.evict, o, deadline, clock);
+  await waitGone(cluster, evicted, o, deadline, clock);
+  o.progress(`${o.host} drained (${evicted.length} pods evicted)`);
+  return { cordonBefore, evicted: evicted.length };
+}
+
+interface Blocked {
+  readonly pod: PodOnNode;
+  readonly message: string;
+  readonly budget?: string;
+}
+
+const blockedLine = (b: Blocked) =>
+  `${podName(b.pod)} blocked${b.budget === undefined ? "" : ` by PodDisruptionBudget ${b.pod.namespace}/${b.budget}`}: ${b.message}`;
+
+/** Evicts every pod; those a budget protects are asked again every evictionRetryMs until the deadline. */
+async function evictAll(cluster: Cluster, pods: readonly PodOnNode[], o: DrainOptions, deadline: number, clock: Clock): Promise<PodOnNode[]> {
   const pending = new Map(pods.map((p) => [p.uid, p]));
-  const evicted: PodRef[] = [];
-  const blockedBy = new Map<string, string>();
+  const blocked = new Map<string, Blocked>();
+  const evicted: PodOnNode[] = [];
+  for (;;) {
+    for (const pod of [...pending.values()]) {
+      const r = await cluster.evictPod(pod);
+      if (r.kind === "blocked") {
+        const b: Blocked = { pod, message: r.message, ...(r.budget === undefined ? {} : { budget: r.budget }) };
+        if (blocked.get(pod.uid)?.message !== r.message) o.progress(`${o.host}: ${blockedLine(b)}; asking again every ${DRAIN_PACING.evictionRetryMs / 1000}s`);
+        blocked.set(pod.uid, b);
+        continue;
+      }
+      pending.delete(pod.uid);
+      blocked.delete(pod.uid);
+      if (r.kind === "evicted") evicted.push(pod);
+    }
+    if (pending.size === 0) return evicted;
+    const left = deadline - clock.now();
+    if (left > 0) await clock.sleep(Math.min(DRAIN_PACING.evictionRetryMs, left));
+    if (deadline - clock.now() <= 0) throw evictionTimeout(o, [...blocked.values()], pending.size);
+  }
+}
+
+function evictionTimeout(o: DrainOptions, blocked: readonly Blocked[], pending: number): RolloutError {
+  const seen = blocked.length > 0 ? blocked.map(blockedLine).join("; ") : `${pending} pods left`;
+  const wait = new WaitTimeoutError(`pods on ${o.node} to be evicted`, o.timeoutSeconds, seen);
+  const budgets = [...new Set(blocked.filter((b) => b.budget !== undefined).map((b) => `${b.pod.namespace}/${b.budget}`))];
+  const forbids = budgets.length === 0 ? "a PodDisruptionBudget forbids" : `the PodDisruptionBudget${budgets.length === 1 ? "" : "s"} ${budgets.join(", ")} forbid${budgets.length === 1 ? "s" : ""}`;
+  return new RolloutError(
+    o.host,
+    "drain",
+    wait.message,
+    `${forbids} evicting ${blocked.map((b) => podName(b.pod)).join(", ")}; scale the workload up, relax its budget, ` +
+      `or raise timeouts.drainSeconds, then run the rollout again.`,
+    undefined,
+    wait,
+  );
+}
+
+/** Waits until every evicted pod is gone (matched by uid), polling like kubectl. */
+async function waitGone(cluster: Cluster, evicted: readonly PodRef[], o: DrainOptions, deadline: number, clock: Clock): Promise<void> {
+  const left = Math.max(1, (deadline - clock.now()) / 1000);
   try {
     await waitUntil(
-      { what: `pods on ${o.node} to be evicted`, timeoutSeconds: o.timeoutSeconds, intervalMs: 250, clock },
-      async () => {
-        for (const pod of [...pending.values()]) {
-          const result = await cluster.evictPod(pod);
-          if (result.kind === "blocked") {
-            blockedBy.set(podName(pod), result.message);
-            continue;
-          }
-          pending.delete(pod.uid);
-          blockedBy.delete(podName(pod));
-          if (result.kind === "evicted") evicted.push(pod);
-        }
-        if (pending.size === 0) return done(undefined);
-        return notYet(
-          [...blockedBy.entries()].map(([pod, why]) => `eviction of ${pod} refused: ${why}`).join("; ") ||
-            `${pending.size} pods left`,
-        );
-      },
-    );
-    const left = Math.max(1, o.timeoutSeconds - (clock.now() - started) / 1000);
-    await waitUntil(
-      { what: `evicted pods to terminate on ${o.node}`, timeoutSeconds: left, intervalMs: 250, clock },
+      { what: `evicted pods to terminate on ${o.node}`, timeoutSeconds: left, intervalMs: DRAIN_PACING.terminationPollMs, clock },
       async () => {
         const alive: string[] = [];
         for (const pod of evicted) if (await cluster.podExists(pod)) alive.push(podName(pod));
@@ -60,19 +164,14 @@ export async function cordonAndDrain(cluster: Cluster, o: DrainOptions): Promise
       },
     );
   } catch (error) {
-    if (error instanceof WaitTimeoutError) {
-      const blocked = [...blockedBy.keys()];
-      throw new RolloutError(
-        o.host,
-        "drain",
-        error.message,
-        blocked.length > 0
-          ? `a PodDisruptionBudget forbids evicting ${blocked.join(", ")}; scale the workload up, relax its budget, ` +
-              `or raise timeouts.drainSeconds, then run the rollout again. ${o.node} was uncordoned and not rebooted.`
-          : `find out why the pods on ${o.node} do not terminate (kubectl get pods -A --field-selector spec.nodeName=${o.node}), then run the rollout again.`,
-      );
-    }
-    throw error;
+    if (!(error instanceof WaitTimeoutError)) throw error;
+    throw new RolloutError(
+      o.host,
+      "drain",
+      error.message,
+      `find out why the pods on ${o.node} do not terminate (kubectl get pods -A --field-selector spec.nodeName=${o.node}), then run the rollout again.`,
+      undefined,
+      error,
+    );
   }
-  o.progress(`${o.host} drained (${evicted.length} pods evicted)`);
 }

@@ -16,7 +16,8 @@ import { HostConnectionError } from "../host/host";
 import { setsBootDefault, type Goal } from "../nixos/goal";
 import type { BootFacts, LiveFiles, NixosOps, SystemState } from "../nixos/ops";
 import { decideReboot, rollbackTarget } from "./decide";
-import { cordonAndDrain } from "./drain";
+import { releaseAfterFailedDrain, releaseCordon, releaseSentence } from "./cordon";
+import { cordonAndDrain, drainOptionsOf } from "./drain";
 import { inStep, RolloutError } from "./errors";
 import { waitForGates } from "./health";
 import { syncNodeLabels } from "./labels";
@@ -33,6 +34,8 @@ export interface StepDeps {
   readonly cluster?: Cluster;
   readonly progress: Progress;
   readonly clock?: Clock;
+  /** Who runs this rollout; recorded on a Node the rollout cordons. */
+  readonly lockOwner: string;
 }
 
 /** What the last rollout of the host left: the files it managed and the Node labels it set. */
@@ -74,11 +77,12 @@ export async function rollOutHost(spec: HostSpec, previous: Previous, ops: Nixos
   if (decision.reboot) {
     if (deps.cluster && node) {
       try {
-        await cordonAndDrain(deps.cluster, { host: spec.name, node, timeoutSeconds: spec.timeouts.drainSeconds, clock: deps.clock, progress: p });
+        await cordonAndDrain(deps.cluster, drainOptionsOf(spec, node, deps));
       } catch (error) {
-        await deps.cluster.setUnschedulable(node, false).catch(() => undefined);
+        // The cordon goes back to what it was before the drain (an operator's stays).
+        const released = await releaseAfterFailedDrain(deps.cluster, { host: spec.name, node, progress: p }, error);
         await restoreLanded(spec.name, ops, landed);
-        throw unchanged(inStep(spec.name, "drain", error), before, "its profile, boot default and running system were not touched");
+        throw unchanged(released, before, "its profile, boot default and running system were not touched");
       }
     }
     await activate(spec, ops, built, decision.goal, before, landed, deps, undo, true);
@@ -87,10 +91,7 @@ export async function rollOutHost(spec: HostSpec, previous: Previous, ops: Nixos
     } catch (error) {
       throw await undo(error, "ready", true, true);
     }
-    if (deps.cluster && node) {
-      await deps.cluster.setUnschedulable(node, false);
-      p(`uncordoned ${spec.name}`);
-    }
+    if (deps.cluster && node) await releaseCordon(deps.cluster, { host: spec.name, node, progress: p });
   } else {
     await activate(spec, ops, built, decision.goal, before, landed, deps, undo, false);
   }
@@ -102,9 +103,22 @@ export async function rollOutHost(spec: HostSpec, previous: Previous, ops: Nixos
     if (!changed) throw inStep(spec.name, "health", error);
     throw await undo(error, "health", decision.reboot, false);
   }
+  // A cordon an earlier rollout left (it stopped before uncordoning) is lifted once the host is
+  // healthy, even when this run did not reboot; an operator's cordon stays.
+  if (deps.cluster && node && !decision.reboot) await releaseCordon(deps.cluster, { host: spec.name, node, progress: p });
   if (deps.cluster && node) await syncNodeLabels(deps.cluster, spec.name, node, previous.nodeLabels, spec.nodeLabels, p);
   // Gates only read the host, so its systems are as last read: after the reboot, or the activation.
   return outputsOf(after, { rebooted: decision.reboot, at: booted?.at, reason: decision.reason });
+}
+
+/** Restores the node's cordon after a failure before any change; the clause says where it was left. */
+async function releaseAfter(deps: StepDeps, host: string, node: string): Promise<string> {
+  if (!deps.cluster) return "";
+  try {
+    return `, ${releaseSentence(node, await releaseCordon(deps.cluster, { host, node, progress: deps.progress }))}`;
+  } catch (error) {
+    return `, ${node} could not be uncordoned (${error instanceof Error ? error.message : String(error)}); run kubectl uncordon ${node}`;
+  }
 }
 
 /** A failure that left the host as it was: says so, with the system it runs. */
@@ -169,9 +183,9 @@ async function activate(
     try {
       await ops.setProfile(built.system);
     } catch (error) {
-      if (isDrained) await deps.cluster?.setUnschedulable(node as string, false).catch(() => undefined);
+      const cordon = isDrained ? await releaseAfter(deps, spec.name, node as string) : "";
       await restoreLanded(spec.name, ops, landed);
-      throw unchanged(inStep(spec.name, "profile", error), before, `the profile was left at ${before.profile.system}${isDrained ? `, ${node} was uncordoned` : ""}`);
+      throw unchanged(inStep(spec.name, "profile", error), before, `the profile was left at ${before.profile.system}${cordon}`);
     }
   }
   deps.progress(`${spec.name}: switch-to-configuration ${goal}`);

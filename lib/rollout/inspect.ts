@@ -4,12 +4,12 @@
 import type { Cluster } from "../cluster/cluster";
 import type { HostConnector } from "../host/host";
 import { cordonAndDrain } from "./drain";
-import { inStep } from "./errors";
+import { RolloutError, inStep } from "./errors";
 import { type HostOutputs, outputsOf } from "./outputs";
 import type { Progress } from "./progress";
 import { ETC_NIXOS, type LiveFiles, readFiles, readSystemState } from "./remote";
 import { Session } from "./session";
-import type { Timeouts } from "./spec";
+import type { HostSpec } from "./spec";
 import type { Clock } from "./wait";
 
 /** What a refresh finds: the managed files as they are on disk and the systems. */
@@ -60,7 +60,7 @@ export async function removeHost(
   name: string,
   cluster: Cluster | undefined,
   nodeName: string | undefined,
-  timeouts: Timeouts,
+  settings: Pick<HostSpec, "timeouts" | "drain">,
   progress: Progress,
   clock?: Clock,
 ): Promise<void> {
@@ -73,7 +73,13 @@ export async function removeHost(
     progress(`${name}: Node ${nodeName} is already gone`);
     return;
   }
-  await cordonAndDrain(cluster, { host: name, node: nodeName, timeoutSeconds: timeouts.drainSeconds, clock, progress });
+  try {
+    await cordonAndDrain(cluster, { host: name, node: nodeName, timeoutSeconds: settings.timeouts.drainSeconds, policy: settings.drain, owner: `removal of ${name}`, clock, progress });
+  } catch (error) {
+    const e = inStep(name, "remove", error);
+    const where = `The Node ${nodeName} stays cordoned and is deleted once a drain succeeds: run the removal again (pulumi up).`;
+    throw new RolloutError(e.host, e.step, e.summary, e.hint === undefined ? where : `${e.hint} ${where}`, e.failure, e);
+  }
   await cluster.deleteNode(nodeName);
   progress(`${name}: Node ${nodeName} deleted; the machine was left as it is`);
 }

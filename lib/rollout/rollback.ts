@@ -7,7 +7,8 @@
 import type { Cluster } from "../cluster/cluster";
 import type { BootFacts, LiveFiles, NixosOps, SystemState } from "../nixos/ops";
 import { bootChanges } from "./decide";
-import { cordonAndDrain } from "./drain";
+import { releaseCordon, releaseSentence, type Release } from "./cordon";
+import { cordonAndDrain, drainOptionsOf } from "./drain";
 import { inStep, RolloutError, type Step } from "./errors";
 import { waitForGates } from "./health";
 import type { Progress } from "./progress";
@@ -20,6 +21,8 @@ export interface UndoDeps {
   readonly cluster?: Cluster;
   readonly progress: Progress;
   readonly clock?: Clock;
+  /** Who runs this rollout; recorded on a Node the rollback cordons. */
+  readonly lockOwner: string;
 }
 
 /** What the rollout found on the host before it wrote anything. */
@@ -66,32 +69,26 @@ export async function rollBack(spec: HostSpec, target: BootFacts, ops: NixosOps,
   await ops.setProfile(target.system);
   const now = await ops.readSystems();
   const reboot = from.rebooted || bootChanges(now.booted, target).length > 0;
+  let release: Release | undefined;
   if (!reboot) {
     // The running kernel is the target's own: switch back live; `switch` also makes it the boot default.
     await ops.activate(target.system, "switch");
-    if (from.drained && deps.cluster && node) {
-      await deps.cluster.setUnschedulable(node, false);
-      p(`uncordoned ${spec.name}`);
-    }
+    if (from.drained && deps.cluster && node) release = await releaseCordon(deps.cluster, { host: spec.name, node, progress: p });
   } else {
     await ops.activate(target.system, "boot");
     // The node may have been uncordoned (a gate failed after the reboot) and taken pods since:
     // drain it again, like any reboot. On a node still drained this only cordons.
-    if (deps.cluster && node) {
-      await cordonAndDrain(deps.cluster, { host: spec.name, node, timeoutSeconds: spec.timeouts.drainSeconds, clock: deps.clock, progress: p });
-    }
+    if (deps.cluster && node) await cordonAndDrain(deps.cluster, drainOptionsOf(spec, node, deps));
     await rebootAndWait(ops, deps.cluster, { host: spec.name, expectSystem: target.system, nodeName: node, timeouts: spec.timeouts, clock: deps.clock, progress: p });
-    if (deps.cluster && node) {
-      await deps.cluster.setUnschedulable(node, false);
-      p(`uncordoned ${spec.name}`);
-    }
+    if (deps.cluster && node) release = await releaseCordon(deps.cluster, { host: spec.name, node, progress: p });
   }
   await waitForGates(spec.gates, deps.cluster, await ops.shell(), { host: spec.name, timeoutSeconds: spec.timeouts.healthSeconds, clock: deps.clock, progress: p });
   const after = await ops.readSystems();
   if (after.current.system !== target.system || after.profile.system !== target.system) {
     throw new RolloutError(spec.name, "rollback", `the host ${describeSystems(after)}, not ${target.system}`);
   }
-  return `${spec.name} runs ${target.system} again (generation ${after.currentGeneration}), as its boot default too${reboot ? ", rebooted into it" : ""}${from.drained || reboot ? " and uncordoned" : ""}, healthy`;
+  const cordon = release !== undefined && node !== undefined ? `; ${releaseSentence(node, release)}` : "";
+  return `${spec.name} runs ${target.system} again (generation ${after.currentGeneration}), as its boot default too${reboot ? ", rebooted into it" : ""}${cordon}; healthy`;
 }
 
 /**

@@ -53,6 +53,18 @@ export interface HealthGates {
   readonly commands: readonly CommandGate[];
 }
 
+/**
+ * The exceptions a drain may make, as `kubectl drain` names them. Each pod the drain would
+ * otherwise refuse to evict is lost with its data or not recreated: kubectl refuses both unless
+ * told (--force, --delete-emptydir-data).
+ */
+export interface DrainPolicy {
+  /** Evict pods that declare no controller; nothing recreates them elsewhere. */
+  readonly force: boolean;
+  /** Evict pods with emptyDir volumes; their data is lost. */
+  readonly deleteEmptyDirData: boolean;
+}
+
 /** How to reach the cluster's API server. Absent: the host is not a Kubernetes node. */
 export interface KubernetesTarget {
   /** kubeconfig contents (YAML). Secret: it usually carries a credential. */
@@ -84,6 +96,8 @@ export interface HostSpec {
    * --node-label only when a Node registers). Empty when the host is not a Kubernetes node.
    */
   readonly nodeLabels: Readonly<Record<string, string>>;
+  /** What a drain of the host's Node may evict beyond what kubectl drain evicts by default. */
+  readonly drain: DrainPolicy;
   readonly gates: HealthGates;
   readonly timeouts: Timeouts;
 }

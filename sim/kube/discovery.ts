@@ -27,7 +27,7 @@ const RESOURCES: readonly ResourceDef[] = [
   { group: "", name: "namespaces", singularName: "namespace", kind: "Namespace", namespaced: false, verbs: ["get", "list"], shortNames: ["ns"] },
   { group: "", name: "nodes", singularName: "node", kind: "Node", namespaced: false, verbs: ["delete", "get", "list", "patch"], shortNames: ["no"] },
   { group: "", name: "nodes/status", singularName: "", kind: "Node", namespaced: false, verbs: ["get"] },
-  { group: "", name: "pods", singularName: "pod", kind: "Pod", namespaced: true, verbs: ["delete", "get", "list"], shortNames: ["po"], categories: ["all"] },
+  { group: "", name: "pods", singularName: "pod", kind: "Pod", namespaced: true, verbs: ["create", "delete", "get", "list"], shortNames: ["po"], categories: ["all"] },
   { group: "", name: "pods/eviction", singularName: "", kind: "Eviction", namespaced: true, verbs: ["create"], subGroup: "policy" },
   { group: "", name: "pods/status", singularName: "", kind: "Pod", namespaced: true, verbs: ["get"] },
   { group: "apps", name: "daemonsets", singularName: "daemonset", kind: "DaemonSet", namespaced: true, verbs: ["get", "list"], shortNames: ["ds"], categories: ["all"] },

@@ -8,6 +8,7 @@ import { SIM_KUBE_DEFAULTS, TAINTS } from "./constants";
 import type { ClusterState, Labels, NodeRecord, PodRecord, Taint } from "./model";
 import { type Json, type PatchType, applyPatch } from "./patch";
 import { evictPod } from "./pdb";
+import { createBarePod } from "./pods";
 import { renderNode, renderPod } from "./render";
 import { ApiError, successStatus } from "./status";
 
@@ -25,10 +26,10 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function stringMap(v: unknown, what: string, node: string): Labels {
+function stringMap(v: unknown, what: string, name: string, resource = "nodes"): Labels {
   if (v === undefined || v === null) return {};
   if (!isRecord(v) || Object.values(v).some((x) => typeof x !== "string")) {
-    throw ApiError.invalid("nodes", node, `${what}: Invalid value: must be a map of strings`);
+    throw ApiError.invalid(resource, name, `${what}: Invalid value: must be a map of strings`);
   }
   return v as Labels;
 }
@@ -71,6 +72,48 @@ export function patchNode(ctx: MutationContext, n: NodeRecord, type: PatchType, 
   // A no-op patch still rewrites the object in the real server only if it changed.
   if (JSON.stringify(renderNode(n)) !== JSON.stringify(before)) ctx.state.touch(n.meta);
   return renderNode(n);
+}
+
+/**
+ * POST /api/v1/namespaces/{ns}/pods: a pod without a controller, as `kubectl run` makes one.
+ * The simulator has no scheduler for such pods, so it must name its node (spec.nodeName);
+ * its containers and emptyDir volumes are kept, other volume kinds are dropped.
+ */
+export function createPod(ctx: MutationContext, namespace: string, body: unknown): Obj {
+  if (!isRecord(body)) throw ApiError.badRequest("the body of the request was in an unknown format");
+  const meta = isRecord(body.metadata) ? body.metadata : {};
+  const spec = isRecord(body.spec) ? body.spec : {};
+  const name = meta.name;
+  if (typeof name !== "string" || !/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(name)) {
+    throw ApiError.invalid("pods", String(name ?? ""), "metadata.name: Required value: a lowercase RFC 1123 subdomain");
+  }
+  if (meta.namespace !== undefined && meta.namespace !== namespace) {
+    throw ApiError.badRequest("the namespace of the provided object does not match the namespace sent on the request");
+  }
+  if (!ctx.state.namespaces.some((n) => n.name === namespace)) throw ApiError.notFound("namespaces", namespace);
+  if (ctx.state.pods.has(`${namespace}/${name}`)) throw ApiError.alreadyExists("pods", name);
+  if (meta.ownerReferences !== undefined) {
+    throw ApiError.invalid("pods", name, "metadata.ownerReferences: this simulated API server creates only pods without owners");
+  }
+  const nodeName = spec.nodeName;
+  const node = typeof nodeName === "string" ? ctx.state.nodes.get(nodeName) : undefined;
+  if (node === undefined) {
+    throw ApiError.invalid("pods", name, "spec.nodeName: Required value: the simulated API server has no scheduler for bare pods; bind it to an existing node");
+  }
+  const containers = Array.isArray(spec.containers) ? spec.containers : [];
+  if (containers.length === 0 || !containers.every((c) => isRecord(c) && typeof c.name === "string" && typeof c.image === "string")) {
+    throw ApiError.invalid("pods", name, "spec.containers: Required value: each container needs a name and an image");
+  }
+  const volumes = Array.isArray(spec.volumes) ? spec.volumes : [];
+  const pod = createBarePod(ctx.state, namespace, name, node, {
+    labels: stringMap(meta.labels, "metadata.labels", name, "pods"),
+    containers: containers.map((c) => ({ name: String((c as Obj).name), image: String((c as Obj).image) })),
+    emptyDirs: volumes.filter((v) => isRecord(v) && isRecord(v.emptyDir) && typeof v.name === "string").map((v) => String((v as Obj).name)),
+    hostNetwork: spec.hostNetwork === true,
+    daemon: false,
+  });
+  ctx.controllers.refreshStatuses();
+  return renderPod(pod, node);
 }
 
 /** DELETE /api/v1/nodes/{name}. */

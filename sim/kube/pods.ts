@@ -101,6 +101,14 @@ export function createWorkloadPod(state: ClusterState, key: string, w: WorkloadR
   });
 }
 
+/**
+ * A pod created directly through the API (`kubectl run`, a debug pod) and already bound to
+ * `node`: no controller owns it, so nothing recreates it once it is deleted.
+ */
+export function createBarePod(state: ClusterState, namespace: string, name: string, node: NodeRecord, template: PodTemplate): PodRecord {
+  return addPod(state, { name, namespace, node, template, labels: { ...template.labels } });
+}
+
 const APISERVER_TEMPLATE: PodTemplate = {
   labels: { component: "kube-apiserver", tier: "control-plane" },
   containers: [{ name: "kube-apiserver", image: "registry.k8s.io/kube-apiserver:v1.32.4" }],

@@ -7,7 +7,7 @@
  */
 import { type Collection, findCollection, findItem, renderItemsTable, renderList } from "./collections";
 import { type GroupName, apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from "./discovery";
-import { type MutationContext, deleteNode, deletePod, evict, patchNode } from "./mutations";
+import { type MutationContext, createPod, deleteNode, deletePod, evict, patchNode } from "./mutations";
 import { isPatchType, PATCH_TYPES } from "./patch";
 import { parseFieldSelector, parseLabelSelector } from "./selectors";
 import { ApiError } from "./status";
@@ -162,6 +162,9 @@ export function route(ctx: RouteContext, req: KubeRequest): KubeResponse {
   const allowedSubs = r.collection.resource === "pods" ? ["eviction", "status"] : r.collection.resource === "nodes" ? ["status"] : [];
   if (r.sub !== undefined && !allowedSubs.includes(r.sub)) notFound();
   if (r.name === undefined) {
+    if (req.method === "POST" && r.collection.resource === "pods" && r.namespace !== undefined) {
+      return ok(createPod(ctx, r.namespace, req.body), 201);
+    }
     if (req.method !== "GET") throw ApiError.methodNotAllowed();
     return list(ctx, req, r);
   }

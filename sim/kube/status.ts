@@ -71,6 +71,10 @@ export class ApiError extends Error {
     return new ApiError(409, "Conflict", `Operation cannot be fulfilled on ${resource} "${name}": ${why}`, { name, kind: resource });
   }
 
+  static alreadyExists(resource: string, name: string): ApiError {
+    return new ApiError(409, "AlreadyExists", `${resource} "${name}" already exists`, { name, kind: resource });
+  }
+
   static unsupportedMediaType(contentType: string, accepted: readonly string[]): ApiError {
     return new ApiError(
       415,

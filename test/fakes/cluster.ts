@@ -1,14 +1,34 @@
-/** An in-memory Cluster for unit tests of drain and health gates. */
-import type { Cluster, EvictionResult, NodeState, PodRef, WorkloadHealth } from "../../lib/cluster/cluster";
+/** An in-memory Cluster for unit tests of drain, cordon and health gates. */
+import type { Cluster, EvictionResult, NodeState, PodOnNode, PodRef, WorkloadHealth } from "../../lib/cluster/cluster";
+import type { Clock } from "../../lib/rollout/wait";
+
+/** A pod of the fake, with knobs for the Eviction API's answers. */
+export type FakePod = PodOnNode & {
+  node: string;
+  /** How many evictions a PodDisruptionBudget refuses before one goes through. */
+  blockedTimes?: number;
+  /** The budget the 429 names. */
+  budget?: string;
+  gone?: boolean;
+};
+
+/** A pod as a Deployment's ReplicaSet would own it, running, without emptyDir volumes. */
+export function fakePod(node: string, name: string, extra: Partial<FakePod> = {}): FakePod {
+  return { namespace: "default", name, uid: `uid-${name}`, owner: "controller", emptyDirs: [], phase: "Running", node, ...extra };
+}
 
 export class FakeCluster implements Cluster {
   nodes = new Map<string, NodeState>();
-  pods: Array<PodRef & { node: string; blockedTimes?: number; gone?: boolean }> = [];
+  pods: FakePod[] = [];
   workloads = new Map<string, WorkloadHealth[]>();
   calls: string[] = [];
+  /** When each eviction was asked for, by the clock given to the constructor. */
+  evictionTimes: number[] = [];
 
-  addNode(name: string, ready = true, bootId = "b0"): this {
-    this.nodes.set(name, { name, ready, bootId, unschedulable: false });
+  constructor(private readonly clock?: Clock) {}
+
+  addNode(name: string, ready = true, bootId = "b0", extra: Partial<NodeState> = {}): this {
+    this.nodes.set(name, { name, ready, bootId, unschedulable: false, annotations: {}, ...extra });
     return this;
   }
 
@@ -25,22 +45,34 @@ export class FakeCluster implements Cluster {
     this.labels.set(name, { ...now, ...set });
     this.calls.push(`label ${name}`);
   }
-  async setUnschedulable(name: string, unschedulable: boolean) {
+  async setUnschedulable(name: string, unschedulable: boolean, annotations: Readonly<Record<string, string | null>> = {}) {
     const n = this.nodes.get(name);
     if (!n) throw new Error(`no node ${name}`);
-    this.nodes.set(name, { ...n, unschedulable });
+    const merged: Record<string, string> = { ...n.annotations };
+    for (const [k, v] of Object.entries(annotations)) {
+      if (v === null) delete merged[k];
+      else merged[k] = v;
+    }
+    this.nodes.set(name, { ...n, unschedulable, annotations: merged });
     this.calls.push(`${unschedulable ? "cordon" : "uncordon"} ${name}`);
   }
-  async listPodsOnNode(node: string) {
-    return this.pods.filter((p) => p.node === node && !p.gone).map(({ namespace, name, uid, owner }) => ({ namespace, name, uid, owner }));
+  async listPodsOnNode(node: string): Promise<PodOnNode[]> {
+    return this.pods
+      .filter((p) => p.node === node && !p.gone)
+      .map(({ namespace, name, uid, owner, emptyDirs, phase }) => ({ namespace, name, uid, owner, emptyDirs, phase }));
   }
   async evictPod(pod: PodRef): Promise<EvictionResult> {
+    if (this.clock) this.evictionTimes.push(this.clock.now());
     const p = this.pods.find((x) => x.uid === pod.uid && !x.gone);
     if (!p) return { kind: "gone" };
     if (p.blockedTimes && p.blockedTimes > 0) {
       p.blockedTimes--;
       this.calls.push(`blocked ${pod.name}`);
-      return { kind: "blocked", message: "Cannot evict pod as it would violate the pod's disruption budget." };
+      return {
+        kind: "blocked",
+        message: "Cannot evict pod as it would violate the pod's disruption budget.",
+        ...(p.budget === undefined ? {} : { budget: p.budget }),
+      };
     }
     p.gone = true;
     this.calls.push(`evict ${pod.name}`);

@@ -15,6 +15,7 @@ export function testSpec(name: string, overrides: Partial<HostSpec> = {}): HostS
     action: "switch",
     rebootPolicy: "when-needed",
     nodeLabels: {},
+    drain: { force: false, deleteEmptyDirData: false },
     gates: { nodesReady: true, watchedNamespaces: ["kube-system"], commands: [] },
     timeouts: {
       connectSeconds: 5,

@@ -151,7 +151,7 @@ describe("rollout failures end on a known-good system (simulated fleet)", functi
       assert.equal(bootedSince[bootedSince.length - 1], good);
       assert.deepEqual(await systems(), on(good));
       assert.match(message, /^srv2: ready failed: gave up after 4s waiting for Node srv2 to be Ready/);
-      assert.match(message, new RegExp(`rolled back: srv2 runs ${good} again .*rebooted into it and uncordoned, healthy`));
+      assert.match(message, new RegExp(`rolled back: srv2 runs ${good} again .*rebooted into it; srv2 was uncordoned; healthy`));
     } finally {
       await fleet.setFault("srv2", "kubelet-never-ready", false);
     }

@@ -85,7 +85,8 @@ describe("simulated Kubernetes API server", function () {
     assert.equal(starting?.ready, false);
     const ready = await waitFor("w1 Ready", async () => ((await cluster.getNode("w1"))?.ready ? Date.now() : undefined));
     assert.ok(ready - up >= h.timings.kubeletReadyMs, `Ready after ${ready - up} ms, before kubeletReadyMs`);
-    assert.deepEqual(await cluster.getNode("w1"), { name: "w1", ready: true, bootId: "boot-a", unschedulable: false });
+    const { annotations: _a, ...w1 } = (await cluster.getNode("w1"))!;
+    assert.deepEqual(w1, { name: "w1", ready: true, bootId: "boot-a", unschedulable: false });
     const node = await api.core.readNode({ name: "w1" });
     const cond = node.status?.conditions?.find((c) => c.type === "Ready");
     assert.equal(cond?.reason, "KubeletReady");
@@ -101,6 +102,38 @@ describe("simulated Kubernetes API server", function () {
       ["not-ready", { bootId: "boot-a" }],
     ]);
     assert.equal(await cluster.getNode("nope"), undefined);
+  });
+
+  it("cordons with annotations in the same patch, and an uncordon with null annotations removes them", async () => {
+    await cluster.setUnschedulable("w1", true, { "example.com/by": "me" });
+    const n = await api.core.readNode({ name: "w1" });
+    assert.equal(n.spec?.unschedulable, true);
+    assert.equal(n.metadata?.annotations?.["example.com/by"], "me");
+    assert.equal(n.metadata?.annotations?.["node.alpha.kubernetes.io/ttl"], "0", "other annotations stay");
+    assert.deepEqual((await cluster.getNode("w1"))?.annotations["example.com/by"], "me");
+    await cluster.setUnschedulable("w1", false, { "example.com/by": null });
+    const after = await api.core.readNode({ name: "w1" });
+    assert.equal(after.spec?.unschedulable, undefined);
+    assert.equal(after.metadata?.annotations?.["example.com/by"], undefined);
+    assert.equal(after.metadata?.annotations?.["node.alpha.kubernetes.io/ttl"], "0");
+  });
+
+  it("creates a bare pod bound to a node, which a drain sees as uncontrolled with its emptyDir volumes, and nothing recreates once evicted", async () => {
+    await bootAll(h);
+    const body = { metadata: { name: "debug" }, spec: { nodeName: "w1", containers: [{ name: "sh", image: "busybox:1.36" }], volumes: [{ name: "scratch", emptyDir: {} }] } };
+    const created = await api.core.createNamespacedPod({ namespace: "default", body });
+    assert.equal(created.metadata?.ownerReferences, undefined);
+    const seen = (await cluster.listPodsOnNode("w1")).find((p) => p.name === "debug");
+    assert.deepEqual(seen && { owner: seen.owner, emptyDirs: seen.emptyDirs, phase: seen.phase }, { owner: "none", emptyDirs: ["scratch"], phase: "Running" });
+    await assert.rejects(api.core.createNamespacedPod({ namespace: "default", body }), (e: { code?: number }) => e.code === 409);
+    await assert.rejects(
+      api.core.createNamespacedPod({ namespace: "default", body: { ...body, metadata: { name: "unbound" }, spec: { ...body.spec, nodeName: undefined } } }),
+      (e: { code?: number; body?: string }) => e.code === 422 && /spec\.nodeName/.test(String(e.body)),
+    );
+    assert.equal((await cluster.evictPod({ namespace: "default", name: "debug", uid: created.metadata!.uid! })).kind, "evicted");
+    await waitFor("the bare pod to go", async () => ((await cluster.podExists({ namespace: "default", name: "debug", uid: created.metadata!.uid! })) ? undefined : true));
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal((await cluster.listPodsOnNode("w1")).some((p) => p.name.startsWith("debug")), false, "not recreated");
   });
 
   it("cordons and uncordons by PATCH in all three patch formats", async () => {
@@ -152,7 +185,7 @@ describe("simulated Kubernetes API server", function () {
     assert.deepEqual(owner("kube-apiserver-"), ["mirror"]);
     assert.deepEqual(owner("kube-proxy-"), ["daemonset"]);
     assert.deepEqual(owner("flannel-"), ["daemonset"]);
-    assert.ok(onCp.filter((p) => p.owner === "other").length >= 1);
+    assert.ok(onCp.filter((p) => p.owner === "controller").length >= 1);
     const pods = (await api.core.listPodForAllNamespaces()).items;
     const refOf = (name: string) => pods.find((p) => p.metadata?.name?.startsWith(name))?.metadata?.ownerReferences?.[0];
     assert.equal(refOf("web-")?.kind, "ReplicaSet");
@@ -167,7 +200,7 @@ describe("simulated Kubernetes API server", function () {
   it("evicts one web pod, refuses a concurrent second one beyond the PDB with 429, then reschedules", async () => {
     await bootAll(h);
     const webs = (await api.core.listNamespacedPod({ namespace: "default", labelSelector: "app=web" })).items;
-    const refs: PodRef[] = webs.slice(0, 2).map((p) => ({ namespace: "default", name: p.metadata!.name!, uid: p.metadata!.uid!, owner: "other" }));
+    const refs: PodRef[] = webs.slice(0, 2).map((p) => ({ namespace: "default", name: p.metadata!.name!, uid: p.metadata!.uid! }));
     const nodeOf = new Map(webs.map((p) => [p.metadata!.name!, p.spec!.nodeName!]));
     for (const r of refs) await cluster.setUnschedulable(nodeOf.get(r.name)!, true);
     const started = Date.now();
@@ -212,7 +245,7 @@ describe("simulated Kubernetes API server", function () {
   it("recreates an evicted StatefulSet pod under the same name with a new uid", async () => {
     await bootAll(h);
     const old = await api.core.readNamespacedPod({ name: "db-1", namespace: "default" });
-    const ref: PodRef = { namespace: "default", name: "db-1", uid: old.metadata!.uid!, owner: "other" };
+    const ref: PodRef = { namespace: "default", name: "db-1", uid: old.metadata!.uid! };
     assert.deepEqual(await cluster.evictPod(ref), { kind: "evicted" });
     const fresh = await waitFor("db-1 recreated", async () => {
       const p = await api.core.readNamespacedPod({ name: "db-1", namespace: "default" }).catch(() => undefined);
@@ -231,7 +264,7 @@ describe("simulated Kubernetes API server", function () {
     const deleted = await api.core.deleteNamespacedPod({ name, namespace: "kube-system" });
     assert.ok(deleted.metadata?.deletionTimestamp, "the answer is the pod marked for deletion");
     assert.equal(deleted.metadata?.deletionGracePeriodSeconds, 30);
-    assert.ok(await cluster.podExists({ namespace: "kube-system", name, uid: pod.metadata!.uid!, owner: "other" }));
+    assert.ok(await cluster.podExists({ namespace: "kube-system", name, uid: pod.metadata!.uid! }));
     await waitFor("the deleted pod to disappear", async () =>
       (await api.core.listNamespacedPod({ namespace: "kube-system", fieldSelector: `metadata.name=${name}` })).items.length === 0 ? true : undefined);
     const all = await api.apps.listDeploymentForAllNamespaces();
@@ -276,6 +309,7 @@ describe("simulated Kubernetes API server", function () {
     const first = await cluster.evictPod(pinned);
     assert.equal(first.kind, "blocked");
     assert.match(first.kind === "blocked" ? first.message : "", /pinned-w2 needs 1 healthy pods and has 1 currently/);
+    assert.equal(first.kind === "blocked" ? first.budget : undefined, "pinned-w2", "the budget that refused is named");
     h.sim.setFault("w2", "pdb-blocks", false);
     const after = await cluster.evictPod(pinned);
     assert.ok(after.kind === "evicted" || after.kind === "gone", `after clearing: ${after.kind}`);
@@ -287,7 +321,8 @@ describe("simulated Kubernetes API server", function () {
     h.sim.setFault("w1", "kubelet-never-ready", true);
     h.sim.hostUp("w1", "boot-stuck");
     await new Promise((r) => setTimeout(r, h.timings.kubeletReadyMs * 3));
-    assert.deepEqual(await cluster.getNode("w1"), { name: "w1", ready: false, bootId: "boot-stuck", unschedulable: false });
+    const { annotations: _a, ...w1 } = (await cluster.getNode("w1"))!;
+    assert.deepEqual(w1, { name: "w1", ready: false, bootId: "boot-stuck", unschedulable: false });
     const node = await api.core.readNode({ name: "w1" });
     const cond = node.status?.conditions?.find((c) => c.type === "Ready");
     assert.deepEqual([cond?.status, cond?.reason], ["False", "KubeletNotReady"]);

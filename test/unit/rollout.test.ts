@@ -5,7 +5,7 @@
 import * as assert from "node:assert/strict";
 import { type Previous, rollOutHost } from "../../lib/rollout/hostRollout";
 import type { HostSpec } from "../../lib/rollout/spec";
-import { FakeCluster, fastClock } from "../fakes/cluster";
+import { FakeCluster, fakePod, fastClock } from "../fakes/cluster";
 import { FakeNixos, fakeSystem } from "../fakes/nixos";
 import { testSpec } from "../fakes/specs";
 
@@ -33,7 +33,7 @@ function world(built: typeof OLD, edit: Partial<HostSpec> = {}): World {
   const spec = testSpec("srv2", { kubernetes: { kubeconfig: "", nodeName: "srv2" }, ...edit });
   const lines: string[] = [];
   const previous: Previous = { files: ["configuration.nix"], nodeLabels: {} };
-  return { host, cluster, spec, lines, run: () => rollOutHost(spec, previous, host, { cluster, progress: (l) => lines.push(l), clock: fastClock() }) };
+  return { host, cluster, spec, lines, run: () => rollOutHost(spec, previous, host, { cluster, progress: (l) => lines.push(l), clock: fastClock(), lockOwner: "unit test rollout" }) };
 }
 
 /** The host's systems: what runs, what booted, the profile and the loader's default. */
@@ -99,7 +99,7 @@ describe("rollOutHost through fake NixOS operations", () => {
 
   it("drain failure: uncordoned, files put back, profile and boot default untouched", async () => {
     const w = world(KPARAM, { timeouts: { ...testSpec("x").timeouts, drainSeconds: 2 } });
-    w.cluster.pods.push({ namespace: "default", name: "pinned", uid: "u1", owner: "other", node: "srv2", blockedTimes: 1e9 });
+    w.cluster.pods.push(fakePod("srv2", "pinned", { uid: "u1", blockedTimes: 1e9 }));
     await rejects(w, /^srv2: drain failed: gave up after 2s/, /nothing was changed on srv2: .*its profile, boot default and running system were not touched; it runs \/nix\/store\/old-nixos-system as before/);
     assertFilesRestored(w.host);
     assert.deepEqual(systems(w.host), on(OLD));
@@ -150,7 +150,7 @@ describe("rollOutHost through fake NixOS operations", () => {
   it("kubelet never Ready after the reboot: reboots back into the booted system", async () => {
     const w = world(KPARAM, { timeouts: { ...testSpec("x").timeouts, readySeconds: 3 } });
     w.host.faults.kubeletBroken.add(KPARAM.system);
-    await rejects(w, /^srv2: ready failed: gave up after 3s waiting for Node srv2 to be Ready/, /rolled back: srv2 runs \/nix\/store\/old-nixos-system again .*rebooted into it and uncordoned/);
+    await rejects(w, /^srv2: ready failed: gave up after 3s waiting for Node srv2 to be Ready/, /rolled back: srv2 runs \/nix\/store\/old-nixos-system again .*rebooted into it; srv2 was uncordoned; healthy/);
     assert.deepEqual(systems(w.host), on(OLD));
     assertFilesRestored(w.host);
     assert.equal(w.cluster.nodes.get("srv2")?.unschedulable, false);
@@ -237,7 +237,7 @@ describe("rollOutHost through fake NixOS operations", () => {
     let calls = 0;
     w.host.commands.set("check", () => ({ code: calls++ === 0 ? 0 : 1, stdout: "", stderr: "" }));
     const spec = { ...w.spec, gates: { nodesReady: false, watchedNamespaces: [], commands: [{ name: "flaky", command: "check", exitCode: 0, passWhen: [] }] } };
-    await assert.rejects(rollOutHost(spec, { files: ["configuration.nix"], nodeLabels: {} }, w.host, { cluster: w.cluster, progress: () => undefined, clock: fastClock() }), (e: Error) => {
+    await assert.rejects(rollOutHost(spec, { files: ["configuration.nix"], nodeLabels: {} }, w.host, { cluster: w.cluster, progress: () => undefined, clock: fastClock(), lockOwner: "unit test rollout" }), (e: Error) => {
       assert.match(e.message, /^srv2: health failed: gate "flaky"/);
       assert.doesNotMatch(e.message, /rolled back/);
       return true;

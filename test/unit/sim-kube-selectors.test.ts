@@ -92,15 +92,16 @@ describe("cluster object readings", () => {
     assert.deepEqual(
       nodeState({ metadata: { name: "w1" }, spec: { unschedulable: true },
         status: { conditions: [{ type: "MemoryPressure", status: "True" }, { type: "Ready", status: "Unknown" }], nodeInfo: { bootID: "b1" } } }),
-      { name: "w1", ready: false, bootId: "b1", unschedulable: true },
+      { name: "w1", ready: false, bootId: "b1", unschedulable: true, annotations: {} },
     );
     assert.equal(nodeState({ status: { conditions: [{ type: "Ready", status: "True" }] } }).ready, true);
   });
 
-  it("tells mirror, DaemonSet and other pods apart", () => {
+  it("tells mirror, DaemonSet, other controlled and uncontrolled pods apart", () => {
     assert.equal(podOwner({ metadata: { annotations: { "kubernetes.io/config.mirror": "x" }, ownerReferences: [{ kind: "Node" }] } }), "mirror");
-    assert.equal(podOwner({ metadata: { ownerReferences: [{ kind: "DaemonSet" }] } }), "daemonset");
-    assert.equal(podOwner({ metadata: { ownerReferences: [{ kind: "ReplicaSet" }] } }), "other");
-    assert.equal(podOwner({}), "other");
+    assert.equal(podOwner({ metadata: { ownerReferences: [{ kind: "DaemonSet", controller: true }] } }), "daemonset");
+    assert.equal(podOwner({ metadata: { ownerReferences: [{ kind: "ReplicaSet", controller: true }] } }), "controller");
+    assert.equal(podOwner({ metadata: { ownerReferences: [{ kind: "ReplicaSet" }] } }), "none");
+    assert.equal(podOwner({}), "none");
   });
 });

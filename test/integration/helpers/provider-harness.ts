@@ -39,6 +39,9 @@ export function inventoryFor() {
       healthSeconds: 30,
     },
     kubernetes: { enabled: true, watchedNamespaces: ["kube-system", "default"] },
+    // Like k3s, the simulated cluster runs metrics-server (and the demo web Deployment) with
+    // emptyDir volumes, which kubectl drain refuses to evict without --delete-emptydir-data.
+    drain: { deleteEmptyDirData: true },
     health: { nodesReady: true },
     k3s: { enable: true, serverAddr: "https://srv1:6443", tokenSecret: "k3sToken" },
     nix: { settings: { boot: { loader: { "systemd-boot": { enable: true } } } } },
