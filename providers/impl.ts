@@ -109,8 +109,9 @@ async function rollout(news: HostProps, olds: HostProps | undefined): Promise<Ho
 }
 
 /**
- * After a rollout that logged in with the previous key, checks that the host now accepts the
- * new one. When it does not, the state keeps the previous key so that the next run can log in.
+ * After a login key rotation (a rollout that had to log in with the previous key, or no rollout
+ * at all), checks that the host accepts the new key. When it does not, the state keeps the
+ * previous key so that the next run can still log in.
  */
 async function confirmNewKey(spec: HostSpec, pinnedHostKey: string, news: HostProps, outs: HostProps, previousKey: string): Promise<void> {
   const connector = connectorFor(spec, { trustedHostKey: pinnedHostKey });
@@ -123,7 +124,7 @@ async function confirmNewKey(spec: HostSpec, pinnedHostKey: string, news: HostPr
     const failure = new RolloutError(
       spec.name,
       "connect",
-      `the rollout finished, but the host still refuses the new SSH private key: ${why}`,
+      `the host refuses the new SSH private key (the configuration is rolled out; the previous key still logs in): ${why}`,
       `make sure the configuration authorizes the new key's public half (users.users.${spec.user}.openssh.authorizedKeys); the state keeps the previous key, so the next run can still log in.`,
       undefined,
       error,
@@ -171,12 +172,15 @@ export async function update(_id: string, olds: HostProps, news: HostProps): Pro
   const drift = driftOf(olds);
   if (drift === undefined && changed.every((k) => QUIET_INPUTS.has(k))) {
     // Nothing on the host changes: keep the last rollout's outputs with the new settings.
+    const outs: HostProps = { ...olds, ...spec };
+    // A new login key is recorded only once the host accepts it; the next run could not log in otherwise.
+    if (olds.sshPrivateKey && olds.sshPrivateKey !== spec.sshPrivateKey) await confirmNewKey(spec, olds.pinnedHostKey ?? "", news, outs, olds.sshPrivateKey);
     const cluster = clusterFor(spec);
     if (cluster && spec.kubernetes) {
       await syncNodeLabels(cluster, spec.name, spec.kubernetes.nodeName, olds.nodeLabels ?? {}, spec.nodeLabels, progress);
       await claimNode(cluster, spec.name, spec.kubernetes.nodeName, progress);
     }
-    return { outs: { ...olds, ...spec } };
+    return { outs };
   }
   if (drift !== undefined) progress(`${spec.name}: ${drift}; rolling it out again`);
   return { outs: await rollout(news, olds) };
