@@ -280,5 +280,13 @@ describe("NixosHost provider state against the simulated fleet", function () {
     // With the new key in the state, the next run logs in with it alone.
     const { lines } = await rollOut(rotated("3"));
     assert.ok(!lines.some((l) => /previous one/.test(l)), lines.join("\n"));
+
+    // A key change alone rolls nothing out, but is recorded only once the host accepts the key.
+    const unknownKey = utils.generateKeyPairSync("ed25519").private;
+    const builds = events(since, "srv1").filter((e) => e.kind === "build-started").length;
+    const quiet = await failedRollOut({ ...rotated("3"), sshPrivateKey: unknownKey });
+    assert.match(quiet.message, /^srv1: connect failed: the host refuses the new SSH private key/);
+    assert.equal(quiet.properties.sshPrivateKey, generated.private);
+    assert.equal(events(since, "srv1").filter((e) => e.kind === "build-started").length, builds);
   });
 });
