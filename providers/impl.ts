@@ -72,9 +72,13 @@ function tofuPin(spec: HostSpec, connector: SshConnector, before: string | undef
   return pinned;
 }
 
-/** Errors raised before the rollout changed anything: the recorded state stays as it was. */
-function touchedNothing(error: unknown): boolean {
-  return error instanceof RolloutError && (error.step === "connect" || error.step === "lock");
+/**
+ * Errors raised before the rollout changed anything, so the recorded state stays as it was:
+ * the first connection failed, or the host's lock could not be taken.
+ */
+function touchedNothing(error: unknown, connector: SshConnector): boolean {
+  if (!(error instanceof RolloutError)) return false;
+  return error.step === "lock" || (error.step === "connect" && connector.presentedHostKey === undefined);
 }
 
 /**
@@ -97,7 +101,7 @@ async function rollout(news: HostProps, olds: HostProps | undefined): Promise<Ho
       lockAbandoned: (holder) => isAbandonedLock(holder, os.hostname(), pidAlive),
     });
   } catch (error) {
-    if (touchedNothing(error) || !(error instanceof Error)) throw error;
+    if (touchedNothing(error, connector) || !(error instanceof Error)) throw error;
     throw await recordFailure(error, news, olds, previous, connector);
   }
   const pinnedHostKey = tofuPin(spec, connector, olds?.pinnedHostKey);
