@@ -6,13 +6,17 @@
 import * as os from "node:os";
 import type * as pulumi from "@pulumi/pulumi";
 import type { Cluster } from "../lib/cluster/cluster";
-import type { HostConnector } from "../lib/host/host";
-import { applyHost, type Previous } from "../lib/rollout/apply";
+import type { SshConnector } from "../lib/host/ssh";
+import { fingerprint, parsePublicKeyLine } from "../lib/host/keys";
+import { applyHost, managedFileNames, type Previous } from "../lib/rollout/apply";
+import { RolloutError } from "../lib/rollout/errors";
+import { claimNode, readHost, removeHost } from "../lib/rollout/inspect";
 import { syncNodeLabels } from "../lib/rollout/labels";
-import { readHost, removeHost } from "../lib/rollout/inspect";
+import type { HostOutputs } from "../lib/rollout/outputs";
 import { isAbandonedLock, lockOwner } from "../lib/rollout/remote";
 import type { HostSpec } from "../lib/rollout/spec";
-import { changedInputs, type HostProps, QUIET_INPUTS } from "./props";
+import { changedInputs, type HostProps, QUIET_INPUTS, specOf } from "./props";
+import { diffHost, driftOf, failedRolloutProps, type LiveRead, RecordedFailure } from "./state";
 
 /** Progress lines go to the provider's output, which the engine shows with the resource. */
 function progress(line: string): void {
@@ -29,7 +33,15 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-function connectorFor(spec: HostSpec): HostConnector {
+/** What the recorded state adds to the inputs when connecting. */
+interface ConnectState {
+  /** A host key trusted on first use in an earlier run. */
+  readonly trustedHostKey?: string;
+  /** The login key before a rotation, offered when the host refuses the new one. */
+  readonly previousPrivateKey?: string;
+}
+
+function connectorFor(spec: HostSpec, state: ConnectState = {}): SshConnector {
   // Loaded here, not at the top: preview and diff never need ssh2.
   const { sshConnector } = require("../lib/host/ssh") as typeof import("../lib/host/ssh");
   return sshConnector({
@@ -40,6 +52,9 @@ function connectorFor(spec: HostSpec): HostConnector {
     privateKey: spec.sshPrivateKey,
     hostKey: spec.hostKey,
     trustOnFirstUse: spec.trustOnFirstUse,
+    trustedHostKey: state.trustedHostKey,
+    previousPrivateKey: state.previousPrivateKey,
+    notice: progress,
   });
 }
 
@@ -49,22 +64,98 @@ function clusterFor(spec: HostSpec): Cluster | undefined {
   return kubeCluster(spec.kubernetes.kubeconfig);
 }
 
-function specOf(props: HostProps): HostSpec {
-  const { systemPath, generation, bootedKernel, bootId, rebooted, rebootedAt, rebootReason, pendingReboot, ...spec } = props;
-  void [systemPath, generation, bootedKernel, bootId, rebooted, rebootedAt, rebootReason, pendingReboot];
-  return spec;
+/** The host key to record as trusted on first use: none when the inventory pins one. */
+function tofuPin(spec: HostSpec, connector: SshConnector, before: string | undefined): string {
+  if (spec.hostKey.trim() !== "") return "";
+  const pinned = connector.pinnedHostKey;
+  if (pinned && !before) progress(`${spec.name}: trusted host key ${fingerprint(parsePublicKeyLine(pinned).blob)} on first use; every later connection must present it`);
+  return pinned;
 }
 
-async function rollout(spec: HostSpec, previous: Previous): Promise<HostProps> {
-  const outputs = await applyHost(spec, previous, {
-    connector: connectorFor(spec),
-    cluster: clusterFor(spec),
-    progress,
-    lockOwner: lockOwner(process.pid, os.hostname(), new Date()),
-    lockAbandoned: (holder) => isAbandonedLock(holder, os.hostname(), pidAlive),
-  });
+/**
+ * Errors raised before the rollout changed anything, so the recorded state stays as it was:
+ * the first connection failed, or the host's lock could not be taken.
+ */
+function touchedNothing(error: unknown, connector: SshConnector): boolean {
+  if (!(error instanceof RolloutError)) return false;
+  return error.step === "lock" || (error.step === "connect" && connector.presentedHostKey === undefined);
+}
+
+/**
+ * Rolls the host out. `news` are the inputs as the engine sent them (with its own keys), `olds`
+ * the recorded state of an update. A failure is recorded as what the host really runs.
+ */
+async function rollout(news: HostProps, olds: HostProps | undefined): Promise<HostProps> {
+  const spec = specOf(news);
+  const previous: Previous = { files: Object.keys(olds?.files ?? {}), nodeLabels: olds?.nodeLabels ?? {} };
+  const rotated = olds?.sshPrivateKey && olds.sshPrivateKey !== spec.sshPrivateKey ? olds.sshPrivateKey : undefined;
+  const connector = connectorFor(spec, { trustedHostKey: olds?.pinnedHostKey, previousPrivateKey: rotated });
+  const cluster = clusterFor(spec);
+  let outputs: HostOutputs;
+  try {
+    outputs = await applyHost(spec, previous, {
+      connector,
+      cluster,
+      progress,
+      lockOwner: lockOwner(process.pid, os.hostname(), new Date()),
+      lockAbandoned: (holder) => isAbandonedLock(holder, os.hostname(), pidAlive),
+    });
+  } catch (error) {
+    if (touchedNothing(error, connector) || !(error instanceof Error)) throw error;
+    throw await recordFailure(error, news, olds, previous, connector);
+  }
+  const pinnedHostKey = tofuPin(spec, connector, olds?.pinnedHostKey);
+  const outs: HostProps = { ...spec, ...outputs, rolledOutSystem: outputs.systemPath, pinnedHostKey, readError: "" };
+  if (rotated && connector.usedPreviousKey) await confirmNewKey(spec, pinnedHostKey, news, outs, rotated);
+  if (cluster && spec.kubernetes) await claimNode(cluster, spec.name, spec.kubernetes.nodeName, progress);
   progress(`${spec.name} done: generation ${outputs.generation}, ${outputs.rebooted ? "rebooted" : "not rebooted"}`);
-  return { ...spec, ...outputs };
+  return outs;
+}
+
+/**
+ * After a login key rotation (a rollout that had to log in with the previous key, or no rollout
+ * at all), checks that the host accepts the new key. When it does not, the state keeps the
+ * previous key so that the next run can still log in.
+ */
+async function confirmNewKey(spec: HostSpec, pinnedHostKey: string, news: HostProps, outs: HostProps, previousKey: string): Promise<void> {
+  const connector = connectorFor(spec, { trustedHostKey: pinnedHostKey });
+  try {
+    const host = await connector.connect(spec.timeouts.connectSeconds * 1000);
+    await host.close();
+    progress(`${spec.name}: the host accepts the new SSH private key now`);
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    const failure = new RolloutError(
+      spec.name,
+      "connect",
+      `the host refuses the new SSH private key (the configuration is rolled out; the previous key still logs in): ${why}`,
+      `make sure the configuration authorizes the new key's public half (users.users.${spec.user}.openssh.authorizedKeys); the state keeps the previous key, so the next run can still log in.`,
+      undefined,
+      error,
+    );
+    throw new RecordedFailure(spec.name, { ...news, ...outs, sshPrivateKey: previousKey }, failure);
+  }
+}
+
+/** Reads what the host runs after a failed rollout and wraps the error so the engine records it. */
+async function recordFailure(error: Error, news: HostProps, olds: HostProps | undefined, previous: Previous, connector: SshConnector): Promise<RecordedFailure> {
+  const spec = specOf(news);
+  const pinnedHostKey = tofuPin(spec, connector, olds?.pinnedHostKey);
+  let live: LiveRead;
+  try {
+    const found = await readHost(connector, managedFileNames(spec, previous.files), spec.timeouts.connectSeconds, {
+      rebooted: false,
+      rebootedAt: "",
+      rebootReason: "the last rollout failed",
+    });
+    live = { kind: "read", files: found.files, outputs: found.outputs };
+    progress(`${spec.name}: recorded what the host runs after the failure: ${found.outputs.systemPath} (generation ${found.outputs.generation})`);
+  } catch (readError) {
+    const reason = readError instanceof Error ? readError.message : String(readError);
+    live = { kind: "unreachable", reason };
+    progress(`${spec.name}: could not read the host after the failure (${reason}); the next run rolls it out again`);
+  }
+  return new RecordedFailure(spec.name, failedRolloutProps(news, olds, live, pinnedHostKey), error);
 }
 
 export async function check(_olds: HostProps, news: HostProps): Promise<pulumi.dynamic.CheckResult> {
@@ -72,37 +163,43 @@ export async function check(_olds: HostProps, news: HostProps): Promise<pulumi.d
 }
 
 export async function diff(_id: string, olds: HostProps, news: HostProps): Promise<pulumi.dynamic.DiffResult> {
-  const changed = changedInputs(olds, news);
-  const replaces = olds.name !== news.name ? ["name"] : [];
-  return { changes: changed.length > 0 || replaces.length > 0, replaces, deleteBeforeReplace: false };
+  return diffHost(olds, news);
 }
 
 export async function create(inputs: HostProps): Promise<pulumi.dynamic.CreateResult> {
-  const spec = specOf(inputs);
-  return { id: spec.name, outs: await rollout(spec, { files: [], nodeLabels: {} }) };
+  return { id: inputs.name, outs: await rollout(inputs, undefined) };
 }
 
 export async function update(_id: string, olds: HostProps, news: HostProps): Promise<pulumi.dynamic.UpdateResult> {
   const spec = specOf(news);
   const changed = changedInputs(olds, news);
-  const previous = { files: Object.keys(olds.files ?? {}), nodeLabels: olds.nodeLabels ?? {} };
-  if (changed.every((k) => QUIET_INPUTS.has(k))) {
+  const drift = driftOf(olds);
+  if (drift === undefined && changed.every((k) => QUIET_INPUTS.has(k))) {
     // Nothing on the host changes: keep the last rollout's outputs with the new settings.
+    const outs: HostProps = { ...olds, ...spec };
+    // A new login key is recorded only once the host accepts it; the next run could not log in otherwise.
+    if (olds.sshPrivateKey && olds.sshPrivateKey !== spec.sshPrivateKey) await confirmNewKey(spec, olds.pinnedHostKey ?? "", news, outs, olds.sshPrivateKey);
     const cluster = clusterFor(spec);
-    if (cluster && spec.kubernetes) await syncNodeLabels(cluster, spec.name, spec.kubernetes.nodeName, previous.nodeLabels, spec.nodeLabels, progress);
-    return { outs: { ...olds, ...spec } };
+    if (cluster && spec.kubernetes) {
+      await syncNodeLabels(cluster, spec.name, spec.kubernetes.nodeName, olds.nodeLabels ?? {}, spec.nodeLabels, progress);
+      await claimNode(cluster, spec.name, spec.kubernetes.nodeName, progress);
+    }
+    return { outs };
   }
-  return { outs: await rollout(spec, previous) };
+  if (drift !== undefined) progress(`${spec.name}: ${drift}; rolling it out again`);
+  return { outs: await rollout(news, olds) };
 }
 
 export async function read(id: string, props: HostProps): Promise<pulumi.dynamic.ReadResult> {
   const spec = specOf(props);
-  const live = await readHost(connectorFor(spec), Object.keys(spec.files ?? {}), spec.timeouts.connectSeconds, {
+  const connector = connectorFor(spec, { trustedHostKey: props.pinnedHostKey });
+  const live = await readHost(connector, Object.keys(spec.files ?? {}), spec.timeouts.connectSeconds, {
     rebooted: props.rebooted ?? false,
     rebootedAt: props.rebootedAt ?? "",
     rebootReason: props.rebootReason ?? "",
   });
-  return { id, props: { ...props, files: live.files, ...live.outputs } };
+  const pinnedHostKey = tofuPin(spec, connector, props.pinnedHostKey);
+  return { id, props: { ...props, files: live.files, ...live.outputs, pinnedHostKey, readError: "" } };
 }
 
 export async function remove(_id: string, props: HostProps): Promise<void> {

@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import type { HostOutputs } from "../lib/rollout/outputs";
+import type { HostOutputs, TrackedOutputs } from "../lib/rollout/outputs";
 import type { HostSpec } from "../lib/rollout/spec";
 import { SECRET_PROPS } from "./props";
 
@@ -47,9 +47,15 @@ export class NixosHost extends pulumi.dynamic.Resource {
   declare readonly rebootedAt: pulumi.Output<string>;
   declare readonly rebootReason: pulumi.Output<string>;
   declare readonly pendingReboot: pulumi.Output<boolean>;
+  /** The system the last successful rollout left running; refresh then diff compares it with systemPath. */
+  declare readonly rolledOutSystem: pulumi.Output<string>;
+  /** The host key trusted on first use, pinned for every later connection. */
+  declare readonly pinnedHostKey: pulumi.Output<string>;
+  /** Why the host could not be read after a failed rollout; empty when the outputs are what it runs. */
+  declare readonly readError: pulumi.Output<string>;
 
   constructor(name: string, args: NixosHostArgs, opts?: pulumi.CustomResourceOptions) {
-    const outputs: { [K in keyof HostOutputs]: undefined } = {
+    const outputs: { [K in keyof HostOutputs | keyof TrackedOutputs]: undefined } = {
       systemPath: undefined,
       generation: undefined,
       bootedKernel: undefined,
@@ -58,6 +64,9 @@ export class NixosHost extends pulumi.dynamic.Resource {
       rebootedAt: undefined,
       rebootReason: undefined,
       pendingReboot: undefined,
+      rolledOutSystem: undefined,
+      pinnedHostKey: undefined,
+      readError: undefined,
     };
     super(provider, name, { ...args, ...outputs }, {
       ...opts,

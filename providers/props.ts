@@ -2,10 +2,17 @@
  * The NixosHost resource's property bag as the Pulumi engine stores it: the inputs (HostSpec)
  * plus the outputs of the last rollout.
  */
-import type { HostOutputs } from "../lib/rollout/outputs";
+import { type HostOutputs, OUTPUT_KEYS, type TrackedOutputs } from "../lib/rollout/outputs";
 import type { HostSpec } from "../lib/rollout/spec";
 
-export type HostProps = HostSpec & Partial<HostOutputs>;
+export type HostProps = HostSpec & Partial<HostOutputs> & Partial<TrackedOutputs>;
+
+/** The inputs of a property bag: everything but the outputs (the engine's own keys stay). */
+export function specOf(props: HostProps): HostSpec {
+  const spec: Record<string, unknown> = { ...props };
+  for (const k of OUTPUT_KEYS) delete spec[k];
+  return spec as unknown as HostSpec;
+}
 
 /** Inputs whose change needs a rollout, compared by value. */
 export const ROLLOUT_INPUTS = [

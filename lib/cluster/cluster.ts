@@ -88,4 +88,15 @@ export interface Cluster {
   listWorkloads(namespace: string): Promise<WorkloadHealth[]>;
   /** Deletes the Node object (host removed from the fleet). Missing is not an error. */
   deleteNode(name: string): Promise<void>;
+  /** The fleet host that last rolled this node out (annotation NODE_OWNER_ANNOTATION); undefined when none or no Node. */
+  nodeOwner(name: string): Promise<string | undefined>;
+  /** Records `host` as the fleet host this node belongs to. */
+  setNodeOwner(name: string, host: string): Promise<void>;
 }
+
+/**
+ * Annotation naming the inventory host whose rollout manages a Node. A host renamed in the
+ * inventory keeps its Node: the new resource writes its name here before the old one is
+ * deleted, and the old one's delete then leaves the Node alone.
+ */
+export const NODE_OWNER_ANNOTATION = "nixos-fleet.dev/host";

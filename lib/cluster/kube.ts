@@ -14,7 +14,7 @@ import {
   type ResponseContext,
   type ObservableMiddleware,
 } from "@kubernetes/client-node";
-import type { Cluster, EvictionResult, NodeState, PodOnNode, PodRef, WorkloadHealth } from "./cluster";
+import { type Cluster, type EvictionResult, NODE_OWNER_ANNOTATION, type NodeState, type PodOnNode, type PodRef, type WorkloadHealth } from "./cluster";
 import { KubeApiError, httpStatus, statusOf, toKubeApiError } from "./kubeErrors";
 import { budgetOf, nodeState, podOnNode } from "./kubeObjects";
 import { rolloutStatus } from "./rolloutStatus";
@@ -97,6 +97,16 @@ export function kubeCluster(kubeconfigYaml: string, options: KubeClusterOptions 
     async getNode(name: string): Promise<NodeState | undefined> {
       const n = await call(`get node ${name}`, () => core.readNode({ name }, opts), absent(null));
       return n === null ? undefined : nodeState(n);
+    },
+
+    async nodeOwner(name: string): Promise<string | undefined> {
+      const n = await call(`get node ${name}`, () => core.readNode({ name }, opts), absent(null));
+      return n?.metadata?.annotations?.[NODE_OWNER_ANNOTATION];
+    },
+
+    async setNodeOwner(name: string, host: string): Promise<void> {
+      const body = { metadata: { annotations: { [NODE_OWNER_ANNOTATION]: host } } };
+      await call(`annotate node ${name}`, () => core.patchNode({ name, body }, requestOptions(timeoutMs, PatchStrategy.MergePatch)));
     },
 
     async listNodes(): Promise<NodeState[]> {

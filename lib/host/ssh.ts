@@ -1,7 +1,8 @@
 /**
  * The SSH implementation of HostConnector / Host on ssh2. One connect() is one attempt with
  * one deadline; reconnecting (after a reboot) is the caller's loop. The host key is checked
- * against the pinned OpenSSH line by comparing key blobs; a mismatch is final.
+ * against the pinned OpenSSH line by comparing key blobs; a mismatch is final. With trust on
+ * first use, the key seen at the first connection is pinned for every later one.
  */
 import * as net from "node:net";
 import { Client, utils, type ConnectConfig } from "ssh2";
@@ -20,14 +21,31 @@ export interface SshConnectorOptions {
   readonly privateKey: string;
   /** Pinned host key as an OpenSSH line; empty when none is pinned yet. */
   readonly hostKey: string;
-  /** Accept whatever key the host presents when none is pinned (the caller records it). */
+  /** Accept the key the host presents when none is pinned, and pin it from then on. */
   readonly trustOnFirstUse: boolean;
+  /** A key pinned by trust on first use in an earlier run (OpenSSH line); `hostKey` wins over it. */
+  readonly trustedHostKey?: string;
+  /**
+   * The login key used before a rotation of `privateKey`. Offered when the host refuses
+   * `privateKey`, until the new configuration authorizes the new key.
+   */
+  readonly previousPrivateKey?: string;
+  /** Told once when a login falls back to `previousPrivateKey`. */
+  readonly notice?: (line: string) => void;
 }
 
-/** A HostConnector that also tells which host key the host presented. */
+/** A HostConnector that also tells which host key it pinned and which login key it used. */
 export interface SshConnector extends HostConnector {
-  /** OpenSSH line of the key presented at the last successful connect; what to pin after trust on first use. */
+  /** OpenSSH line of the key presented at the last successful connect. */
   readonly presentedHostKey: string | undefined;
+  /**
+   * OpenSSH line of the host key every connection must present: the inventory's, else the one
+   * trusted on first use (from an earlier run, or from this connector's first connection).
+   * Empty while nothing is pinned yet.
+   */
+  readonly pinnedHostKey: string;
+  /** Whether the last successful connect logged in with the previous (rotated-out) private key. */
+  readonly usedPreviousKey: boolean;
 }
 
 /** An open SSH session. */
@@ -47,25 +65,58 @@ const KEEPALIVE_COUNT_MAX = 3;
  * unparsable pinned key or private key, or no pinned key without trust on first use.
  */
 export function sshConnector(o: SshConnectorOptions): SshConnector {
-  const pinned: PublicKey | undefined = o.hostKey.trim() === "" ? undefined : parsePublicKeyLine(o.hostKey, `${o.name}: hostKey`);
+  let pinned: PublicKey | undefined = initialPin(o);
   if (!pinned && !o.trustOnFirstUse) {
     throw new Error(`${o.name}: no SSH host key is pinned and trust on first use is off; set the host's hostKey (ssh-keyscan -t ed25519 ${o.address}) or enable trust on first use.`);
   }
-  const parsed = utils.parseKey(o.privateKey);
-  if (parsed instanceof Error) throw new Error(`${o.name}: the SSH private key cannot be used: ${parsed.message} (an unencrypted OpenSSH or PEM private key is needed)`);
+  usablePrivateKey(o.name, o.privateKey, "SSH private key");
+  const keys = [o.privateKey];
+  if (o.previousPrivateKey && o.previousPrivateKey !== o.privateKey) {
+    usablePrivateKey(o.name, o.previousPrivateKey, "previous SSH private key");
+    keys.push(o.previousPrivateKey);
+  }
   let presented: string | undefined;
+  let usedPrevious = false;
+  let told = false;
   return {
     name: o.name,
     get presentedHostKey() {
       return presented;
     },
+    get pinnedHostKey() {
+      return pinned ? publicKeyLine(pinned.blob) : "";
+    },
+    get usedPreviousKey() {
+      return usedPrevious;
+    },
     async connect(timeoutMs: number): Promise<SshHost> {
-      const host = await connectOnce(o, pinned, timeoutMs);
+      const { host, keyIndex } = await connectOnce(o, pinned, keys, timeoutMs);
       presented = host.hostKey;
+      // Trust on first use: from now on this key, and only this key, is accepted.
+      if (!pinned) pinned = parsePublicKeyLine(host.hostKey, `${o.name}: presented host key`);
+      usedPrevious = keyIndex > 0;
+      if (usedPrevious && !told) {
+        told = true;
+        o.notice?.(`${o.name}: the host does not accept the new SSH private key yet; logged in with the previous one until the new configuration authorizes the new key`);
+      }
       return host;
     },
     probe: (timeoutMs: number) => tcpProbe(o.address, o.port, timeoutMs),
   };
+}
+
+/** The inventory's host key wins; else the key trusted on first use in an earlier run. */
+function initialPin(o: SshConnectorOptions): PublicKey | undefined {
+  if (o.hostKey.trim() !== "") return parsePublicKeyLine(o.hostKey, `${o.name}: hostKey`);
+  if (o.trustOnFirstUse && o.trustedHostKey && o.trustedHostKey.trim() !== "") {
+    return parsePublicKeyLine(o.trustedHostKey, `${o.name}: host key trusted on first use`);
+  }
+  return undefined;
+}
+
+function usablePrivateKey(name: string, key: string, what: string): void {
+  const parsed = utils.parseKey(key);
+  if (parsed instanceof Error) throw new Error(`${name}: the ${what} cannot be used: ${parsed.message} (an unencrypted OpenSSH or PEM private key is needed)`);
 }
 
 /** One TCP connection attempt, closed at once; resolves false on any failure or at the deadline. */
@@ -83,10 +134,15 @@ function tcpProbe(address: string, port: number, timeoutMs: number): Promise<boo
   });
 }
 
-function connectOnce(o: SshConnectorOptions, pinned: PublicKey | undefined, timeoutMs: number): Promise<SshHost> {
+/**
+ * One connection attempt. The login keys are offered in order within the one connection;
+ * resolves with the index of the key the host accepted.
+ */
+function connectOnce(o: SshConnectorOptions, pinned: PublicKey | undefined, keys: readonly string[], timeoutMs: number): Promise<{ host: SshHost; keyIndex: number }> {
   const where = `${o.address}:${o.port}`;
   const client = new Client();
-  return new Promise<SshHost>((resolve, reject) => {
+  let offered = -1;
+  return new Promise<{ host: SshHost; keyIndex: number }>((resolve, reject) => {
     let settled = false;
     let mismatch: HostKeyMismatchError | undefined;
     let seenKey: Buffer | undefined;
@@ -100,7 +156,7 @@ function connectOnce(o: SshConnectorOptions, pinned: PublicKey | undefined, time
         reject(error);
         return;
       }
-      resolve(new SshSession(o.name, where, client, publicKeyLine(seenKey ?? Buffer.alloc(0))));
+      resolve({ host: new SshSession(o.name, where, client, publicKeyLine(seenKey ?? Buffer.alloc(0))), keyIndex: offered });
     };
     const timer = setTimeout(
       () => finish(new HostConnectionError(o.name, `could not connect to ${where} within ${timeoutMs} ms (timed out)`)),
@@ -114,7 +170,10 @@ function connectOnce(o: SshConnectorOptions, pinned: PublicKey | undefined, time
       host: o.address,
       port: o.port,
       username: o.user,
-      privateKey: o.privateKey,
+      authHandler: () => {
+        offered++;
+        return offered < keys.length ? { type: "publickey", username: o.user, key: keys[offered] } : false;
+      },
       readyTimeout: Math.max(1, timeoutMs),
       keepaliveInterval: KEEPALIVE_INTERVAL_MS,
       keepaliveCountMax: KEEPALIVE_COUNT_MAX,

@@ -53,8 +53,21 @@ export async function readHost(
 }
 
 /**
+ * Records on the host's Node (when it has registered) that this inventory host manages it, so
+ * that the delete of a host renamed away from the same nodeName leaves the Node alone.
+ */
+export async function claimNode(cluster: Cluster, name: string, nodeName: string, progress: Progress): Promise<void> {
+  if (!(await cluster.getNode(nodeName))) return;
+  const owner = await cluster.nodeOwner(nodeName);
+  if (owner === name) return;
+  await cluster.setNodeOwner(nodeName, name);
+  if (owner !== undefined) progress(`${name}: Node ${nodeName} belonged to ${owner}; it belongs to ${name} now`);
+}
+
+/**
  * The host left the inventory: cordon, drain and delete its Node object when it is a
- * Kubernetes node. The machine itself is never touched, let alone wiped.
+ * Kubernetes node. The machine itself is never touched, let alone wiped. A Node that another
+ * host of the fleet has claimed since (a rename that kept nodeName) is left alone.
  */
 export async function removeHost(
   name: string,
@@ -71,6 +84,13 @@ export async function removeHost(
   const node = await cluster.getNode(nodeName);
   if (!node) {
     progress(`${name}: Node ${nodeName} is already gone`);
+    return;
+  }
+  // A host renamed in the inventory keeps its Node: the new resource is created (and claims
+  // the Node) before the old one is deleted.
+  const owner = await cluster.nodeOwner(nodeName);
+  if (owner !== undefined && owner !== name) {
+    progress(`${name} left the fleet; Node ${nodeName} now belongs to ${owner} and was left as it is`);
     return;
   }
   try {

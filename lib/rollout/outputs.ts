@@ -53,3 +53,31 @@ export function outputsOf(state: SystemState, reboot: { rebooted: boolean; at?: 
     pendingReboot: rebootPending(state),
   };
 }
+
+/**
+ * What the provider records beyond a rollout's outputs, so that the next run can tell whether
+ * the host still runs what its last rollout left, and which host key it trusted.
+ */
+export interface TrackedOutputs {
+  /** Store path the last successful rollout left running; "" while none has succeeded. */
+  readonly rolledOutSystem: string;
+  /** Host key trusted on first use and pinned since (OpenSSH line); "" when the inventory pins the key. */
+  readonly pinnedHostKey: string;
+  /** Why the host could not be read when the state was recorded; "" when the outputs are what it runs. */
+  readonly readError: string;
+}
+
+/** Every output key, in one place: what is not an input of the resource. */
+export const OUTPUT_KEYS = [
+  "systemPath",
+  "generation",
+  "bootedKernel",
+  "bootId",
+  "rebooted",
+  "rebootedAt",
+  "rebootReason",
+  "pendingReboot",
+  "rolledOutSystem",
+  "pinnedHostKey",
+  "readError",
+] as const satisfies readonly (keyof HostOutputs | keyof TrackedOutputs)[];

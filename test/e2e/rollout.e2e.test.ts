@@ -1,8 +1,9 @@
 /**
  * End to end with the real Pulumi CLI, this project as the program, and three simulated hosts:
  * preview shows the Nix, up rolls the fleet one node at a time, a change touches only the hosts
- * it affects, an unhealthy host is rolled back and stops the rollout, a hand edit shows on
- * refresh, and the state file holds no secret in clear text.
+ * it affects, an unhealthy host is rolled back and stops the rollout, a failed up leaves the
+ * state saying what the host runs, a hand edit or a hand rollback shows on refresh, and the
+ * state file holds no secret in clear text.
  */
 import * as assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -153,6 +154,45 @@ describe("pulumi CLI end to end against three simulated hosts", function () {
     const since2 = Date.now();
     await stack.ok(["up", "--yes", "--skip-preview"]);
     assert.equal(builds(since2, "srv3"), 1, "the rollout goes on once srv2 is healthy");
+  });
+
+  it("records in the state what a host runs after a failed up, and rolls the same change out again", async () => {
+    const since = Date.now();
+    await fleet.setFault("srv3", "pdb-blocks", true);
+    try {
+      await stack.ok(["config", "set", "--path", "fleet:inventory.hosts[2].nix.settings.boot.kernelParams[0]", "pdb=e2e"]);
+      const r = await stack.run(["up", "--yes", "--skip-preview"]);
+      assert.notEqual(r.code, 0, r.output);
+      assert.match(r.output, /srv3: drain failed: gave up after 30s waiting for pods on srv3 to be evicted/);
+      const exported = JSON.parse((await stack.ok(["stack", "export"])).stdout) as { deployment: { resources: Array<{ urn: string; outputs?: Record<string, unknown> }> } };
+      const srv3 = exported.deployment.resources.find((x) => /NixosHost::srv3$/.test(x.urn));
+      assert.ok(srv3?.outputs, "srv3 is not in the state");
+      assert.equal(srv3.outputs.systemPath, await live("srv3", "/run/current-system"), "the state does not say what srv3 runs");
+      const hostNix = (await exec1(fj, "srv3", "cat /etc/nixos/fleet/host.nix")).stdout;
+      assert.equal((srv3.outputs.files as Record<string, string>)["fleet/host.nix"], hostNix);
+    } finally {
+      await fleet.setFault("srv3", "pdb-blocks", false);
+    }
+    const again = Date.now();
+    await stack.ok(["up", "--yes", "--skip-preview"]);
+    assert.equal(builds(again, "srv3"), 1, "the same change is rolled out again");
+    assert.match((await exec1(fj, "srv3", "cat /run/booted-system/kernel-params")).stdout, /pdb=e2e/);
+    assert.equal((await outputs()).fleet.srv3.systemPath, await live("srv3", "/run/current-system"));
+    assert.ok(builds(since, "srv3") >= 2);
+  });
+
+  it("shows a host running another system than its last rollout left as a change on refresh, and rolls it out again", async () => {
+    const before = await outputs();
+    const back = await exec1(fj, "srv2", "nixos-rebuild switch --rollback 2>&1");
+    assert.equal(back.code, 0, back.stdout);
+    assert.notEqual(await live("srv2", "/run/current-system"), before.fleet.srv2.systemPath);
+    const p = await stack.ok(["preview", "--refresh", "--diff"]);
+    assert.equal(hostOperations(p.stdout).get("srv2"), "update", p.stdout);
+    const since = Date.now();
+    const r = await stack.ok(["up", "--refresh", "--yes", "--skip-preview"]);
+    assert.match(r.stdout, /srv2: the host runs \S+, not \S+ as its last rollout left it; rolling it out again/);
+    assert.equal(builds(since, "srv2"), 1);
+    assert.equal(await live("srv2", "/run/current-system"), before.fleet.srv2.systemPath);
   });
 
   it("shows a hand edit of /etc/nixos as drift on refresh", async () => {

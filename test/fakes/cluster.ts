@@ -32,6 +32,16 @@ export class FakeCluster implements Cluster {
     return this;
   }
 
+  owners = new Map<string, string>();
+  async nodeOwner(name: string) {
+    return this.nodes.has(name) ? this.owners.get(name) : undefined;
+  }
+  async setNodeOwner(name: string, host: string) {
+    if (!this.nodes.has(name)) throw new Error(`no node ${name}`);
+    this.owners.set(name, host);
+    this.calls.push(`annotate ${name}`);
+  }
+
   async getNode(name: string) {
     return this.nodes.get(name);
   }

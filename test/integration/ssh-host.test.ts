@@ -10,6 +10,7 @@ import { HostConnectionError, HostKeyMismatchError, type Host } from "../../lib/
 import { fingerprint, parsePublicKeyLine } from "../../lib/host/keys";
 import { sshConnector, type SshConnectorOptions } from "../../lib/host/ssh";
 import { CommandTimeoutError } from "../../lib/host/ssh-exec";
+import { utils } from "ssh2";
 import { setHostLink } from "../../sim/netns";
 import { startBareSshd, type BareSshd } from "./helpers/bare-sshd";
 
@@ -126,6 +127,38 @@ describe("SSH host (lib/host/ssh.ts) against a real sshd", function () {
     open.push(h);
     assert.equal(connector.presentedHostKey, sshd.hostKey.split(" ").slice(0, 2).join(" "));
     assert.equal((await h.exec("echo ok")).stdout, "ok\n");
+  });
+
+  it("pins the key trusted on first use, refuses another one trusted earlier, and lets the inventory's key win", async function () {
+    const presented = sshd.hostKey.split(" ").slice(0, 2).join(" ");
+    const connector = sshConnector(options({ hostKey: "", trustOnFirstUse: true }));
+    assert.equal(connector.pinnedHostKey, "");
+    open.push(await connector.connect(5000));
+    assert.equal(connector.pinnedHostKey, presented);
+    open.push(await connector.connect(5000));
+    // A key trusted in an earlier run that this host no longer presents: refused like a pinned one.
+    await assert.rejects(connect({ hostKey: "", trustOnFirstUse: true, trustedHostKey: sshd.otherHostKey }), (e: unknown) => {
+      assert.ok(e instanceof HostKeyMismatchError, String(e));
+      assert.ok(e.message.includes(fingerprint(parsePublicKeyLine(sshd.otherHostKey).blob)), e.message);
+      return true;
+    });
+    const winning = sshConnector(options({ trustOnFirstUse: true, trustedHostKey: sshd.otherHostKey }));
+    open.push(await winning.connect(5000));
+    assert.equal(winning.pinnedHostKey, presented);
+  });
+
+  it("logs in with the previous private key when the host refuses the new one, and says so once", async function () {
+    const fresh = utils.generateKeyPairSync("ed25519").private;
+    await assert.rejects(connect({ privateKey: fresh }), /authentication as root failed: the host does not accept the configured private key/);
+    const notices: string[] = [];
+    const connector = sshConnector(options({ privateKey: fresh, previousPrivateKey: sshd.clientKey, notice: (l) => notices.push(l) }));
+    open.push(await connector.connect(5000));
+    assert.equal(connector.usedPreviousKey, true);
+    open.push(await connector.connect(5000));
+    assert.deepEqual(notices, ["bare: the host does not accept the new SSH private key yet; logged in with the previous one until the new configuration authorizes the new key"]);
+    const current = sshConnector(options({ previousPrivateKey: fresh }));
+    open.push(await current.connect(5000));
+    assert.equal(current.usedPreviousKey, false);
   });
 
   it("rejects before connecting when no key is pinned and trust on first use is off, or a key is garbage", function () {

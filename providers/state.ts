@@ -1,0 +1,88 @@
+/**
+ * Pure decisions on the NixosHost's recorded state: whether the host still runs what its last
+ * rollout left (drift), the diff the engine is given, and the state recorded after a failure.
+ */
+import type { HostOutputs, TrackedOutputs } from "../lib/rollout/outputs";
+import { changedInputs, type HostProps } from "./props";
+
+/** The key the diff names when the host runs another system than its last rollout left. */
+export const RUNNING_SYSTEM = "runningSystem";
+
+/**
+ * Why the recorded state says the host is not as its last rollout left it, or undefined when
+ * it is. State recorded before the provider tracked this (no rolledOutSystem) shows no drift.
+ */
+export function driftOf(olds: Partial<HostProps>): string | undefined {
+  if (olds.readError) return `the host could not be read when its state was recorded (${olds.readError})`;
+  if (olds.rolledOutSystem === undefined) return undefined;
+  if (olds.rolledOutSystem === "") return `no rollout of ${olds.name ?? "the host"} has finished yet; it runs ${olds.systemPath || "an unknown system"}`;
+  if (olds.systemPath !== olds.rolledOutSystem) {
+    return `the host runs ${olds.systemPath || "an unknown system"}, not ${olds.rolledOutSystem} as its last rollout left it`;
+  }
+  return undefined;
+}
+
+/** What differs between the recorded state and the new inputs: input names, plus runningSystem on drift. */
+export function changedKeys(olds: Partial<HostProps>, news: Partial<HostProps>): string[] {
+  const keys = changedInputs(olds, news);
+  return driftOf(olds) === undefined ? keys : [...keys, RUNNING_SYSTEM];
+}
+
+/** The engine's diff: a renamed host is replaced; any changed key or drift is an update. */
+export function diffHost(olds: Partial<HostProps>, news: Partial<HostProps>): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
+  const replaces = olds.name !== news.name ? ["name"] : [];
+  return { changes: changedKeys(olds, news).length > 0 || replaces.length > 0, replaces, deleteBeforeReplace: false };
+}
+
+/** What a read of the host found after a failed rollout, or why it could not be read. */
+export type LiveRead =
+  | { readonly kind: "read"; readonly files: Readonly<Record<string, string>>; readonly outputs: HostOutputs }
+  | { readonly kind: "unreachable"; readonly reason: string };
+
+/** Whether the host could be read. */
+export function isRead(live: LiveRead): live is Extract<LiveRead, { kind: "read" }> {
+  return live.kind === "read";
+}
+
+/**
+ * The properties recorded when a rollout fails: the new inputs (with the engine's own keys,
+ * such as the serialized provider), but the files and systems the host really has. What the
+ * last successful rollout left stays as it was, so the next run compares against it.
+ * When the host cannot be read, the earlier outputs are kept, the system is unknown, and
+ * readError says why (the next run then rolls the host out again).
+ */
+export function failedRolloutProps(
+  news: HostProps,
+  olds: Partial<HostProps> | undefined,
+  live: LiveRead,
+  pinnedHostKey: string,
+): HostProps {
+  const tracked: TrackedOutputs = {
+    rolledOutSystem: olds?.rolledOutSystem ?? "",
+    pinnedHostKey,
+    readError: isRead(live) ? "" : live.reason,
+  };
+  if (isRead(live)) return { ...news, files: { ...live.files }, ...live.outputs, ...tracked };
+  return { ...news, ...outputsOf(olds), files: { ...(olds?.files ?? news.files) }, systemPath: "", ...tracked };
+}
+
+function outputsOf(olds: Partial<HostProps> | undefined): Partial<HostOutputs> {
+  if (!olds) return {};
+  const { systemPath, generation, bootedKernel, bootId, rebooted, rebootedAt, rebootReason, pendingReboot } = olds;
+  const all = { systemPath, generation, bootedKernel, bootId, rebooted, rebootedAt, rebootReason, pendingReboot };
+  // The engine's struct encoding has no undefined.
+  return Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined));
+}
+
+/**
+ * An error the Pulumi dynamic provider records as partial state: `id` and `properties` become
+ * the resource's state, `reasons` what the engine shows. The message stays the rollout's.
+ */
+export class RecordedFailure extends Error {
+  readonly reasons: string[];
+  constructor(readonly id: string, readonly properties: HostProps, override readonly cause: Error) {
+    super(cause.message);
+    this.name = cause.name;
+    this.reasons = [cause.message];
+  }
+}

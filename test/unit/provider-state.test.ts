@@ -1,0 +1,141 @@
+import * as assert from "node:assert/strict";
+import { DRAIN_DEFAULTS } from "../../lib/inventory/defaults";
+import { RolloutError } from "../../lib/rollout/errors";
+import { claimNode, removeHost } from "../../lib/rollout/inspect";
+import type { HostOutputs } from "../../lib/rollout/outputs";
+import { type HostProps, specOf } from "../../providers/props";
+import { changedKeys, diffHost, driftOf, failedRolloutProps, RecordedFailure } from "../../providers/state";
+import { FakeCluster } from "../fakes/cluster";
+import { testSpec } from "../fakes/specs";
+
+const S0 = "/nix/store/aaaa-nixos-system-srv2-0";
+const S1 = "/nix/store/bbbb-nixos-system-srv2-1";
+const PROVIDER = "exports.handler = __f0; /* serialized */";
+
+function outputs(system: string, generation: number): HostOutputs {
+  return { systemPath: system, generation, bootedKernel: "6.6.45", bootId: "b1", rebooted: false, rebootedAt: "", rebootReason: "activated live", pendingReboot: false };
+}
+
+/** The state after a successful rollout of `spec` that left `system` running. */
+function recorded(system: string, overrides: Partial<HostProps> = {}): HostProps {
+  return { ...testSpec("srv2"), ...outputs(system, 2), rolledOutSystem: system, pinnedHostKey: "", readError: "", ...overrides };
+}
+
+describe("NixosHost state: drift and diff", () => {
+  it("shows no change when the inputs are the same and the host runs what its last rollout left", () => {
+    const olds = recorded(S1);
+    assert.equal(driftOf(olds), undefined);
+    assert.deepEqual(diffHost(olds, testSpec("srv2")), { changes: false, replaces: [], deleteBeforeReplace: false });
+  });
+
+  it("shows runningSystem as a change when a refresh found another system running", () => {
+    // read() replaced systemPath with what the host runs after a hand `nixos-rebuild --rollback`.
+    const olds = recorded(S1, { systemPath: S0 });
+    assert.match(driftOf(olds)!, new RegExp(`runs ${S0}, not ${S1} as its last rollout left it`));
+    assert.deepEqual(changedKeys(olds, testSpec("srv2")), ["runningSystem"]);
+    assert.equal(diffHost(olds, testSpec("srv2")).changes, true);
+    assert.deepEqual(diffHost(olds, testSpec("srv2")).replaces, []);
+  });
+
+  it("keeps state recorded before the running system was tracked free of drift", () => {
+    const { rolledOutSystem, ...old } = recorded(S1, { systemPath: S0 });
+    void rolledOutSystem;
+    assert.equal(driftOf(old), undefined);
+    assert.equal(diffHost(old, testSpec("srv2")).changes, false);
+  });
+
+  it("treats a host never rolled out successfully, or not readable, as needing a rollout", () => {
+    assert.match(driftOf(recorded(S0, { rolledOutSystem: "" }))!, /no rollout of srv2 has finished yet/);
+    assert.match(driftOf(recorded(S1, { readError: "srv2: connect failed: timed out" }))!, /could not be read .*timed out/);
+  });
+
+  it("replaces a renamed host and names the changed inputs", () => {
+    assert.deepEqual(diffHost(recorded(S1), testSpec("srv9")).replaces, ["name"]);
+    assert.deepEqual(changedKeys(recorded(S1), testSpec("srv2", { action: "boot" })), ["action"]);
+  });
+
+  it("takes the outputs out of a property bag and keeps the inputs", () => {
+    const spec = specOf(recorded(S1, { systemPath: S0 }));
+    for (const k of ["systemPath", "generation", "rolledOutSystem", "pinnedHostKey", "readError"]) assert.ok(!(k in spec), k);
+    assert.deepEqual(spec, testSpec("srv2"));
+  });
+});
+
+describe("NixosHost state after a failed rollout", () => {
+  const news = { ...testSpec("srv2", { files: { "configuration.nix": "new\n" } }), __provider: PROVIDER } as HostProps;
+
+  it("records the live files and systems with the new inputs and the engine's provider key", () => {
+    const olds = recorded(S0, { files: { "configuration.nix": "old\n" } });
+    const props = failedRolloutProps(news, olds, { kind: "read", files: { "configuration.nix": "old\n" }, outputs: outputs(S0, 3) }, "");
+    assert.equal((props as unknown as Record<string, unknown>).__provider, PROVIDER);
+    assert.deepEqual(props.files, { "configuration.nix": "old\n" });
+    assert.equal(props.systemPath, S0);
+    assert.equal(props.generation, 3);
+    assert.equal(props.rolledOutSystem, S0, "what the last successful rollout left stays");
+    assert.equal(props.readError, "");
+    // Running `up` again with the same change: the files differ from the inputs, so it rolls out again.
+    assert.deepEqual(changedKeys(props, news), ["files"]);
+    // Reverting the change: the host runs what the state said before, so there is nothing to do.
+    assert.equal(diffHost(props, { ...news, files: { "configuration.nix": "old\n" } }).changes, false);
+  });
+
+  it("shows a change on revert when the failure left the new system running", () => {
+    const olds = recorded(S0, { files: { "configuration.nix": "old\n" } });
+    const props = failedRolloutProps(news, olds, { kind: "read", files: { "configuration.nix": "new\n" }, outputs: outputs(S1, 3) }, "");
+    assert.deepEqual(changedKeys(props, { ...news, files: { "configuration.nix": "old\n" } }), ["files", "runningSystem"]);
+    assert.deepEqual(changedKeys(props, news), ["runningSystem"]);
+  });
+
+  it("says when the host could not be read, and the next run rolls it out again", () => {
+    const olds = recorded(S0, { files: { "configuration.nix": "old\n" } });
+    const props = failedRolloutProps(news, olds, { kind: "unreachable", reason: "srv2: connect failed: refused" }, "");
+    assert.equal(props.readError, "srv2: connect failed: refused");
+    assert.equal(props.systemPath, "");
+    assert.deepEqual(props.files, { "configuration.nix": "old\n" });
+    assert.equal(diffHost(props, { ...news, files: { "configuration.nix": "old\n" } }).changes, true);
+    for (const [k, v] of Object.entries(props)) assert.notEqual(v, undefined, `${k} is undefined`);
+  });
+
+  it("records a failed create with no finished rollout", () => {
+    const props = failedRolloutProps(news, undefined, { kind: "read", files: { "configuration.nix": "new\n" }, outputs: outputs(S1, 2) }, "ssh-ed25519 AAAA");
+    assert.equal(props.rolledOutSystem, "");
+    assert.equal(props.pinnedHostKey, "ssh-ed25519 AAAA");
+    assert.equal(diffHost(props, news).changes, true);
+  });
+
+  it("carries id, properties and the full rollout message as the dynamic provider expects", () => {
+    const cause = new RolloutError("srv2", "health", "gate \"marker\" did not pass", "look at the gate", { command: "false", exitCode: 1, output: "no" });
+    const props = failedRolloutProps(news, undefined, { kind: "unreachable", reason: "x" }, "");
+    const e = new RecordedFailure("srv2", props, cause);
+    assert.equal(e.id, "srv2");
+    assert.equal(e.properties, props);
+    assert.equal(e.message, cause.message);
+    assert.deepEqual(e.reasons, [cause.message]);
+    assert.match(e.message, /^srv2: health failed: gate "marker" did not pass\ncommand: false \(exit 1\)/);
+  });
+});
+
+describe("a Node claimed by a renamed host", () => {
+  const timeouts = testSpec("x").timeouts;
+
+  it("is left alone by the delete of the host it belonged to", async () => {
+    const c = new FakeCluster().addNode("n2");
+    await claimNode(c, "srv2", "n2", () => undefined);
+    const lines: string[] = [];
+    await claimNode(c, "web2", "n2", (l) => lines.push(l));
+    assert.deepEqual(lines, ["web2: Node n2 belonged to srv2; it belongs to web2 now"]);
+    await removeHost("srv2", c, "n2", { timeouts, drain: DRAIN_DEFAULTS }, (l) => lines.push(l));
+    assert.ok(c.nodes.has("n2"));
+    assert.ok(!c.calls.some((x) => x.startsWith("cordon") || x.startsWith("delete")), c.calls.join(","));
+    assert.match(lines[1], /srv2 left the fleet; Node n2 now belongs to web2 and was left as it is/);
+  });
+
+  it("is drained and deleted by the delete of its own host, claimed or not", async () => {
+    for (const owner of ["srv2", undefined]) {
+      const c = new FakeCluster().addNode("n2");
+      if (owner) await claimNode(c, owner, "n2", () => undefined);
+      await removeHost("srv2", c, "n2", { timeouts, drain: DRAIN_DEFAULTS }, () => undefined);
+      assert.ok(!c.nodes.has("n2"), `owner ${owner}`);
+    }
+  });
+});
