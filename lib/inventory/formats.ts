@@ -4,7 +4,8 @@
  * by the schema.
  */
 import { isIPv4, isIPv6 } from "node:net";
-import { blobType } from "../host/keys";
+import { keyTypesFor } from "../host/keyShape";
+import { keyBlobProblem, type KeyUse } from "../host/keys";
 
 export { isIPv4, isIPv6 };
 
@@ -129,14 +130,19 @@ export function serverAddrProblem(s: string): string | undefined {
   return undefined;
 }
 
-/** Why a string is not an OpenSSH public key line ("ssh-ed25519 AAAA... comment"), or undefined. */
-export function publicKeyProblem(line: string): string | undefined {
+/**
+ * Why a string is not a whole OpenSSH public key line ("ssh-ed25519 AAAA... comment") for
+ * `use`, or undefined: the base64 blob is decoded and checked field by field, so a line cut
+ * short when copied is caught here rather than at the host.
+ */
+export function publicKeyProblem(line: string, use: KeyUse): string | undefined {
   const parts = line.trim().split(/\s+/);
   const shown = JSON.stringify(line.length > 40 ? `${line.slice(0, 37)}...` : line);
   if (parts.length < 2 || parts[0] === "") return `${shown} is not an OpenSSH public key line ("<type> <base64 key> [comment]")`;
   const [type, data] = parts;
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(data)) return `the key data after ${type} is not base64`;
-  const inner = blobType(Buffer.from(data, "base64"));
-  if (inner === undefined) return `the key data after ${type} is not an SSH public key (cut short when copied?)`;
-  return inner === type ? undefined : `the line says ${type} but the key data is an ${inner} key`;
+  if (parts.length >= 3 && keyTypesFor(use).includes(data)) {
+    return `${shown} starts with ${JSON.stringify(type)} before the key type; ssh-keyscan prints "<address> <type> <key>": keep only "<type> <key>"`;
+  }
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(data) || data.length % 4 === 1) return `the key data after ${type} is not base64`;
+  return keyBlobProblem(type, Buffer.from(data, "base64"), use);
 }

@@ -43,14 +43,16 @@ const namespace = matching(K8S_LABEL_NAME, "a Kubernetes namespace name");
 const nodeName = checkedText((s) => (isK8sSubdomain(s) ? undefined : `${q(s)} is not a Kubernetes Node name (lower-case DNS subdomain)`));
 const stateVersion = matching(/^[0-9]{2}\.[0-9]{2}$/, 'a NixOS release like "24.05" (quote it in YAML: 24.10 unquoted reads as 24.1)');
 
-function keyProblem(s: string, hint: string): string | undefined {
-  const p = publicKeyProblem(s);
-  return p === undefined ? undefined : `${p}${hint}`;
-}
-const hostKey = checkedText((s) =>
-  keyProblem(s, "; copy the line from /etc/ssh/ssh_host_ed25519_key.pub on the host (or `ssh-keyscan -t ed25519 <address>`), or set ssh.trustOnFirstUse: true"),
-);
-const authorizedKey = checkedText((s) => keyProblem(s, ""));
+const hostKey = checkedText((s) => {
+  const p = publicKeyProblem(s, "host");
+  return p === undefined
+    ? undefined
+    : `${p}; copy the whole line from /etc/ssh/ssh_host_ed25519_key.pub on the host (or the output of \`ssh-keyscan -t ed25519 <address>\` without the address in front), or leave hostKey out and set ssh.trustOnFirstUse: true`;
+});
+const authorizedKey = checkedText((s) => {
+  const p = publicKeyProblem(s, "user");
+  return p === undefined ? undefined : `${p}; copy the whole line of the user's public key file (e.g. ~/.ssh/id_ed25519.pub)`;
+});
 
 const port = num(z.number().int().min(1).max(65535));
 const prefixLength = num(z.number().int().min(0).max(128));

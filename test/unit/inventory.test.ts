@@ -42,8 +42,16 @@ describe("inventory: schema", () => {
   const cases: [string, (inv: Json & { hosts: Json[] }) => void, string, RegExp][] = [
     ["bad IPv4 address", (i) => (i.hosts[2].address = "10.0.0.300"), "hosts[2].address", /^"10\.0\.0\.300" is not an IPv4\/IPv6 address or host name$/],
     ["upper-case host name", (i) => (i.hosts[0].name = "SRV1"), "hosts[0].name", /"SRV1" is not a host name/],
-    ["cut-off host key", (i) => (i.hosts[1].hostKey = "ssh-ed25519 AAAA"), "hosts[1].hostKey", /not an SSH public key.*ssh-keyscan/],
-    ["host key of another type", (i) => (i.hosts[1].hostKey = HOST_KEYS[0].replace("ssh-ed25519", "ssh-rsa")), "hosts[1].hostKey", /says ssh-rsa but the key data is an ssh-ed25519 key/],
+    ["host key of three bytes", (i) => (i.hosts[1].hostKey = "ssh-ed25519 AAAA"), "hosts[1].hostKey", /not a valid SSH key blob \(cut short when copied\?\).*ssh-keyscan/],
+    ["host key of another type", (i) => (i.hosts[1].hostKey = HOST_KEYS[0].replace("ssh-ed25519", "ssh-rsa")), "hosts[1].hostKey", /says ssh-rsa but the key data is ssh-ed25519/],
+    [
+      "host key cut short after its type",
+      (i) => (i.hosts[2].hostKey = HOST_KEYS[2].slice(0, 60)),
+      "hosts[2].hostKey",
+      /^the ssh-ed25519 key data is cut short: its public key is missing or incomplete \(only 36 bytes of key data; the line was probably not copied whole\); copy the whole line from \/etc\/ssh\/ssh_host_ed25519_key\.pub on the host \(or the output of `ssh-keyscan -t ed25519 <address>` without the address in front\), or leave hostKey out and set ssh\.trustOnFirstUse: true$/,
+    ],
+    ["ssh-keyscan line with its address", (i) => (i.hosts[0].hostKey = `10.0.0.1 ${HOST_KEYS[0]}`), "hosts[0].hostKey", /starts with "10\.0\.0\.1" before the key type; ssh-keyscan prints/],
+    ["authorized key cut short", (i) => (i.ssh = { authorizedKeys: [HOST_KEYS[1].slice(0, 50)] }), "ssh.authorizedKeys[0]", /cut short.*copy the whole line of the user's public key file/],
     ["port out of range", (i) => (i.ssh = { port: 70000 }), "ssh.port", /70000 is above the maximum 65535/],
     ["port not a number", (i) => (i.hosts[0].ssh = { port: "ssh" }), "hosts[0].ssh.port", /expected a number, got "ssh"/],
     ["unknown rebuild action", (i) => (i.rebuild = { action: "reboot" }), "rebuild.action", /"reboot" is not one of "boot", "switch", "test"/],
