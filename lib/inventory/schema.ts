@@ -6,7 +6,7 @@
 import * as path from "node:path";
 import { z } from "zod";
 import { PATH_LITERAL_SAFE } from "../render/render";
-import { HOST_ROLES, REBOOT_POLICIES, REBUILD_ACTIONS } from "../rollout/spec";
+import { HOST_ROLES, REBOOT_POLICIES, REBUILD_ACTIONS, type Timeouts } from "../rollout/spec";
 import * as D from "./defaults";
 import {
   HOST_NAME,
@@ -56,7 +56,17 @@ const authorizedKey = checkedText((s) => {
 
 const port = num(z.number().int().min(1).max(65535));
 const prefixLength = num(z.number().int().min(0).max(128));
-const seconds = num(z.number().positive());
+/** A timeout of `key`: positive, at most its limit; the message says why the limit is there. */
+function seconds(key: keyof Timeouts) {
+  const max = D.TIMEOUT_LIMITS[key];
+  const span = max === 86_400 ? "one day" : max === 3_600 ? "one hour" : `${max / 60} minutes`;
+  return num(
+    z
+      .number()
+      .positive()
+      .max(max, { error: (iss) => `${q(iss.input)} is more than ${max} seconds (${span}), the most ${key} may be; timeouts are in seconds: did you give milliseconds?` }),
+  );
+}
 
 const flag = checkedText((s) =>
   /\s/.test(s) || s === ""
@@ -94,27 +104,27 @@ const labels = z.record(z.string(), text()).superRefine((rec, ctx) => {
 });
 
 const timeoutsShape = {
-  connectSeconds: seconds.default(D.TIMEOUT_DEFAULTS.connectSeconds),
-  lockSeconds: seconds.default(D.TIMEOUT_DEFAULTS.lockSeconds),
-  rebuildSeconds: seconds.default(D.TIMEOUT_DEFAULTS.rebuildSeconds),
-  drainSeconds: seconds.default(D.TIMEOUT_DEFAULTS.drainSeconds),
-  shutdownSeconds: seconds.default(D.TIMEOUT_DEFAULTS.shutdownSeconds),
-  bootSeconds: seconds.default(D.TIMEOUT_DEFAULTS.bootSeconds),
-  settleSeconds: seconds.default(D.TIMEOUT_DEFAULTS.settleSeconds),
-  readySeconds: seconds.default(D.TIMEOUT_DEFAULTS.readySeconds),
-  healthSeconds: seconds.default(D.TIMEOUT_DEFAULTS.healthSeconds),
+  connectSeconds: seconds("connectSeconds").default(D.TIMEOUT_DEFAULTS.connectSeconds),
+  lockSeconds: seconds("lockSeconds").default(D.TIMEOUT_DEFAULTS.lockSeconds),
+  rebuildSeconds: seconds("rebuildSeconds").default(D.TIMEOUT_DEFAULTS.rebuildSeconds),
+  drainSeconds: seconds("drainSeconds").default(D.TIMEOUT_DEFAULTS.drainSeconds),
+  shutdownSeconds: seconds("shutdownSeconds").default(D.TIMEOUT_DEFAULTS.shutdownSeconds),
+  bootSeconds: seconds("bootSeconds").default(D.TIMEOUT_DEFAULTS.bootSeconds),
+  settleSeconds: seconds("settleSeconds").default(D.TIMEOUT_DEFAULTS.settleSeconds),
+  readySeconds: seconds("readySeconds").default(D.TIMEOUT_DEFAULTS.readySeconds),
+  healthSeconds: seconds("healthSeconds").default(D.TIMEOUT_DEFAULTS.healthSeconds),
 };
 
 const hostTimeouts = strict({
-  connectSeconds: seconds.optional(),
-  lockSeconds: seconds.optional(),
-  rebuildSeconds: seconds.optional(),
-  drainSeconds: seconds.optional(),
-  shutdownSeconds: seconds.optional(),
-  bootSeconds: seconds.optional(),
-  settleSeconds: seconds.optional(),
-  readySeconds: seconds.optional(),
-  healthSeconds: seconds.optional(),
+  connectSeconds: seconds("connectSeconds").optional(),
+  lockSeconds: seconds("lockSeconds").optional(),
+  rebuildSeconds: seconds("rebuildSeconds").optional(),
+  drainSeconds: seconds("drainSeconds").optional(),
+  shutdownSeconds: seconds("shutdownSeconds").optional(),
+  bootSeconds: seconds("bootSeconds").optional(),
+  settleSeconds: seconds("settleSeconds").optional(),
+  readySeconds: seconds("readySeconds").optional(),
+  healthSeconds: seconds("healthSeconds").optional(),
 });
 
 const sshShape = {

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { TIMEOUT_DEFAULTS } from "../../lib/inventory/defaults";
+import { TIMEOUT_DEFAULTS, TIMEOUT_LIMITS } from "../../lib/inventory/defaults";
 import { InventoryError, formatPath } from "../../lib/inventory/errors";
 import { loadInventory } from "../../lib/inventory/load";
 import { HOST_KEYS, inlineInventory, memoryIo, smallInventory } from "./helpers/fixtures";
@@ -59,6 +59,8 @@ describe("inventory: schema", () => {
     ["test with reboots always", (i) => (i.rebuild = { action: "test", rebootPolicy: "always" }), "rebuild.rebootPolicy", /undoes the test activation; use action switch or boot, or rebootPolicy never/],
     ["zero timeout", (i) => (i.timeouts = { bootSeconds: 0 }), "timeouts.bootSeconds", /must be greater than 0/],
     ["negative host timeout", (i) => (i.hosts[1].timeouts = { drainSeconds: -1 }), "hosts[1].timeouts.drainSeconds", /must be greater than 0/],
+    ["timeout in milliseconds", (i) => (i.timeouts = { rebuildSeconds: 1800000 }), "timeouts.rebuildSeconds", /^1800000 is more than 86400 seconds \(one day\), the most rebuildSeconds may be; timeouts are in seconds: did you give milliseconds\?$/],
+    ["host timeout in milliseconds, as config set stores it", (i) => (i.hosts[2].timeouts = { connectSeconds: "15000" }), "hosts[2].timeouts.connectSeconds", /^15000 is more than 3600 seconds \(one hour\), the most connectSeconds may be; timeouts are in seconds: did you give milliseconds\?$/],
     ["regex that does not compile", (i) => (i.health = { commands: [{ name: "ceph", command: "ceph health", passWhen: ["^HEALTH_OK("] }] }), "health.commands[0].passWhen[0]", /not a valid JavaScript regular expression/],
     ["gate without command", (i) => (i.health = { commands: [{ name: "ceph" }] }), "health.commands[0].command", /^required but missing$/],
     ["bad namespace", (i) => (i.kubernetes = { watchedNamespaces: ["Kube_System"] }), "kubernetes.watchedNamespaces[0]", /not a Kubernetes namespace name/],
@@ -88,6 +90,21 @@ describe("inventory: schema", () => {
       assert.ok(err.message.includes(`fleet:inventory ${path}: ${hit.message}`), err.message);
     });
   }
+
+  it("takes every timeout at its limit, and Node's timers still hold the longest deadline", () => {
+    const inv = inlineInventory(base((i) => (i.timeouts = { ...TIMEOUT_LIMITS })));
+    assert.deepEqual(inv.timeouts, TIMEOUT_LIMITS);
+    // The longest deadline the rollout arms is shutdown + boot; Node fires a longer timer at once.
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on("warning", onWarning);
+    const timer = setTimeout(() => assert.fail("fired"), (inv.timeouts.shutdownSeconds + inv.timeouts.bootSeconds) * 1000);
+    clearTimeout(timer);
+    return new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      process.off("warning", onWarning);
+      assert.deepEqual(warnings, []);
+    });
+  });
 
   it("collects every problem into one error with a heading naming the source", () => {
     const err = failure(
