@@ -33,18 +33,35 @@ interface Raw {
 
 function fromYaml(text: string, issues: IssueList): Raw | undefined {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true });
+  // Integers are read as bigints first so one beyond 2^53 keeps its digits (and one beyond
+  // Nix's 64 bits can be named) instead of being rounded silently; see exactIntegers.
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true, intAsBigInt: true });
   for (const e of doc.errors) {
     issues.addIssue({ path: [], line: e.linePos?.[0].line, message: `not valid YAML: ${e.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "")}` });
   }
   if (doc.errors.length > 0) return undefined;
   try {
-    return { data: doc.toJS({ maxAliasCount: 100 }), lineOf: (p) => lineOf(doc, lineCounter, p) };
+    return { data: exactIntegers(doc.toJS({ maxAliasCount: 100 })), lineOf: (p) => lineOf(doc, lineCounter, p) };
   } catch (error) {
     // Aliases are resolved only here (an unknown anchor, an alias bomb).
     issues.addIssue({ path: [], message: `not valid YAML: ${error instanceof Error ? error.message : String(error)}` });
     return undefined;
   }
+}
+
+/** Integers a double holds exactly become numbers again; only longer ones stay bigints. */
+function exactIntegers(v: unknown): unknown {
+  if (typeof v === "bigint") return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+  if (Array.isArray(v)) return v.map(exactIntegers);
+  if (typeof v === "object" && v !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [k, item] of Object.entries(v)) {
+      // defineProperty: a key "__proto__" must stay an ordinary key.
+      Object.defineProperty(out, k, { value: exactIntegers(item), enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  }
+  return v;
 }
 
 function lineOf(doc: Document, lc: LineCounter, p: readonly (string | number)[]): number | undefined {
