@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { isNode, LineCounter, parseDocument, type Document } from "yaml";
 import { checkInventory } from "./checks";
 import { CONFIG_KEYS } from "./defaults";
-import { InventoryError, IssueList, type InventoryIssue, type InventorySource } from "./errors";
+import { InventoryError, IssueList, unreadableFile, type InventoryIssue, type InventorySource } from "./errors";
 import { inventorySchema, type ParsedInventory } from "./schema";
 import { applySimFleet, type SimOverlay } from "./simFleet";
 import type { Inventory, InventoryHost, InventoryIo } from "./types";
@@ -83,11 +83,12 @@ function readRaw(input: InventoryInput, io: InventoryIo, issues: IssueList): { s
   if (file !== undefined) {
     const source: InventorySource = { kind: "file", path: file };
     let text: string;
+    const absolute = path.resolve(input.projectDir, file);
     try {
-      text = io.readFile(path.resolve(input.projectDir, file));
+      text = io.readFile(absolute);
     } catch (error) {
-      const why = error instanceof Error ? error.message : String(error);
-      issues.addIssue({ path: [], subject: CONFIG_KEYS.inventoryFile, message: `cannot read ${file} (relative to ${input.projectDir}): ${why}` });
+      const fix = `check the spelling, create the file, or point the key at the right one: \`pulumi config set ${CONFIG_KEYS.inventoryFile.split(":")[1]} <path relative to the project folder>\``;
+      issues.addIssue({ path: [], subject: CONFIG_KEYS.inventoryFile, message: unreadableFile(error, file, absolute, input.projectDir, fix) });
       return { source };
     }
     return { source, raw: fromYaml(text, issues) };

@@ -7,7 +7,7 @@ import { renderHostFiles, type StaticModuleName, type UserModule } from "../rend
 import { readStaticModules } from "../render/static";
 import type { HostSpec } from "../rollout/spec";
 import { CONFIG_KEYS, K3S_TOKEN_PATH } from "./defaults";
-import { IssueList } from "./errors";
+import { IssueList, unreadableFile } from "./errors";
 import { publicKeyOf, withKey } from "./loginKey";
 import { rolloutOrder } from "./order";
 import { hostNixData, modulePathsOf, nodeNameOf, sshPort, sshUser, timeoutsOf } from "./resolve";
@@ -81,10 +81,14 @@ function kubeconfigOf(inv: Inventory, secrets: PlanSecrets, io: PlanIo, issues: 
     );
     return undefined;
   }
+  const absolute = path.resolve(inv.projectDir, file);
   try {
-    return io.readFile(path.resolve(inv.projectDir, file));
+    return io.readFile(absolute);
   } catch (error) {
-    issues.add(["kubernetes", "kubeconfigFile"], `cannot read ${file}: ${why(error)}`);
+    const fix =
+      "check the spelling or put the kubeconfig there (on a k3s server it is /etc/rancher/k3s/k3s.yaml; set its server: to an address this machine reaches), " +
+      "or store it as secret config instead (`pulumi config set --secret fleet:kubeconfig < kubeconfig.yaml` and remove kubernetes.kubeconfigFile), or set kubernetes.enabled: false";
+    issues.add(["kubernetes", "kubeconfigFile"], unreadableFile(error, file, absolute, inv.projectDir, fix));
     return undefined;
   }
 }
@@ -99,10 +103,12 @@ function userModules(inv: Inventory, io: PlanIo, issues: IssueList): Map<string,
     list.forEach((p, i) => {
       const rel = path.posix.normalize(p);
       if (out.has(rel)) return;
+      const absolute = path.resolve(inv.projectDir, rel);
       try {
-        out.set(rel, io.readFile(path.resolve(inv.projectDir, rel)));
+        out.set(rel, io.readFile(absolute));
       } catch (error) {
-        issues.add(at(i), `cannot read the module ${rel} (relative to ${inv.projectDir}): ${why(error)}`);
+        const fix = "check the spelling, create the module there, or remove the entry";
+        issues.add(at(i), `the module ${unreadableFile(error, rel, absolute, inv.projectDir, fix)}`);
         out.set(rel, "");
       }
     });

@@ -198,6 +198,6 @@ describe("inventory: sources", () => {
     const io = memoryIo("/proj", {});
     assert.throws(() => loadInventory({ projectDir: "/proj" }, io), /no inventory: set fleet:inventoryFile .*pulumi config set --path 'fleet:inventory\.hosts\[0\]\.name' srv1/);
     assert.throws(() => loadInventory({ inventory: { hosts: [] }, inventoryFile: "x.yaml", projectDir: "/proj" }, io), /fleet:inventory and fleet:inventoryFile: both are set; keep one/);
-    assert.throws(() => loadInventory({ inventoryFile: "missing.yaml", projectDir: "/proj" }, io), /fleet:inventoryFile: cannot read missing\.yaml \(relative to \/proj\): ENOENT/);
+    assert.throws(() => loadInventory({ inventoryFile: "missing.yaml", projectDir: "/proj" }, io), /^ {2}fleet:inventoryFile: missing\.yaml does not exist \(looked for \/proj\/missing\.yaml, relative to the project folder \/proj \(where Pulumi\.yaml is\)\); check the spelling, create the file, or point the key at the right one: `pulumi config set inventoryFile <path relative to the project folder>`$/m);
   });
 });
