@@ -14,9 +14,11 @@ import {
   K8S_LABEL_NAME,
   SECRET_NAME,
   USER_NAME,
+  hostAddressProblem,
   ipFamily,
   isK8sSubdomain,
   isSshAddress,
+  k3sFlagProblem,
   labelKeyProblem,
   labelValueProblem,
   parseStaticAddress,
@@ -31,11 +33,12 @@ const nonEmpty = checkedText((s) => (s.trim() === "" ? "must not be empty" : und
 const matching = (re: RegExp, what: string) => checkedText((s) => (re.test(s) ? undefined : `${q(s)} is not ${what}`));
 
 const hostName = matching(HOST_NAME, "a host name: 1-63 lower-case letters, digits and '-', starting and ending with a letter or digit");
-const sshAddress = checkedText((s) => (isSshAddress(s) ? undefined : `${q(s)} is not an IPv4/IPv6 address or host name`));
-const plainIp = checkedText((s) => (ipFamily(s) !== undefined ? undefined : `${q(s)} is not an IPv4 or IPv6 address`));
-const staticAddress = checkedText((s) =>
-  parseStaticAddress(s) !== undefined ? undefined : `${q(s)} is not an IP address, with or without a /prefix (10.0.0.5 or 10.0.0.5/24)`,
-);
+const sshAddress = checkedText((s) => (isSshAddress(s) ? hostAddressProblem(s) : `${q(s)} is not an IPv4/IPv6 address or host name`));
+const plainIp = checkedText((s) => (ipFamily(s) !== undefined ? hostAddressProblem(s) : `${q(s)} is not an IPv4 or IPv6 address`));
+const staticAddress = checkedText((s) => {
+  const parsed = parseStaticAddress(s);
+  return parsed !== undefined ? hostAddressProblem(parsed.ip) : `${q(s)} is not an IP address, with or without a /prefix (10.0.0.5 or 10.0.0.5/24)`;
+});
 const interfaceName = matching(INTERFACE_NAME, "a network interface name (at most 15 characters, e.g. eth0 or enp3s0)");
 const userName = matching(USER_NAME, "a user name");
 const secretName = matching(SECRET_NAME, "a secret name (letters, digits, '_' and '-', starting with a letter)");
@@ -68,11 +71,7 @@ function seconds(key: keyof Timeouts) {
   );
 }
 
-const flag = checkedText((s) =>
-  /\s/.test(s) || s === ""
-    ? `${q(s)}: put each flag in its own list item and join a flag to its value with '=' (--node-taint=key=value:NoSchedule)`
-    : undefined,
-);
+const flag = checkedText(k3sFlagProblem);
 
 const regex = checkedText((s) => {
   try {
