@@ -8,6 +8,7 @@ import { readStaticModules } from "../render/static";
 import type { HostSpec } from "../rollout/spec";
 import { CONFIG_KEYS, K3S_TOKEN_PATH } from "./defaults";
 import { IssueList, unreadableFile } from "./errors";
+import { publicKeyProblem } from "./formats";
 import { publicKeyOf, withKey } from "./loginKey";
 import { rolloutOrder } from "./order";
 import { hostNixData, modulePathsOf, nodeNameOf, sshPort, sshUser, timeoutsOf } from "./resolve";
@@ -58,7 +59,14 @@ function loginKey(inv: Inventory, secrets: PlanSecrets, io: PlanIo, issues: Issu
     return {};
   }
   try {
-    return { key, pub: publicKeyOf(key) };
+    const pub = publicKeyOf(key);
+    // Every host authorizes this key, so it must pass the check authorized keys pass.
+    const problem = publicKeyProblem(pub, "user");
+    if (problem !== undefined) {
+      issues.addIssue({ path: [], subject: CONFIG_KEYS.sshPrivateKey, message: `its public key is refused: ${problem}; make a new one with \`ssh-keygen -t ed25519\`` });
+      return {};
+    }
+    return { key, pub };
   } catch (error) {
     issues.addIssue({ path: [], subject: CONFIG_KEYS.sshPrivateKey, message: `is not a usable private key (${why(error)}); give an unencrypted OpenSSH or PEM key` });
     return {};

@@ -1,4 +1,5 @@
 import * as assert from "node:assert/strict";
+import { generateKeyPairSync } from "node:crypto";
 import { K3S_TOKEN_PATH } from "../../lib/inventory/defaults";
 import { InventoryError, formatPath } from "../../lib/inventory/errors";
 import { publicKeyOf } from "../../lib/inventory/loginKey";
@@ -115,6 +116,15 @@ describe("plan: secrets and files", () => {
     const found = planFailure(inlineInventory(k3sFleet()), secrets({ sshPrivateKey: "-----BEGIN NONSENSE-----", values: { k3sToken: "" } }));
     assert.match(found.get("fleet:sshPrivateKey") ?? "", /is not a usable private key \(.*\); give an unencrypted OpenSSH or PEM key/);
     assert.match(found.get("k3s.tokenSecret") ?? "", /which is empty/);
+  });
+
+  it("refuses a login key whose public half no host would accept, as a config error", () => {
+    const weak = generateKeyPairSync("rsa", { modulusLength: 512, privateKeyEncoding: { type: "pkcs1", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } }).privateKey;
+    const found = planFailure(inlineInventory(k3sFleet()), secrets({ sshPrivateKey: weak }));
+    assert.equal(
+      found.get("fleet:sshPrivateKey"),
+      "its public key is refused: its modulus is 512 bits; OpenSSH takes RSA keys of 1024 to 16384 bits; make a new one with `ssh-keygen -t ed25519`",
+    );
   });
 
   it("names the inventory path of a module it cannot read", () => {
