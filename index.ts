@@ -12,6 +12,7 @@ import { CONFIG_KEYS } from "./lib/inventory/defaults";
 import { InventoryError } from "./lib/inventory/errors";
 import { loadInventory } from "./lib/inventory/load";
 import { planHosts } from "./lib/inventory/plan";
+import { NixValueError } from "./lib/render/nixValue";
 import { hostExports, rollOutFleet } from "./providers/fleet";
 
 // The SDK knows which config keys were set with --secret but does not type that query.
@@ -64,6 +65,11 @@ function plan() {
   } catch (error) {
     // Bad input stops the program before any host is touched, without a stack trace.
     if (error instanceof InventoryError) throw new pulumi.RunError(error.message);
+    // The inventory checks refuse what Nix cannot hold first; should a value slip past them,
+    // the serializer's path still says where it sits.
+    if (error instanceof NixValueError) {
+      throw new pulumi.RunError(`Cannot write the NixOS configuration: ${error.message}. Change that value in the inventory (nix.settings or the field it comes from).`);
+    }
     throw error;
   }
 }

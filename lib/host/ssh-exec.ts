@@ -5,6 +5,7 @@
 import { StringDecoder } from "node:string_decoder";
 import type { ClientChannel } from "ssh2";
 import { HostConnectionError, type ExecOptions, type ExecResult } from "./host";
+import { timerDelay } from "./timer";
 
 /**
  * A remote command outlived its deadline. Its channel was closed and it was sent SIGKILL, which
@@ -52,7 +53,7 @@ export function runOnChannel(ch: ClientChannel, command: string, options: ExecOp
             }
             ch.close();
             reject(new CommandTimeoutError(host, label, options.timeoutMs as number, tail));
-          }, options.timeoutMs)
+          }, timerDelay(options.timeoutMs))
         : undefined;
     ch.on("data", (chunk: Buffer) => {
       out.push(chunk);

@@ -7,6 +7,7 @@
 import * as net from "node:net";
 import { Client, utils, type ConnectConfig } from "ssh2";
 import { HostConnectionError, HostKeyMismatchError, type ExecOptions, type ExecResult, type Host, type HostConnector } from "./host";
+import { timerDelay } from "./timer";
 import { fingerprint, hostKeyAlgorithms, parsePublicKeyLine, publicKeyLine, type PublicKey } from "./keys";
 import { runOnChannel } from "./ssh-exec";
 
@@ -128,7 +129,7 @@ function tcpProbe(address: string, port: number, timeoutMs: number): Promise<boo
       socket.destroy();
       resolve(ok);
     };
-    const timer = setTimeout(() => finish(false), Math.max(1, timeoutMs));
+    const timer = setTimeout(() => finish(false), timerDelay(timeoutMs));
     socket.once("connect", () => finish(true));
     socket.once("error", () => finish(false));
   });
@@ -160,7 +161,7 @@ function connectOnce(o: SshConnectorOptions, pinned: PublicKey | undefined, keys
     };
     const timer = setTimeout(
       () => finish(new HostConnectionError(o.name, `could not connect to ${where} within ${timeoutMs} ms (timed out)`)),
-      timeoutMs,
+      timerDelay(timeoutMs),
     );
     const onReady = () => finish(undefined);
     client.once("ready", onReady);

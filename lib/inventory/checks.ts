@@ -2,7 +2,7 @@
  * Checks across fields and hosts, run on the parsed inventory: required connection data, uniqueness, static networking, k3s prerequisites.
  */
 import type { IssueList } from "./errors";
-import { maxPrefix, parseStaticAddress } from "./formats";
+import { canonicalAddress, inSubnet, ipFamily, maxPrefix, parseStaticAddress, reservedInSubnet, subnetOf } from "./formats";
 import type { ParsedHost, ParsedInventory } from "./schema";
 
 /** Runs every cross-field check, adding problems to `issues`. */
@@ -59,10 +59,14 @@ function checkUnique(inv: ParsedInventory, issues: IssueList): void {
     inv,
     issues,
     "address",
-    (h) => (h.address === undefined ? undefined : `${h.address.toLowerCase()} port ${h.ssh.port ?? inv.ssh.port}`),
+    // One spelling per address: "fd00::1" and "FD00:0::1" are the same host.
+    (h) => (h.address === undefined ? undefined : `${canonicalAddress(h.address)} port ${h.ssh.port ?? inv.ssh.port}`),
     (v) => `the address ${v}`,
   );
-  unique(inv, issues, "network.address", (h) => (h.network.address === undefined ? undefined : parseStaticAddress(h.network.address)?.ip), (v) => `the static address ${v}`);
+  unique(inv, issues, "network.address", (h) => {
+    const ip = h.network.address === undefined ? undefined : parseStaticAddress(h.network.address)?.ip;
+    return ip === undefined ? undefined : canonicalAddress(ip);
+  }, (v) => `the static address ${v}`);
   // A host whose nodeName is unset uses its name; that must not collide with another's nodeName.
   const names = new Map(inv.hosts.map((h, i) => [h.name, i]));
   inv.hosts.forEach((h, i) => {
@@ -84,6 +88,7 @@ function checkNetwork(inv: ParsedInventory, h: ParsedHost, i: number, issues: Is
   const net = h.network;
   if (net.address === undefined) {
     if (net.prefixLength !== undefined) issues.add(at("prefixLength"), "set without network.address; give the static address too, or remove it (the host uses DHCP)");
+    if (net.gateway !== undefined) issues.add(at("gateway"), "set without network.address, so it would be ignored (the host uses DHCP, which supplies the gateway); give the static address too, or remove it");
     return;
   }
   const parsed = parseStaticAddress(net.address);
@@ -98,6 +103,35 @@ function checkNetwork(inv: ParsedInventory, h: ParsedHost, i: number, issues: Is
     issues.add(at("prefixLength"), `required with a static network.address; write ${parsed.ip}/24 (for example), or set network.prefixLength`);
   } else if (prefix > maxPrefix(parsed.family)) {
     issues.add(at("prefixLength"), `${prefix} is longer than an IPv${parsed.family} prefix can be (${maxPrefix(parsed.family)})`);
+  } else {
+    checkSubnet(inv, h, i, parsed.ip, parsed.family, prefix, issues);
+  }
+}
+
+/**
+ * A static address must be a host address of its subnet, and the default gateway must be
+ * reachable from it: a gateway outside the subnet (or of the other IP family) gives the host
+ * no default route after the switch, which cuts the rollout's SSH connection off.
+ */
+function checkSubnet(inv: ParsedInventory, h: ParsedHost, i: number, ip: string, family: 4 | 6, prefix: number, issues: IssueList): void {
+  const reserved = reservedInSubnet(ip, prefix);
+  if (reserved !== undefined) {
+    issues.add(["hosts", i, "network", "address"], `${ip} is the ${reserved} address of ${subnetOf(ip, prefix)}, which no host can have; pick an address inside the subnet, or fix the prefix`);
+  }
+  const gateway = h.network.gateway ?? inv.network.gateway;
+  if (gateway === undefined) return;
+  const where = h.network.gateway !== undefined ? ["hosts", i, "network", "gateway"] : ["network", "gateway"];
+  const whose = `${h.name}'s static address ${ip}/${prefix}`;
+  const gwFamily = ipFamily(gateway);
+  if (gwFamily !== family) {
+    issues.add(where, `${gateway} is an IPv${gwFamily} gateway for ${whose}; the host would have no default route. Give an IPv${family} gateway (per host under hosts[${i}].network.gateway if the fleet's differs)`);
+  } else if (canonicalAddress(gateway) === canonicalAddress(ip)) {
+    issues.add(where, `${gateway} is ${h.name}'s own address; the gateway is the router the host sends other traffic to`);
+  } else if (!inSubnet(gateway, ip, prefix) && !(family === 6 && inSubnet(gateway, "fe80::", 10))) {
+    issues.add(
+      where,
+      `${gateway} is outside ${subnetOf(ip, prefix)}, the subnet of ${whose}: the host could not reach it, would lose its default route and with it the rollout's SSH connection; give a gateway inside the subnet, or fix the prefix`,
+    );
   }
 }
 

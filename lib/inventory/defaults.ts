@@ -36,6 +36,26 @@ export const TIMEOUT_DEFAULTS: Timeouts = {
 /** kubectl drain's defaults: without --force and --delete-emptydir-data such pods stop the drain. */
 export const DRAIN_DEFAULTS: DrainPolicy = { force: false, deleteEmptyDirData: false };
 
+/**
+ * The longest each timeout may be, in seconds. A larger value is almost always milliseconds
+ * given by mistake (connectSeconds: 15000). Connecting and each boot phase get an hour at most;
+ * what can honestly take long (a build from source, a drain of slow pods, a storage cluster
+ * healing, waiting for another rollout's lock) gets a day. The longest deadline the rollout
+ * arms (shutdown + boot, in ms) stays far below what Node's timers hold (2^31-1 ms, about
+ * 24.8 days); a longer timer fires at once.
+ */
+export const TIMEOUT_LIMITS: Timeouts = {
+  connectSeconds: 3_600,
+  lockSeconds: 86_400,
+  rebuildSeconds: 86_400,
+  drainSeconds: 86_400,
+  shutdownSeconds: 3_600,
+  bootSeconds: 3_600,
+  settleSeconds: 3_600,
+  readySeconds: 3_600,
+  healthSeconds: 86_400,
+};
+
 export const KUBERNETES_DEFAULTS = { enabled: true, watchedNamespaces: ["kube-system"] } as const;
 
 export const HEALTH_DEFAULTS = { nodesReady: true } as const;

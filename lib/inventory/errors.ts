@@ -55,6 +55,28 @@ export function formatIssue(source: InventorySource, issue: InventoryIssue): str
   return path === "" ? `${where}: ${issue.message}` : `${where} ${path}: ${issue.message}`;
 }
 
+/**
+ * Why a file the configuration names could not be read, with what to do: `shown` is the name
+ * as the user wrote it, `absolute` where it was looked for, `base` the folder it is relative
+ * to, and `fix` what to do when it is missing (check the spelling, create it, ...).
+ */
+export function unreadableFile(error: unknown, shown: string, absolute: string, base: string, fix: string): string {
+  const code = typeof error === "object" && error !== null && "code" in error ? (error as { code?: unknown }).code : undefined;
+  const where = `looked for ${absolute}, relative to the project folder ${base} (where Pulumi.yaml is)`;
+  switch (code) {
+    case "ENOENT":
+    case "ENOTDIR":
+      return `${shown} does not exist (${where}); ${fix}`;
+    case "EACCES":
+    case "EPERM":
+      return `${shown} is not readable (${absolute}: permission denied); make it readable by the user who runs pulumi`;
+    case "EISDIR":
+      return `${shown} is a folder, not a file (${absolute}); name the file inside it`;
+    default:
+      return `cannot read ${shown} (${where}): ${error instanceof Error ? error.message : String(error)}; ${fix}`;
+  }
+}
+
 /** The inventory (or what the plan needs besides it) is not usable; lists every problem found. */
 export class InventoryError extends Error {
   constructor(

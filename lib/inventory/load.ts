@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { isNode, LineCounter, parseDocument, type Document } from "yaml";
 import { checkInventory } from "./checks";
 import { CONFIG_KEYS } from "./defaults";
-import { InventoryError, IssueList, type InventoryIssue, type InventorySource } from "./errors";
+import { InventoryError, IssueList, unreadableFile, type InventoryIssue, type InventorySource } from "./errors";
 import { inventorySchema, type ParsedInventory } from "./schema";
 import type { Inventory, InventoryHost, InventoryIo } from "./types";
 import { messageFor } from "./zodParts";
@@ -29,18 +29,35 @@ interface Raw {
 
 function fromYaml(text: string, issues: IssueList): Raw | undefined {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true });
+  // Integers are read as bigints first so one beyond 2^53 keeps its digits (and one beyond
+  // Nix's 64 bits can be named) instead of being rounded silently; see exactIntegers.
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true, intAsBigInt: true });
   for (const e of doc.errors) {
     issues.addIssue({ path: [], line: e.linePos?.[0].line, message: `not valid YAML: ${e.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "")}` });
   }
   if (doc.errors.length > 0) return undefined;
   try {
-    return { data: doc.toJS({ maxAliasCount: 100 }), lineOf: (p) => lineOf(doc, lineCounter, p) };
+    return { data: exactIntegers(doc.toJS({ maxAliasCount: 100 })), lineOf: (p) => lineOf(doc, lineCounter, p) };
   } catch (error) {
     // Aliases are resolved only here (an unknown anchor, an alias bomb).
     issues.addIssue({ path: [], message: `not valid YAML: ${error instanceof Error ? error.message : String(error)}` });
     return undefined;
   }
+}
+
+/** Integers a double holds exactly become numbers again; only longer ones stay bigints. */
+function exactIntegers(v: unknown): unknown {
+  if (typeof v === "bigint") return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+  if (Array.isArray(v)) return v.map(exactIntegers);
+  if (typeof v === "object" && v !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [k, item] of Object.entries(v)) {
+      // defineProperty: a key "__proto__" must stay an ordinary key.
+      Object.defineProperty(out, k, { value: exactIntegers(item), enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  }
+  return v;
 }
 
 function lineOf(doc: Document, lc: LineCounter, p: readonly (string | number)[]): number | undefined {
@@ -62,11 +79,12 @@ function readRaw(input: InventoryInput, io: InventoryIo, issues: IssueList): { s
   if (file !== undefined) {
     const source: InventorySource = { kind: "file", path: file };
     let text: string;
+    const absolute = path.resolve(input.projectDir, file);
     try {
-      text = io.readFile(path.resolve(input.projectDir, file));
+      text = io.readFile(absolute);
     } catch (error) {
-      const why = error instanceof Error ? error.message : String(error);
-      issues.addIssue({ path: [], subject: CONFIG_KEYS.inventoryFile, message: `cannot read ${file} (relative to ${input.projectDir}): ${why}` });
+      const fix = `check the spelling, create the file, or point the key at the right one: \`pulumi config set ${CONFIG_KEYS.inventoryFile.split(":")[1]} <path relative to the project folder>\``;
+      issues.addIssue({ path: [], subject: CONFIG_KEYS.inventoryFile, message: unreadableFile(error, file, absolute, input.projectDir, fix) });
       return { source };
     }
     return { source, raw: fromYaml(text, issues) };

@@ -7,7 +7,8 @@ import { renderHostFiles, type StaticModuleName, type UserModule } from "../rend
 import { readStaticModules } from "../render/static";
 import type { HostSpec } from "../rollout/spec";
 import { CONFIG_KEYS, K3S_TOKEN_PATH } from "./defaults";
-import { IssueList } from "./errors";
+import { IssueList, unreadableFile } from "./errors";
+import { publicKeyProblem } from "./formats";
 import { publicKeyOf, withKey } from "./loginKey";
 import { rolloutOrder } from "./order";
 import { drainPolicyOf, hostNixData, modulePathsOf, nodeNameOf, sshPort, sshUser, timeoutsOf } from "./resolve";
@@ -50,7 +51,14 @@ function loginKey(secrets: PlanSecrets, issues: IssueList): { key?: string; pub?
     return {};
   }
   try {
-    return { key, pub: publicKeyOf(key) };
+    const pub = publicKeyOf(key);
+    // Every host authorizes this key, so it must pass the check authorized keys pass.
+    const problem = publicKeyProblem(pub, "user");
+    if (problem !== undefined) {
+      issues.addIssue({ path: [], subject: CONFIG_KEYS.sshPrivateKey, message: `its public key is refused: ${problem}; make a new one with \`ssh-keygen -t ed25519\`` });
+      return {};
+    }
+    return { key, pub };
   } catch (error) {
     issues.addIssue({ path: [], subject: CONFIG_KEYS.sshPrivateKey, message: `is not a usable private key (${why(error)}); give an unencrypted OpenSSH or PEM key` });
     return {};
@@ -73,10 +81,14 @@ function kubeconfigOf(inv: Inventory, secrets: PlanSecrets, io: PlanIo, issues: 
     );
     return undefined;
   }
+  const absolute = path.resolve(inv.projectDir, file);
   try {
-    return io.readFile(path.resolve(inv.projectDir, file));
+    return io.readFile(absolute);
   } catch (error) {
-    issues.add(["kubernetes", "kubeconfigFile"], `cannot read ${file}: ${why(error)}`);
+    const fix =
+      "check the spelling or put the kubeconfig there (on a k3s server it is /etc/rancher/k3s/k3s.yaml; set its server: to an address this machine reaches), " +
+      "or store it as secret config instead (`pulumi config set --secret fleet:kubeconfig < kubeconfig.yaml` and remove kubernetes.kubeconfigFile), or set kubernetes.enabled: false";
+    issues.add(["kubernetes", "kubeconfigFile"], unreadableFile(error, file, absolute, inv.projectDir, fix));
     return undefined;
   }
 }
@@ -91,10 +103,12 @@ function userModules(inv: Inventory, io: PlanIo, issues: IssueList): Map<string,
     list.forEach((p, i) => {
       const rel = path.posix.normalize(p);
       if (out.has(rel)) return;
+      const absolute = path.resolve(inv.projectDir, rel);
       try {
-        out.set(rel, io.readFile(path.resolve(inv.projectDir, rel)));
+        out.set(rel, io.readFile(absolute));
       } catch (error) {
-        issues.add(at(i), `cannot read the module ${rel} (relative to ${inv.projectDir}): ${why(error)}`);
+        const fix = "check the spelling, create the module there, or remove the entry";
+        issues.add(at(i), `the module ${unreadableFile(error, rel, absolute, inv.projectDir, fix)}`);
         out.set(rel, "");
       }
     });

@@ -6,7 +6,7 @@
 import * as path from "node:path";
 import { z } from "zod";
 import { PATH_LITERAL_SAFE } from "../render/render";
-import { HOST_ROLES, REBOOT_POLICIES, REBUILD_ACTIONS } from "../rollout/spec";
+import { HOST_ROLES, REBOOT_POLICIES, REBUILD_ACTIONS, type Timeouts } from "../rollout/spec";
 import * as D from "./defaults";
 import {
   HOST_NAME,
@@ -14,9 +14,11 @@ import {
   K8S_LABEL_NAME,
   SECRET_NAME,
   USER_NAME,
+  hostAddressProblem,
   ipFamily,
   isK8sSubdomain,
   isSshAddress,
+  k3sFlagProblem,
   labelKeyProblem,
   labelValueProblem,
   parseStaticAddress,
@@ -31,11 +33,12 @@ const nonEmpty = checkedText((s) => (s.trim() === "" ? "must not be empty" : und
 const matching = (re: RegExp, what: string) => checkedText((s) => (re.test(s) ? undefined : `${q(s)} is not ${what}`));
 
 const hostName = matching(HOST_NAME, "a host name: 1-63 lower-case letters, digits and '-', starting and ending with a letter or digit");
-const sshAddress = checkedText((s) => (isSshAddress(s) ? undefined : `${q(s)} is not an IPv4/IPv6 address or host name`));
-const plainIp = checkedText((s) => (ipFamily(s) !== undefined ? undefined : `${q(s)} is not an IPv4 or IPv6 address`));
-const staticAddress = checkedText((s) =>
-  parseStaticAddress(s) !== undefined ? undefined : `${q(s)} is not an IP address, with or without a /prefix (10.0.0.5 or 10.0.0.5/24)`,
-);
+const sshAddress = checkedText((s) => (isSshAddress(s) ? hostAddressProblem(s) : `${q(s)} is not an IPv4/IPv6 address or host name`));
+const plainIp = checkedText((s) => (ipFamily(s) !== undefined ? hostAddressProblem(s) : `${q(s)} is not an IPv4 or IPv6 address`));
+const staticAddress = checkedText((s) => {
+  const parsed = parseStaticAddress(s);
+  return parsed !== undefined ? hostAddressProblem(parsed.ip) : `${q(s)} is not an IP address, with or without a /prefix (10.0.0.5 or 10.0.0.5/24)`;
+});
 const interfaceName = matching(INTERFACE_NAME, "a network interface name (at most 15 characters, e.g. eth0 or enp3s0)");
 const userName = matching(USER_NAME, "a user name");
 const secretName = matching(SECRET_NAME, "a secret name (letters, digits, '_' and '-', starting with a letter)");
@@ -43,24 +46,32 @@ const namespace = matching(K8S_LABEL_NAME, "a Kubernetes namespace name");
 const nodeName = checkedText((s) => (isK8sSubdomain(s) ? undefined : `${q(s)} is not a Kubernetes Node name (lower-case DNS subdomain)`));
 const stateVersion = matching(/^[0-9]{2}\.[0-9]{2}$/, 'a NixOS release like "24.05" (quote it in YAML: 24.10 unquoted reads as 24.1)');
 
-function keyProblem(s: string, hint: string): string | undefined {
-  const p = publicKeyProblem(s);
-  return p === undefined ? undefined : `${p}${hint}`;
-}
-const hostKey = checkedText((s) =>
-  keyProblem(s, "; copy the line from /etc/ssh/ssh_host_ed25519_key.pub on the host (or `ssh-keyscan -t ed25519 <address>`), or set ssh.trustOnFirstUse: true"),
-);
-const authorizedKey = checkedText((s) => keyProblem(s, ""));
+const hostKey = checkedText((s) => {
+  const p = publicKeyProblem(s, "host");
+  return p === undefined
+    ? undefined
+    : `${p}; copy the whole line from /etc/ssh/ssh_host_ed25519_key.pub on the host (or the output of \`ssh-keyscan -t ed25519 <address>\` without the address in front), or leave hostKey out and set ssh.trustOnFirstUse: true`;
+});
+const authorizedKey = checkedText((s) => {
+  const p = publicKeyProblem(s, "user");
+  return p === undefined ? undefined : `${p}; copy the whole line of the user's public key file (e.g. ~/.ssh/id_ed25519.pub)`;
+});
 
 const port = num(z.number().int().min(1).max(65535));
 const prefixLength = num(z.number().int().min(0).max(128));
-const seconds = num(z.number().positive());
+/** A timeout of `key`: positive, at most its limit; the message says why the limit is there. */
+function seconds(key: keyof Timeouts) {
+  const max = D.TIMEOUT_LIMITS[key];
+  const span = max === 86_400 ? "one day" : max === 3_600 ? "one hour" : `${max / 60} minutes`;
+  return num(
+    z
+      .number()
+      .positive()
+      .max(max, { error: (iss) => `${q(iss.input)} is more than ${max} seconds (${span}), the most ${key} may be; timeouts are in seconds: did you give milliseconds?` }),
+  );
+}
 
-const flag = checkedText((s) =>
-  /\s/.test(s) || s === ""
-    ? `${q(s)}: put each flag in its own list item and join a flag to its value with '=' (--node-taint=key=value:NoSchedule)`
-    : undefined,
-);
+const flag = checkedText(k3sFlagProblem);
 
 const regex = checkedText((s) => {
   try {
@@ -92,27 +103,27 @@ const labels = z.record(z.string(), text()).superRefine((rec, ctx) => {
 });
 
 const timeoutsShape = {
-  connectSeconds: seconds.default(D.TIMEOUT_DEFAULTS.connectSeconds),
-  lockSeconds: seconds.default(D.TIMEOUT_DEFAULTS.lockSeconds),
-  rebuildSeconds: seconds.default(D.TIMEOUT_DEFAULTS.rebuildSeconds),
-  drainSeconds: seconds.default(D.TIMEOUT_DEFAULTS.drainSeconds),
-  shutdownSeconds: seconds.default(D.TIMEOUT_DEFAULTS.shutdownSeconds),
-  bootSeconds: seconds.default(D.TIMEOUT_DEFAULTS.bootSeconds),
-  settleSeconds: seconds.default(D.TIMEOUT_DEFAULTS.settleSeconds),
-  readySeconds: seconds.default(D.TIMEOUT_DEFAULTS.readySeconds),
-  healthSeconds: seconds.default(D.TIMEOUT_DEFAULTS.healthSeconds),
+  connectSeconds: seconds("connectSeconds").default(D.TIMEOUT_DEFAULTS.connectSeconds),
+  lockSeconds: seconds("lockSeconds").default(D.TIMEOUT_DEFAULTS.lockSeconds),
+  rebuildSeconds: seconds("rebuildSeconds").default(D.TIMEOUT_DEFAULTS.rebuildSeconds),
+  drainSeconds: seconds("drainSeconds").default(D.TIMEOUT_DEFAULTS.drainSeconds),
+  shutdownSeconds: seconds("shutdownSeconds").default(D.TIMEOUT_DEFAULTS.shutdownSeconds),
+  bootSeconds: seconds("bootSeconds").default(D.TIMEOUT_DEFAULTS.bootSeconds),
+  settleSeconds: seconds("settleSeconds").default(D.TIMEOUT_DEFAULTS.settleSeconds),
+  readySeconds: seconds("readySeconds").default(D.TIMEOUT_DEFAULTS.readySeconds),
+  healthSeconds: seconds("healthSeconds").default(D.TIMEOUT_DEFAULTS.healthSeconds),
 };
 
 const hostTimeouts = strict({
-  connectSeconds: seconds.optional(),
-  lockSeconds: seconds.optional(),
-  rebuildSeconds: seconds.optional(),
-  drainSeconds: seconds.optional(),
-  shutdownSeconds: seconds.optional(),
-  bootSeconds: seconds.optional(),
-  settleSeconds: seconds.optional(),
-  readySeconds: seconds.optional(),
-  healthSeconds: seconds.optional(),
+  connectSeconds: seconds("connectSeconds").optional(),
+  lockSeconds: seconds("lockSeconds").optional(),
+  rebuildSeconds: seconds("rebuildSeconds").optional(),
+  drainSeconds: seconds("drainSeconds").optional(),
+  shutdownSeconds: seconds("shutdownSeconds").optional(),
+  bootSeconds: seconds("bootSeconds").optional(),
+  settleSeconds: seconds("settleSeconds").optional(),
+  readySeconds: seconds("readySeconds").optional(),
+  healthSeconds: seconds("healthSeconds").optional(),
 });
 
 const sshShape = {

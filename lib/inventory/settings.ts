@@ -3,7 +3,7 @@
  * data at their exact paths, and merged fleet-wide → per host.
  */
 import { z } from "zod";
-import type { NixAttrs, NixValue } from "../render/nixValue";
+import { numberProblem, textProblem, type NixAttrs, type NixValue } from "../render/nixValue";
 import { describeValue } from "./zodParts";
 
 type Report = (path: readonly (string | number)[], message: string) => void;
@@ -14,20 +14,16 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-function badText(s: string): string | undefined {
-  if (s.includes("\0")) return "contains a NUL character, which Nix strings cannot hold";
-  return undefined;
-}
-
 function toData(v: unknown, path: (string | number)[], report: Report): NixValue {
   if (v === null || typeof v === "boolean") return v;
   if (typeof v === "string") {
-    const p = badText(v);
-    if (p !== undefined) report(path, p);
+    const p = textProblem(v);
+    if (p !== undefined) report(path, `the text ${p}; write the character itself or its whole escape`);
     return v;
   }
-  if (typeof v === "number") {
-    if (!Number.isFinite(v)) report(path, `${v} has no Nix equivalent (.inf and .nan are not Nix values)`);
+  if (typeof v === "number" || typeof v === "bigint") {
+    const p = numberProblem(v);
+    if (p !== undefined) report(path, `${p}; ${typeof v === "bigint" ? "give it as a string if the option takes one" : "write a finite number of ordinary size (or 0), or a string if the option takes one"}`);
     return v;
   }
   if (Array.isArray(v)) return v.map((item, i) => toData(item, [...path, i], report));
@@ -39,8 +35,8 @@ function toData(v: unknown, path: (string | number)[], report: Report): NixValue
 function toAttrs(v: Record<string, unknown>, path: (string | number)[], report: Report): NixAttrs {
   const out: Record<string, NixValue> = {};
   for (const [k, item] of Object.entries(v)) {
-    const p = badText(k);
-    if (p !== undefined) report([...path, k], `the key ${p}`);
+    const p = textProblem(k);
+    if (p !== undefined) report([...path, k], `the key ${p}; write the character itself or its whole escape`);
     // defineProperty: a key "__proto__" must stay an ordinary attribute.
     Object.defineProperty(out, k, { value: toData(item, [...path, k], report), enumerable: true, writable: true, configurable: true });
   }

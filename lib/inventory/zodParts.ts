@@ -4,6 +4,7 @@
  * zod's own issues.
  */
 import { z } from "zod";
+import { textProblem } from "../render/nixValue";
 import { didYouMean } from "./suggest";
 
 const STORE_TOKEN =
@@ -58,14 +59,21 @@ export function strict<T extends z.ZodRawShape>(shape: T) {
 
 /**
  * A string. `pulumi config set --path` stores "true"/"false" as booleans and integers as
- * numbers, and YAML does the same for unquoted `true`/`42`; both are taken back as text.
- * Fractions are not: `24.10` would silently read as "24.1".
+ * numbers, and YAML does the same for unquoted `true`/`42`; both are taken back as text (an
+ * integer too long for a double arrives as a bigint and keeps its digits). Fractions are not:
+ * `24.10` would silently read as "24.1". Every string may reach a Nix file or a command line,
+ * so one Nix cannot hold (a NUL, an unpaired surrogate) stops here, before other checks.
  */
 export function text() {
-  return z.preprocess(
-    (v) => (typeof v === "boolean" || (typeof v === "number" && Number.isInteger(v)) ? String(v) : v),
-    z.string(),
-  );
+  return z
+    .preprocess(
+      (v) => (typeof v === "boolean" || typeof v === "bigint" || (typeof v === "number" && Number.isInteger(v)) ? String(v) : v),
+      z.string(),
+    )
+    .superRefine((s, ctx) => {
+      const p = textProblem(s);
+      if (p !== undefined) ctx.addIssue({ code: "custom", message: `the text ${p}; write the character itself or its whole escape`, continue: false });
+    });
 }
 
 /** A string checked by `problem`, which returns why it is unacceptable (or undefined). */
@@ -76,9 +84,15 @@ export function checkedText(problem: (s: string) => string | undefined) {
   });
 }
 
-/** A number; a numeric string (what `pulumi config set --path` stores for 1.5) is accepted too. */
+/**
+ * A number; a numeric string (what `pulumi config set --path` stores for 1.5) is accepted
+ * too, and an integer too long for a double (a bigint) is compared as the nearest number.
+ */
 export function num<T extends z.ZodNumber>(schema: T) {
-  return z.preprocess((v) => (typeof v === "string" && /^-?[0-9]+(\.[0-9]+)?$/.test(v.trim()) ? Number(v) : v), schema);
+  return z.preprocess(
+    (v) => (typeof v === "string" && /^-?[0-9]+(\.[0-9]+)?$/.test(v.trim()) ? Number(v) : typeof v === "bigint" ? Number(v) : v),
+    schema,
+  );
 }
 
 /** true/false; the strings "true"/"false" too. */

@@ -6,8 +6,11 @@
  * spaces of indentation, so a change to one value changes one line of the file.
  */
 
-/** Data Nix can represent: strings, numbers, booleans, null, lists and attribute sets. */
-export type NixValue = string | number | boolean | null | readonly NixValue[] | NixAttrs;
+/**
+ * Data Nix can represent: strings, numbers, booleans, null, lists and attribute sets. A bigint
+ * is an integer beyond JavaScript's safe range, kept exact (Nix integers are 64-bit signed).
+ */
+export type NixValue = string | number | bigint | boolean | null | readonly NixValue[] | NixAttrs;
 
 /** An attribute set; names are taken literally (a name "a.b" is one attribute, not a path). */
 export interface NixAttrs {
@@ -31,9 +34,37 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 /** Nix parses float literals with strtod and rejects results that underflow to subnormals. */
 const SMALLEST_NORMAL = 2.2250738585072014e-308;
 
+/** Nix integers are 64-bit signed; a literal outside fails to parse ("invalid integer"). */
+export const NIX_INT_MIN = -(2n ** 63n);
+export const NIX_INT_MAX = 2n ** 63n - 1n;
+
+/**
+ * Why Nix cannot hold the text `s` exactly, or undefined. Nix strings are C strings (no NUL);
+ * an unpaired UTF-16 surrogate has no UTF-8 form and would be written as U+FFFD.
+ */
+export function textProblem(s: string): string | undefined {
+  if (s.includes("\0")) return "contains a NUL character, which Nix strings cannot hold";
+  if (LONE_SURROGATE.test(s)) return "contains an unpaired UTF-16 surrogate (half of an escaped character such as \\ud83d without its pair), which is not valid Unicode text and has no UTF-8 form";
+  return undefined;
+}
+
+/**
+ * Why Nix cannot hold the number `n` exactly, or undefined: NaN and infinities have no Nix
+ * literal, Nix 2.8 refuses float literals that underflow to subnormals ("invalid float"), and
+ * integers must fit in 64 bits.
+ */
+export function numberProblem(n: number | bigint): string | undefined {
+  if (typeof n === "bigint") {
+    return n < NIX_INT_MIN || n > NIX_INT_MAX ? `${n} is outside the range of Nix integers (64-bit signed: ${NIX_INT_MIN} to ${NIX_INT_MAX})` : undefined;
+  }
+  if (!Number.isFinite(n)) return `${n} has no Nix equivalent (only finite numbers do; .inf and .nan are not Nix values)`;
+  if (n !== 0 && Math.abs(n) < SMALLEST_NORMAL) return `${n} is too close to zero for a Nix float literal (Nix reads nothing below ${SMALLEST_NORMAL} but 0)`;
+  return undefined;
+}
+
 function checkText(s: string, path: string, what: string): void {
-  if (s.includes("\0")) throw new NixValueError(path, `${what} contains a NUL character, which Nix strings cannot hold`);
-  if (LONE_SURROGATE.test(s)) throw new NixValueError(path, `${what} contains an unpaired UTF-16 surrogate, which is not valid Unicode text`);
+  const p = textProblem(s);
+  if (p !== undefined) throw new NixValueError(path, `${what} ${p}`);
 }
 
 /**
@@ -62,12 +93,17 @@ export function nixAttrName(name: string, path = "value"): string {
   return IDENTIFIER.test(name) && !KEYWORDS.has(name) ? name : nixString(name, path);
 }
 
-/** A number literal. Safe integers are Nix integers; everything else a float with a `.`. */
-export function nixNumber(n: number, path = "value"): string {
-  if (!Number.isFinite(n)) throw new NixValueError(path, `${n} has no Nix equivalent (only finite numbers do)`);
+/**
+ * A number literal. Safe integers and bigints are Nix integers; every other number a float
+ * with a `.`, in the shortest digits that read back as the same double.
+ */
+export function nixNumber(n: number | bigint, path = "value"): string {
+  const p = numberProblem(n);
+  if (p !== undefined) throw new NixValueError(path, p);
+  // The literal -2^63 does not parse (2^63 is out of range before the minus applies).
+  if (typeof n === "bigint") return n === NIX_INT_MIN ? `(-${NIX_INT_MAX} - 1)` : String(n);
   if (Number.isSafeInteger(n)) return String(n === 0 ? 0 : n);
   const abs = Math.abs(n);
-  if (abs < SMALLEST_NORMAL) throw new NixValueError(path, `${n} is too close to zero for a Nix float literal`);
   // JavaScript prints the shortest digits that read back to the same double; Nix wants a dot.
   const [mantissa, exponent] = String(abs).split("e");
   const withDot = mantissa.includes(".") ? mantissa : `${mantissa}.`;
@@ -92,7 +128,8 @@ function render(v: unknown, indent: string, path: string, inList: boolean, seen:
       return nixString(v, path);
     case "boolean":
       return v ? "true" : "false";
-    case "number": {
+    case "number":
+    case "bigint": {
       const lit = nixNumber(v, path);
       // In a list `-1` is a syntax error: list elements cannot start with an operator.
       return inList && lit.startsWith("-") ? `(${lit})` : lit;
@@ -138,8 +175,9 @@ function renderContainer(v: object, indent: string, path: string, seen: Set<obje
 
 /**
  * Nix expression text for `value`. Throws NixValueError naming the path (starting at `root`)
- * of anything without a Nix equivalent: undefined, functions, symbols, bigints, NaN, Infinity,
- * class instances, cycles, NUL characters.
+ * of anything without a Nix equivalent: undefined, functions, symbols, NaN, Infinity,
+ * subnormal floats, integers beyond 64 bits, class instances, cycles, NUL characters and
+ * unpaired surrogates.
  */
 export function toNix(value: unknown, options: { readonly root?: string; readonly indent?: string } = {}): string {
   return render(value, options.indent ?? "", options.root ?? "value", false, new Set());

@@ -100,4 +100,35 @@ describe("index.ts under Pulumi's mocks", () => {
     );
     assert.deepEqual(seen, []);
   });
+
+  /** Runs the program with `inv` and good secrets; returns the error and what was declared. */
+  async function rejected(inv: unknown): Promise<{ error: unknown; seen: Seen[] }> {
+    let seen: Seen[] = [];
+    try {
+      seen = await runProgram(
+        { "fleet:inventory": JSON.stringify(inv), "fleet:sshPrivateKey": loginKey(), "fleet:secrets": JSON.stringify({ k3sToken: "t0ken" }), "fleet:kubeconfig": "apiVersion: v1\n" },
+        ["fleet:sshPrivateKey", "fleet:secrets", "fleet:kubeconfig"],
+      );
+    } catch (error) {
+      return { error, seen };
+    }
+    return assert.fail(`the program declared ${seen.map((s) => s.name).join(", ")} instead of refusing the inventory`);
+  }
+
+  it("refuses a host key cut short on the last host before declaring any host", async () => {
+    const last = inventory.hosts[2];
+    const cut = `${last.hostKey.split(" ")[0]} ${last.hostKey.split(" ")[1].slice(0, 48)}`;
+    const { error, seen } = await rejected({ ...inventory, hosts: [inventory.hosts[0], inventory.hosts[1], { ...last, hostKey: cut }] });
+    assert.deepEqual(seen, []);
+    // A RunError is printed without a stack trace.
+    assert.ok(pulumi.RunError.isInstance(error), String(error));
+    assert.match((error as Error).message, /fleet:inventory:1 hosts\[2\]\.hostKey: the ssh-ed25519 key data is cut short: its public key is missing or incomplete .*`ssh-keyscan -t ed25519 <address>`/);
+  });
+
+  it("refuses a setting Nix cannot hold as a config error, not a stack trace", async () => {
+    const { error, seen } = await rejected({ ...inventory, nix: { settings: { boot: { kernel: { sysctl: { "vm.x": 2.2e-308 } } } } } });
+    assert.deepEqual(seen, []);
+    assert.ok(pulumi.RunError.isInstance(error), String(error));
+    assert.match((error as Error).message, /fleet:inventory:1 nix\.settings\.boot\.kernel\.sysctl\["vm\.x"\]: 2\.2e-308 is too close to zero/);
+  });
 });

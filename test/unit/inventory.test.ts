@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { TIMEOUT_DEFAULTS } from "../../lib/inventory/defaults";
+import { TIMEOUT_DEFAULTS, TIMEOUT_LIMITS } from "../../lib/inventory/defaults";
 import { InventoryError, formatPath } from "../../lib/inventory/errors";
 import { loadInventory } from "../../lib/inventory/load";
 import { HOST_KEYS, inlineInventory, memoryIo, smallInventory } from "./helpers/fixtures";
@@ -42,8 +42,16 @@ describe("inventory: schema", () => {
   const cases: [string, (inv: Json & { hosts: Json[] }) => void, string, RegExp][] = [
     ["bad IPv4 address", (i) => (i.hosts[2].address = "10.0.0.300"), "hosts[2].address", /^"10\.0\.0\.300" is not an IPv4\/IPv6 address or host name$/],
     ["upper-case host name", (i) => (i.hosts[0].name = "SRV1"), "hosts[0].name", /"SRV1" is not a host name/],
-    ["cut-off host key", (i) => (i.hosts[1].hostKey = "ssh-ed25519 AAAA"), "hosts[1].hostKey", /not an SSH public key.*ssh-keyscan/],
-    ["host key of another type", (i) => (i.hosts[1].hostKey = HOST_KEYS[0].replace("ssh-ed25519", "ssh-rsa")), "hosts[1].hostKey", /says ssh-rsa but the key data is an ssh-ed25519 key/],
+    ["host key of three bytes", (i) => (i.hosts[1].hostKey = "ssh-ed25519 AAAA"), "hosts[1].hostKey", /not a valid SSH key blob \(cut short when copied\?\).*ssh-keyscan/],
+    ["host key of another type", (i) => (i.hosts[1].hostKey = HOST_KEYS[0].replace("ssh-ed25519", "ssh-rsa")), "hosts[1].hostKey", /says ssh-rsa but the key data is ssh-ed25519/],
+    [
+      "host key cut short after its type",
+      (i) => (i.hosts[2].hostKey = HOST_KEYS[2].slice(0, 60)),
+      "hosts[2].hostKey",
+      /^the ssh-ed25519 key data is cut short: its public key is missing or incomplete \(only 36 bytes of key data; the line was probably not copied whole\); copy the whole line from \/etc\/ssh\/ssh_host_ed25519_key\.pub on the host \(or the output of `ssh-keyscan -t ed25519 <address>` without the address in front\), or leave hostKey out and set ssh\.trustOnFirstUse: true$/,
+    ],
+    ["ssh-keyscan line with its address", (i) => (i.hosts[0].hostKey = `10.0.0.1 ${HOST_KEYS[0]}`), "hosts[0].hostKey", /starts with "10\.0\.0\.1" before the key type; ssh-keyscan prints/],
+    ["authorized key cut short", (i) => (i.ssh = { authorizedKeys: [HOST_KEYS[1].slice(0, 50)] }), "ssh.authorizedKeys[0]", /cut short.*copy the whole line of the user's public key file/],
     ["port out of range", (i) => (i.ssh = { port: 70000 }), "ssh.port", /70000 is above the maximum 65535/],
     ["port not a number", (i) => (i.hosts[0].ssh = { port: "ssh" }), "hosts[0].ssh.port", /expected a number, got "ssh"/],
     ["unknown rebuild action", (i) => (i.rebuild = { action: "reboot" }), "rebuild.action", /"reboot" is not one of "boot", "switch", "test"/],
@@ -51,6 +59,8 @@ describe("inventory: schema", () => {
     ["test with reboots always", (i) => (i.rebuild = { action: "test", rebootPolicy: "always" }), "rebuild.rebootPolicy", /undoes the test activation; use action switch or boot, or rebootPolicy never/],
     ["zero timeout", (i) => (i.timeouts = { bootSeconds: 0 }), "timeouts.bootSeconds", /must be greater than 0/],
     ["negative host timeout", (i) => (i.hosts[1].timeouts = { drainSeconds: -1 }), "hosts[1].timeouts.drainSeconds", /must be greater than 0/],
+    ["timeout in milliseconds", (i) => (i.timeouts = { rebuildSeconds: 1800000 }), "timeouts.rebuildSeconds", /^1800000 is more than 86400 seconds \(one day\), the most rebuildSeconds may be; timeouts are in seconds: did you give milliseconds\?$/],
+    ["host timeout in milliseconds, as config set stores it", (i) => (i.hosts[2].timeouts = { connectSeconds: "15000" }), "hosts[2].timeouts.connectSeconds", /^15000 is more than 3600 seconds \(one hour\), the most connectSeconds may be; timeouts are in seconds: did you give milliseconds\?$/],
     ["regex that does not compile", (i) => (i.health = { commands: [{ name: "ceph", command: "ceph health", passWhen: ["^HEALTH_OK("] }] }), "health.commands[0].passWhen[0]", /not a valid JavaScript regular expression/],
     ["gate without command", (i) => (i.health = { commands: [{ name: "ceph" }] }), "health.commands[0].command", /^required but missing$/],
     ["bad namespace", (i) => (i.kubernetes = { watchedNamespaces: ["Kube_System"] }), "kubernetes.watchedNamespaces[0]", /not a Kubernetes namespace name/],
@@ -80,6 +90,21 @@ describe("inventory: schema", () => {
       assert.ok(err.message.includes(`fleet:inventory ${path}: ${hit.message}`), err.message);
     });
   }
+
+  it("takes every timeout at its limit, and Node's timers still hold the longest deadline", () => {
+    const inv = inlineInventory(base((i) => (i.timeouts = { ...TIMEOUT_LIMITS })));
+    assert.deepEqual(inv.timeouts, TIMEOUT_LIMITS);
+    // The longest deadline the rollout arms is shutdown + boot; Node fires a longer timer at once.
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on("warning", onWarning);
+    const timer = setTimeout(() => assert.fail("fired"), (inv.timeouts.shutdownSeconds + inv.timeouts.bootSeconds) * 1000);
+    clearTimeout(timer);
+    return new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      process.off("warning", onWarning);
+      assert.deepEqual(warnings, []);
+    });
+  });
 
   it("collects every problem into one error with a heading naming the source", () => {
     const err = failure(
@@ -173,6 +198,6 @@ describe("inventory: sources", () => {
     const io = memoryIo("/proj", {});
     assert.throws(() => loadInventory({ projectDir: "/proj" }, io), /no inventory: set fleet:inventoryFile .*pulumi config set --path 'fleet:inventory\.hosts\[0\]\.name' srv1/);
     assert.throws(() => loadInventory({ inventory: { hosts: [] }, inventoryFile: "x.yaml", projectDir: "/proj" }, io), /fleet:inventory and fleet:inventoryFile: both are set; keep one/);
-    assert.throws(() => loadInventory({ inventoryFile: "missing.yaml", projectDir: "/proj" }, io), /fleet:inventoryFile: cannot read missing\.yaml \(relative to \/proj\): ENOENT/);
+    assert.throws(() => loadInventory({ inventoryFile: "missing.yaml", projectDir: "/proj" }, io), /^ {2}fleet:inventoryFile: missing\.yaml does not exist \(looked for \/proj\/missing\.yaml, relative to the project folder \/proj \(where Pulumi\.yaml is\)\); check the spelling, create the file, or point the key at the right one: `pulumi config set inventoryFile <path relative to the project folder>`$/m);
   });
 });

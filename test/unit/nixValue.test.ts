@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import fc from "fast-check";
-import { NixValueError, nixAttrName, nixNumber, nixString, toNix } from "../../lib/render/nixValue";
-import { nixEvalJson, nixEvalRaw } from "./helpers/nix";
+import { NIX_INT_MAX, NIX_INT_MIN, NixValueError, nixAttrName, nixNumber, nixString, toNix } from "../../lib/render/nixValue";
+import { nixEvalJson, nixEvalRaw, nixParse } from "./helpers/nix";
 
 /** Pieces that have broken Nix escaping somewhere: interpolation, escapes, both string syntaxes. */
 const NASTY = ["$", "{", "}", "${", "$${", "\\${", "\\", '"', "''", "'''", "''$", "''\\", "\n", "\r", "\r\n", "\t", "#", "/*", "a", "é", "😀", "\u2028", "\u00a0", " "];
@@ -66,10 +66,67 @@ describe("nixValue: the Nix serializer", () => {
       );
     });
 
+    it("keeps 64-bit integers given as bigints exact, the extremes too", () => {
+      fc.assert(
+        fc.property(fc.array(fc.bigInt({ min: NIX_INT_MIN, max: NIX_INT_MAX }), { minLength: 1, maxLength: 80 }), (xs) => {
+          const all = [NIX_INT_MIN, NIX_INT_MAX, ...xs];
+          // JSON would round them; compare Nix's own decimal text instead, and check they are ints.
+          const checks = all.map((x) => `(builtins.isInt (${nixNumber(x)}) && toString (${nixNumber(x)}) == ${nixString(String(x))})`);
+          assert.deepEqual(nixEvalJson(`[ ${checks.join(" ")} ]`), all.map(() => true));
+          assert.deepEqual(nixEvalJson(`map toString ${toNix(all)}`), all.map(String));
+        }),
+        { numRuns: 10 },
+      );
+    });
+
     it("keeps integers integers and fractions floats, negative ones inside lists too", () => {
       const expr = `map (x: if builtins.isFloat x then "float" else if builtins.isInt x then "int" else "other") ${toNix([1, -1, 0, -0, 1.5, -2.5, 2 ** 60, Number.MAX_SAFE_INTEGER])}`;
       assert.deepEqual(nixEvalJson(expr), ["int", "int", "int", "int", "float", "float", "float", "int"]);
       assert.deepEqual(nixEvalJson(toNix([-3, [-4.5], { a: -5 }])), [-3, [-4.5], { a: -5 }]);
+    });
+  });
+
+  describe("rejection: what Nix cannot hold is named by its path, never written", () => {
+    const SMALLEST_NORMAL = 2.2250738585072014e-308;
+    const subnormal = fc.double({ min: -SMALLEST_NORMAL, max: SMALLEST_NORMAL, noNaN: true }).filter((x) => x !== 0 && Math.abs(x) < SMALLEST_NORMAL);
+    const outside = fc.oneof(fc.bigInt({ min: NIX_INT_MAX + 1n, max: 2n ** 70n }), fc.bigInt({ min: -(2n ** 70n), max: NIX_INT_MIN - 1n }));
+    const lone = fc.tuple(anyText, fc.integer({ min: 0xd800, max: 0xdfff }), anyText).map(([a, c, b]) => {
+      // A surrogate between texts that cannot complete it: no high one before a low one, no low after a high.
+      const left = a.replace(/[\uD800-\uDBFF]$/, "x");
+      const right = b.replace(/^[\uDC00-\uDFFF]/, "x");
+      return `${left}${String.fromCharCode(c)}${right}`;
+    });
+    const bad = fc.oneof(
+      subnormal.map((v) => ({ v, re: /too close to zero/ })),
+      outside.map((v) => ({ v, re: /outside the range of Nix integers/ })),
+      lone.map((v) => ({ v, re: /unpaired UTF-16 surrogate/ })),
+      fc.constantFrom(NaN, Infinity, -Infinity).map((v) => ({ v, re: /has no Nix equivalent/ })),
+    );
+
+    it("throws NixValueError at the exact path of one bad value hidden in good data", () => {
+      fc.assert(
+        fc.property(fc.array(data, { maxLength: 6 }), fc.nat(), bad, fc.boolean(), (values, at, b, asName) => {
+          const i = at % (values.length + 1);
+          const list: unknown[] = [...values];
+          if (asName && typeof b.v === "string") list.splice(i, 0, { ok: 1, [b.v]: true });
+          else list.splice(i, 0, { inner: [b.v] });
+          const where = asName && typeof b.v === "string" ? `cfg[${i}][${JSON.stringify(b.v)}]` : `cfg[${i}].inner[0]`;
+          assert.throws(
+            () => toNix(list, { root: "cfg" }),
+            (e: unknown) => e instanceof NixValueError && e.path === where && b.re.test(e.problem),
+          );
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+    it("is right to: Nix 2.8 itself refuses the subnormal and out-of-range literals", () => {
+      fc.assert(
+        fc.property(fc.oneof(subnormal.map((x) => `${String(Math.abs(x)).replace(/^(\d+)e/, "$1.e")}`), outside.map((n) => String(n < 0n ? -n : n))), (literal) => {
+          assert.throws(() => nixParse(literal), /invalid (float|integer)/);
+        }),
+        { numRuns: 8 },
+      );
     });
   });
 
@@ -124,7 +181,9 @@ describe("nixValue: the Nix serializer", () => {
       ["Infinity", { x: Infinity }, /value\.x: Infinity/],
       ["-Infinity", { x: -Infinity }, /value\.x: -Infinity/],
       ["subnormal float", { x: 5e-324 }, /value\.x: .*too close to zero/],
-      ["bigint", { n: 10n }, /value\.n: a value of type bigint/],
+      ["largest subnormal float", { x: 2.225073858507201e-308 }, /^value\.x: 2\.225073858507201e-308 is too close to zero for a Nix float literal/],
+      ["integer above 64 bits", { n: 2n ** 63n }, /^value\.n: 9223372036854775808 is outside the range of Nix integers \(64-bit signed/],
+      ["integer below 64 bits", [NIX_INT_MIN - 1n], /^value\[0\]: -9223372036854775809 is outside the range of Nix integers/],
       ["symbol", [Symbol("s")], /value\[0\]: a value of type symbol/],
       ["Date", { when: new Date(0) }, /value\.when: a Date has no Nix equivalent/],
       ["Map", { m: new Map() }, /value\.m: a Map/],

@@ -1,4 +1,5 @@
 import * as assert from "node:assert/strict";
+import { generateKeyPairSync } from "node:crypto";
 import { K3S_TOKEN_PATH } from "../../lib/inventory/defaults";
 import { InventoryError, formatPath } from "../../lib/inventory/errors";
 import { publicKeyOf } from "../../lib/inventory/loginKey";
@@ -96,7 +97,12 @@ describe("plan: secrets and files", () => {
       found.get("k3s.tokenSecret"),
       "names the secret \"k3sToken\", which is not set; store the cluster token with `pulumi config set --secret --path 'fleet:secrets.k3sToken' <token>`",
     );
-    assert.match(found.get("kubernetes.kubeconfigFile") ?? "", /cannot read kube\.yaml: ENOENT/);
+    assert.equal(
+      found.get("kubernetes.kubeconfigFile"),
+      "kube.yaml does not exist (looked for /project/kube.yaml, relative to the project folder /project (where Pulumi.yaml is)); check the spelling or put the kubeconfig there " +
+        "(on a k3s server it is /etc/rancher/k3s/k3s.yaml; set its server: to an address this machine reaches), or store it as secret config instead " +
+        "(`pulumi config set --secret fleet:kubeconfig < kubeconfig.yaml` and remove kubernetes.kubeconfigFile), or set kubernetes.enabled: false",
+    );
     assert.equal(found.size, 3);
   });
 
@@ -112,8 +118,39 @@ describe("plan: secrets and files", () => {
     assert.match(found.get("k3s.tokenSecret") ?? "", /which is empty/);
   });
 
+  it("refuses a login key whose public half no host would accept, as a config error", () => {
+    const weak = generateKeyPairSync("rsa", { modulusLength: 512, privateKeyEncoding: { type: "pkcs1", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } }).privateKey;
+    const found = planFailure(inlineInventory(k3sFleet()), secrets({ sshPrivateKey: weak }));
+    assert.equal(
+      found.get("fleet:sshPrivateKey"),
+      "its public key is refused: its modulus is 512 bits; OpenSSH takes RSA keys of 1024 to 16384 bits; make a new one with `ssh-keygen -t ed25519`",
+    );
+  });
+
   it("names the inventory path of a module it cannot read", () => {
     const inv = inlineInventory(k3sFleet({ nix: { imports: ["modules/a.nix"] } }));
-    assert.match(planFailure(inv, secrets()).get("nix.imports[0]") ?? "", /cannot read the module modules\/a\.nix/);
+    assert.equal(
+      planFailure(inv, secrets()).get("nix.imports[0]"),
+      "the module modules/a.nix does not exist (looked for /project/modules/a.nix, relative to the project folder /project (where Pulumi.yaml is)); check the spelling, create the module there, or remove the entry",
+    );
+  });
+
+  it("says when a named file is there but cannot be read, and what to do", () => {
+    const inv = inlineInventory(k3sFleet({ nix: { imports: ["modules/a.nix"] } }));
+    const files = io();
+    const denied = {
+      readFile(p: string): string {
+        if (p.endsWith("a.nix")) throw Object.assign(new Error(`EACCES: permission denied, open '${p}'`), { code: "EACCES" });
+        return files.readFile(p);
+      },
+    };
+    assert.throws(
+      () => planHosts(inv, secrets(), denied),
+      (e: unknown) =>
+        e instanceof InventoryError &&
+        e.issues.length === 1 &&
+        formatPath(e.issues[0].path) === "nix.imports[0]" &&
+        e.issues[0].message === "the module modules/a.nix is not readable (/project/modules/a.nix: permission denied); make it readable by the user who runs pulumi",
+    );
   });
 });

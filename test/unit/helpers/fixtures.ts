@@ -56,7 +56,8 @@ export function memoryIo(projectDir: string, files: Readonly<Record<string, stri
       const rel = path.relative(projectDir, p);
       if (Object.prototype.hasOwnProperty.call(files, rel)) return files[rel];
       if (p.startsWith(nixModulesDir() + path.sep) || realFiles) return fs.readFileSync(p, "utf8");
-      throw new Error(`ENOENT: no such file ${p}`);
+      // Shaped like the error fs.readFileSync throws, code included.
+      throw Object.assign(new Error(`ENOENT: no such file or directory, open '${p}'`), { code: "ENOENT" });
     },
   };
 }
