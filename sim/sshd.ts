@@ -1,7 +1,8 @@
 /**
  * A simulated host's SSH daemon: the machine's real OpenSSH sshd, one per host, running in the
- * host's namespaces and listening on the host's address. Root logs in with the fleet's client
- * key only. Its log (LogLevel VERBOSE on stderr) is kept in <hostDir>/sshd/sshd.log and read
+ * host's namespaces and listening on the host's address. What it allows follows the host's
+ * activated configuration (host.ts: services.openssh.ports and PermitRootLogin here, root's
+ * keys in the authorized keys file). Its log (LogLevel VERBOSE on stderr) is kept in <hostDir>/sshd/sshd.log and read
  * line by line to notice accepted sessions.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -17,6 +18,10 @@ export const SSHD = "/usr/sbin/sshd";
 export interface SshdConfig {
   readonly address: string;
   readonly port: number;
+  /** services.openssh.ports, when they are not just `port`. */
+  readonly ports?: readonly number[];
+  /** services.openssh.settings.PermitRootLogin (default "prohibit-password"). */
+  readonly permitRootLogin?: string;
   readonly hostKeyPath: string;
   readonly authorizedKeysPath: string;
   /** SetEnv of every session. */
@@ -40,11 +45,13 @@ function configWord(s: string): string {
 /** The text of a host's sshd_config. */
 export function renderSshdConfig(c: SshdConfig): string {
   const setEnv = Object.entries(c.env).map(([k, v]) => configWord(`${k}=${v}`));
+  const permit = c.permitRootLogin ?? "prohibit-password";
+  if (!/^(yes|no|prohibit-password|without-password|forced-commands-only)$/.test(permit)) throw new Error(`PermitRootLogin ${JSON.stringify(permit)} is not a value sshd knows`);
   return [
-    `ListenAddress ${c.address}:${c.port}`,
+    ...(c.ports ?? [c.port]).map((port) => `ListenAddress ${c.address}:${port}`),
     `HostKey ${configWord(c.hostKeyPath)}`,
     "PidFile none",
-    "PermitRootLogin prohibit-password",
+    `PermitRootLogin ${permit}`,
     "PubkeyAuthentication yes",
     "PasswordAuthentication no",
     "KbdInteractiveAuthentication no",
@@ -76,6 +83,22 @@ export interface AcceptedSession {
 export function parseAccepted(line: string): AcceptedSession | undefined {
   const m = /Accepted (\S+) for (\S+) from (\S+) port (\d+)/.exec(line);
   return m ? { method: m[1], user: m[2], from: m[3], port: Number(m[4]) } : undefined;
+}
+
+/**
+ * Kills every SSH session of a host: each connection's sshd processes and the commands running
+ * under them, but not the listener (`listenerPid`, if one runs). Sessions outlive a stopped
+ * listener, as on NixOS where stopping sshd.service leaves the sessions' scopes alone.
+ * Resolves with the number of connections' processes killed.
+ */
+export async function dropSshSessions(mntNs: string, listenerPid: number | undefined): Promise<number> {
+  const inHost = pidsInMountNamespace(mntNs);
+  const sessions = inHost.filter((pid) => pid !== listenerPid && exeOf(pid) === SSHD);
+  const victims = withDescendants(sessions, inHost)
+    .map(refOf)
+    .filter((r): r is ProcRef => r !== undefined);
+  await killAndWait(victims, 5000, "the SSH sessions' processes");
+  return sessions.length;
 }
 
 /** One running sshd listener. */
@@ -155,14 +178,8 @@ export class Sshd {
    * them. The listener stays, so new connections are accepted at once. Resolves with the number
    * of connections' processes killed.
    */
-  async dropSessions(mntNs: string): Promise<number> {
-    const inHost = pidsInMountNamespace(mntNs);
-    const sessions = inHost.filter((pid) => pid !== this.ref.pid && exeOf(pid) === SSHD);
-    const victims = withDescendants(sessions, inHost)
-      .map(refOf)
-      .filter((r): r is ProcRef => r !== undefined);
-    await killAndWait(victims, 5000, "the SSH sessions' processes");
-    return sessions.length;
+  dropSessions(mntNs: string): Promise<number> {
+    return dropSshSessions(mntNs, this.ref.pid);
   }
 
   /** Stops the listener (SIGTERM, then SIGKILL after a grace period); sessions are left alone. */
