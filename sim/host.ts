@@ -12,8 +12,7 @@ import { BootError, chooseSystem, clearRun, newBootId, PowerOffWait, powerOn } f
 import { killAndWait, messageOf, pidsInMountNamespace, refOf, sleep, type ProcRef } from "./proc";
 import type { Resources } from "./resources";
 import { hostStorePath } from "./hosttools/index";
-import { readOpensshSettings } from "./hosttools/openssh";
-import { dropSshSessions, parseAccepted, renderSshdConfig, Sshd } from "./sshd";
+import { dropSshSessions, parseAccepted, Sshd, sshdSetupFor, writeAuthorizedKeys, type SshdSetup } from "./sshd";
 import type { Timeline } from "./timeline";
 import type { FaultName, SimTimings } from "./types";
 
@@ -194,9 +193,9 @@ export class SimHost {
       if (this.state !== "up" || this.stopping) return;
       this.sshdSystem = system;
       const before = this.sshd ? fs.readFileSync(path.join(hostPaths(this.dir).sshd, "sshd_config"), "utf8") : undefined;
-      const wanted = this.sshdConfigText();
-      if (this.sshd?.running && wanted !== undefined && before === wanted) {
-        this.writeAuthorizedKeys();
+      const wanted = this.sshdSetup();
+      if (this.sshd?.running && wanted.config !== undefined && before === wanted.config) {
+        writeAuthorizedKeys(this.dir, wanted.rootKeys);
         return;
       }
       await this.sshd?.stop();
@@ -240,45 +239,28 @@ export class SimHost {
     });
   }
 
-  /** The OpenSSH settings of the system sshd follows. */
-  private opensshSettings() {
-    return this.sshdSystem === undefined ? undefined : readOpensshSettings(hostStorePath(this.dir, this.sshdSystem));
-  }
-
-  /** Root's authorized keys of the followed system, where sshd reads them. */
-  private writeAuthorizedKeys(): void {
-    const keys = this.opensshSettings()?.rootKeys ?? [];
-    fs.writeFileSync(path.join(hostPaths(this.dir).sshd, "authorized_keys"), keys.map((k) => `${k}\n`).join(""));
-  }
-
-  /** The sshd_config the followed system asks for; undefined when it disables sshd. */
-  private sshdConfigText(): string | undefined {
-    const settings = this.opensshSettings();
-    if (settings && !settings.enable) return undefined;
-    const p = hostPaths(this.dir);
-    const changed = this.faultSet.has("host-key-changed");
-    return renderSshdConfig({
+  /** What sshd runs with now: the followed system's OpenSSH settings. */
+  private sshdSetup(): SshdSetup {
+    return sshdSetupFor({
+      hostDir: this.dir,
+      system: this.sshdSystem === undefined ? undefined : hostStorePath(this.dir, this.sshdSystem),
       address: this.net.hostAddress,
-      port: 22,
-      ports: settings?.ports,
-      permitRootLogin: settings?.permitRootLogin,
-      hostKeyPath: path.join(p.sshd, changed ? "ssh_host_ed25519_key.other" : "ssh_host_ed25519_key"),
-      authorizedKeysPath: path.join(p.sshd, "authorized_keys"),
+      otherHostKey: this.faultSet.has("host-key-changed"),
       env: this.ctx.sessionEnv(this.name, this.dir),
     });
   }
 
   private async startSshd(): Promise<void> {
     const p = hostPaths(this.dir);
-    const text = this.sshdConfigText();
-    this.writeAuthorizedKeys();
-    if (text === undefined) {
+    const setup = this.sshdSetup();
+    writeAuthorizedKeys(this.dir, setup.rootKeys);
+    if (setup.config === undefined) {
       this.ctx.log(`${this.name}: services.openssh.enable is false in ${this.sshdSystem}; sshd does not run`);
       return;
     }
     const configPath = path.join(p.sshd, "sshd_config");
-    fs.writeFileSync(configPath, text);
-    const port = this.opensshSettings()?.ports[0] ?? 22;
+    fs.writeFileSync(configPath, setup.config);
+    const port = setup.port;
     this.sshd = await Sshd.start({
       holder: this.holder,
       configPath,

@@ -8,6 +8,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { readOpensshSettings } from "./hosttools/openssh";
+import { hostPaths } from "./layout";
 import { nsenterArgs } from "./mounts";
 import { exeOf, killAndWait, pidsInMountNamespace, refOf, runOk, waitFor, withDescendants, type ProcRef } from "./proc";
 
@@ -69,6 +71,50 @@ export function renderSshdConfig(c: SshdConfig): string {
     "MaxStartups 100:30:200",
     "",
   ].join("\n");
+}
+
+/** How a host's sshd runs for the system it follows. */
+export interface SshdSetup {
+  /** The sshd_config text; undefined when the system disables sshd. */
+  readonly config: string | undefined;
+  /** The first port (the one waited for). */
+  readonly port: number;
+  /** Root's authorized keys. */
+  readonly rootKeys: readonly string[];
+}
+
+/**
+ * The sshd of a host for the system at `system` (its store folder, reachable from outside the
+ * host): services.openssh.enable, ports and PermitRootLogin into sshd_config, root's keys into
+ * the authorized keys file. Without a system (never booted) the defaults of the install.
+ */
+export function sshdSetupFor(o: {
+  hostDir: string;
+  system: string | undefined;
+  address: string;
+  otherHostKey: boolean;
+  env: Readonly<Record<string, string>>;
+}): SshdSetup {
+  const settings = o.system === undefined ? undefined : readOpensshSettings(o.system);
+  const p = hostPaths(o.hostDir);
+  const config =
+    settings && !settings.enable
+      ? undefined
+      : renderSshdConfig({
+          address: o.address,
+          port: 22,
+          ports: settings?.ports,
+          permitRootLogin: settings?.permitRootLogin,
+          hostKeyPath: path.join(p.sshd, o.otherHostKey ? "ssh_host_ed25519_key.other" : "ssh_host_ed25519_key"),
+          authorizedKeysPath: path.join(p.sshd, "authorized_keys"),
+          env: o.env,
+        });
+  return { config, port: settings?.ports[0] ?? 22, rootKeys: settings?.rootKeys ?? [] };
+}
+
+/** Writes root's authorized keys where the host's sshd reads them (at each login). */
+export function writeAuthorizedKeys(hostDir: string, keys: readonly string[]): void {
+  fs.writeFileSync(path.join(hostPaths(hostDir).sshd, "authorized_keys"), keys.map((k) => `${k}\n`).join(""));
 }
 
 /** An accepted SSH login as sshd logs it. */
