@@ -12,6 +12,7 @@
  * TimeoutStopSec. A timer: waits for its elapse, then starts its service's supervisor.
  */
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import * as os from "node:os";
 import * as path from "node:path";
 import { appendJournal, systemdSays } from "./journal";
@@ -40,7 +41,9 @@ function runService(unit: ServiceUnit): void {
   const id = unit.id;
   const title = `${id} - ${unit.description}`;
   const [command, ...args] = unit.argv;
-  const child = spawn(command, args, { cwd: unit.workingDirectory, env: { ...unit.env }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  // systemd gives every service process its invocation id, as 32 hex digits.
+  const env = { ...unit.env, INVOCATION_ID: randomBytes(16).toString("hex") };
+  const child = spawn(command, args, { cwd: unit.workingDirectory, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   const ident = path.basename(command);
   let stopping = false;
   let timedOut = false;

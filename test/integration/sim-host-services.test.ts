@@ -216,6 +216,31 @@ describe("simulated host: sshd, systemd-run, journalctl, bootctl", function () {
     }
   });
 
+  it("a nixos-rebuild under systemd-run goes on when the drop-ssh-during-rebuild fault cuts the SSH sessions", async function () {
+    await fleet!.setFault(HOST, "drop-ssh-during-rebuild", true);
+    try {
+      const h1 = await connect(json, HOST);
+      try {
+        await ok(h1, "rm -f /var/lib/result");
+        await ok(h1, "systemd-run --unit=rebuild1 -p RemainAfterExit=yes --working-directory=/var/lib -- nixos-rebuild build");
+        await pollUntil(() => h1.exec("true", { timeoutMs: 5000 }).then(() => "alive", (e: Error) => e.message), (r) => r !== "alive", 20_000, "the fault to drop the session that started the build");
+      } finally {
+        await h1.close().catch(() => undefined);
+      }
+      const h2 = await connect(json, HOST);
+      try {
+        const done = await pollUntil(() => ok(h2, "systemctl show -p ActiveState,SubState,Result,ExecMainStatus rebuild1"), (t) => !t.includes("SubState=running"), 30_000, "rebuild1 to end");
+        assert.equal(done.trim(), "ActiveState=active\nSubState=exited\nResult=success\nExecMainStatus=0");
+        assert.match(await ok(h2, "readlink /var/lib/result"), /^\/nix\/store\/.*-nixos-system-srv1-/);
+        await ok(h2, "systemctl stop rebuild1 && rm -f /var/lib/result");
+      } finally {
+        await h2.close();
+      }
+    } finally {
+      await fleet!.setFault(HOST, "drop-ssh-during-rebuild", false);
+    }
+  });
+
   it("a transient timer fires after its delay unless it is stopped first", async function () {
     const h = await connect(json, HOST);
     try {
