@@ -19,6 +19,8 @@ export interface ControlHandlers {
   /** The power button. */
   reboot(host: string): void;
   dropSessions(host: string): Promise<void>;
+  /** switch-to-configuration activated `system`: the daemons the fleet runs (sshd) follow it. */
+  servicesChanged(host: string, system: string): Promise<void>;
   faults(host: string): FaultName[];
   /** `system`: the one system a broken-configuration fault breaks (else those built after it was set). */
   setFault(host: string, fault: FaultName, on: boolean, system?: string): Promise<FaultName[]>;
@@ -129,6 +131,12 @@ async function handle(req: http.IncomingMessage, h: ControlHandlers): Promise<Ou
       case "POST drop-sessions":
         await h.dropSessions(host);
         return { status: 204 };
+      case "POST services": {
+        const b = asObject(body);
+        if (typeof b.system !== "string" || !b.system.startsWith("/nix/store/")) throw new HttpError(400, `"system" must be a store path, got ${JSON.stringify(b.system)}`);
+        await h.servicesChanged(host, b.system);
+        return { status: 204 };
+      }
       case "GET faults":
         return { status: 200, body: { faults: h.faults(host) } };
       case "PUT faults": {

@@ -136,6 +136,7 @@ export class SimFleet {
       },
       reboot: (h) => void this.mustHost(h).reboot(),
       dropSessions: async (h) => void (await this.mustHost(h).dropSessions()),
+      servicesChanged: (h, system) => this.mustHost(h).servicesChanged(system),
       faults: (h) => this.mustHost(h).faults,
       setFault: (h, f, on, system) => this.setFault(h, f, on, system),
       down: () => this.stopRequested?.(),

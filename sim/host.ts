@@ -11,7 +11,8 @@ import { setHostLink, type HostNet } from "./netns";
 import { BootError, chooseSystem, clearRun, newBootId, PowerOffWait, powerOn } from "./power";
 import { killAndWait, messageOf, pidsInMountNamespace, refOf, sleep, type ProcRef } from "./proc";
 import type { Resources } from "./resources";
-import { parseAccepted, renderSshdConfig, Sshd } from "./sshd";
+import { hostStorePath } from "./hosttools/index";
+import { dropSshSessions, parseAccepted, Sshd, sshdSetupFor, writeAuthorizedKeys, type SshdSetup } from "./sshd";
 import type { Timeline } from "./timeline";
 import { breaks, type FaultName, type FaultScope, type FaultsFile, type SimTimings } from "./types";
 
@@ -60,6 +61,8 @@ export class SimHost {
   private readonly scopes = new Map<FaultName, FaultScope>();
   private bootedSystem: string | undefined;
   private currentBootId: string | undefined;
+  /** The activated system whose services.openssh settings sshd follows. */
+  private sshdSystem: string | undefined;
 
   constructor(
     readonly name: string,
@@ -96,6 +99,7 @@ export class SimHost {
         system = chooseSystem(this.name, this.dir);
         powerOn(this.dir, system, bootId, this.ctx.timings, Date.now());
         await setHostLink(this.net, true);
+        this.sshdSystem = system;
         await this.startSshd();
       } catch (error) {
         // A machine that fails to boot stays off; the next power cycle tries again.
@@ -181,9 +185,29 @@ export class SimHost {
 
   /** A network blip: every SSH session of the host drops; sshd keeps listening. */
   async dropSessions(): Promise<number> {
-    const sshd = this.sshd;
-    if (!sshd || this.state !== "up") return 0;
-    return sshd.dropSessions(this.holder.mntNs);
+    if (this.state !== "up") return 0;
+    return dropSshSessions(this.holder.mntNs, this.sshd?.ref.pid);
+  }
+
+  /**
+   * switch-to-configuration activated `system`: as systemd does for sshd.service, stop sshd when
+   * the system disables it, restart it when its sshd_config changed, start it when it was off.
+   * Sessions already open stay. Root's keys are rewritten in any case (sshd reads them per login).
+   */
+  servicesChanged(system: string): Promise<void> {
+    return this.serial(async () => {
+      if (this.state !== "up" || this.stopping) return;
+      this.sshdSystem = system;
+      const before = this.sshd ? fs.readFileSync(path.join(hostPaths(this.dir).sshd, "sshd_config"), "utf8") : undefined;
+      const wanted = this.sshdSetup();
+      if (this.sshd?.running && wanted.config !== undefined && before === wanted.config) {
+        writeAuthorizedKeys(this.dir, wanted.rootKeys);
+        return;
+      }
+      await this.sshd?.stop();
+      this.sshd = undefined;
+      await this.startSshd();
+    });
   }
 
   /** Stops power cycles; the fleet then kills the host's processes and removes its namespaces. */
@@ -221,26 +245,34 @@ export class SimHost {
     });
   }
 
+  /** What sshd runs with now: the followed system's OpenSSH settings. */
+  private sshdSetup(): SshdSetup {
+    return sshdSetupFor({
+      hostDir: this.dir,
+      system: this.sshdSystem === undefined ? undefined : hostStorePath(this.dir, this.sshdSystem),
+      address: this.net.hostAddress,
+      otherHostKey: this.faultSet.has("host-key-changed"),
+      env: this.ctx.sessionEnv(this.name, this.dir),
+    });
+  }
+
   private async startSshd(): Promise<void> {
     const p = hostPaths(this.dir);
-    const changed = this.faultSet.has("host-key-changed");
+    const setup = this.sshdSetup();
+    writeAuthorizedKeys(this.dir, setup.rootKeys);
+    if (setup.config === undefined) {
+      this.ctx.log(`${this.name}: services.openssh.enable is false in ${this.sshdSystem}; sshd does not run`);
+      return;
+    }
     const configPath = path.join(p.sshd, "sshd_config");
-    fs.writeFileSync(
-      configPath,
-      renderSshdConfig({
-        address: this.net.hostAddress,
-        port: 22,
-        hostKeyPath: path.join(p.sshd, changed ? "ssh_host_ed25519_key.other" : "ssh_host_ed25519_key"),
-        authorizedKeysPath: path.join(p.sshd, "authorized_keys"),
-        env: this.ctx.sessionEnv(this.name, this.dir),
-      }),
-    );
+    fs.writeFileSync(configPath, setup.config);
+    const port = setup.port;
     this.sshd = await Sshd.start({
       holder: this.holder,
       configPath,
       logPath: path.join(p.sshd, "sshd.log"),
       address: this.net.hostAddress,
-      port: 22,
+      port,
       onLine: (line) => {
         const accepted = parseAccepted(line);
         if (accepted) this.ctx.timeline.record(this.name, "ssh-session", { ...accepted });

@@ -6,7 +6,9 @@
 import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { readBootTarget, writeBootState } from "./hosttools/index";
+import { hostStorePath, readBootTarget, readSystemInfo, writeBootState } from "./hosttools/index";
+import { takeOneShot, writeEfiVar } from "./hosttools/efivars";
+import { readBootEntry } from "./hosttools/loader";
 import { hostPaths } from "./layout";
 import { LOADER_CONF, LOADER_ENTRIES } from "./protocol";
 import type { SimTimings } from "./types";
@@ -20,11 +22,36 @@ export class BootError extends Error {
 }
 
 /**
- * The system the boot loader boots by default (store path as the host sees it). The host
- * tools read the loader; when they find nothing bootable, the loader files are examined
- * here to say precisely what is wrong.
+ * The system the boot loader boots (store path as the host sees it): the one-shot entry when
+ * one is set (LoaderEntryOneShot, deleted as systemd-boot deletes it, so the boot after this
+ * one returns to the default) and bootable, else the default entry. The entry booted is left
+ * in LoaderEntrySelected. When nothing is bootable, the loader files are examined here to say
+ * precisely what is wrong.
  */
 export function chooseSystem(host: string, hostDir: string): string {
+  const oneShot = takeOneShot(hostDir);
+  const once = oneShot === undefined ? undefined : readBootEntry(hostPaths(hostDir).boot, oneShot);
+  if (once && bootable(hostDir, once.system)) {
+    writeEfiVar(hostDir, "LoaderEntrySelected", path.basename(once.entryFile));
+    return once.system;
+  }
+  const system = chooseDefault(host, hostDir);
+  const def = readBootTarget(hostDir);
+  writeEfiVar(hostDir, "LoaderEntrySelected", def ? path.basename(def.entry.entryFile) : undefined);
+  return system;
+}
+
+/** Whether the system an entry names is in the host's store. */
+function bootable(hostDir: string, system: string): boolean {
+  try {
+    readSystemInfo(hostStorePath(hostDir, system));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function chooseDefault(host: string, hostDir: string): string {
   let target: ReturnType<typeof readBootTarget>;
   try {
     target = readBootTarget(hostDir);

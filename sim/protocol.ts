@@ -12,6 +12,9 @@
  *        SSH session of the host, takes it down, and boots it into the boot default.
  *   POST /hosts/{name}/drop-sessions  body: {}  → 204
  *        kills every SSH session of the host (sshd keeps listening): a network blip.
+ *   POST /hosts/{name}/services  body: { system: string }  → 204
+ *        switch-to-configuration activated `system`; answers once the daemons the fleet runs for
+ *        the host (sshd) follow its configuration (systemd restarting sshd.service).
  *   GET  /hosts/{name}/faults   → 200 { faults: FaultName[] }
  *   PUT  /hosts/{name}/faults   body: { fault: FaultName, on: boolean } → 200 { faults: FaultName[] }
  *   GET  /fleet                 → 200 FleetJson

@@ -1,12 +1,15 @@
 /**
  * A simulated host's SSH daemon: the machine's real OpenSSH sshd, one per host, running in the
- * host's namespaces and listening on the host's address. Root logs in with the fleet's client
- * key only. Its log (LogLevel VERBOSE on stderr) is kept in <hostDir>/sshd/sshd.log and read
+ * host's namespaces and listening on the host's address. What it allows follows the host's
+ * activated configuration (host.ts: services.openssh.ports and PermitRootLogin here, root's
+ * keys in the authorized keys file). Its log (LogLevel VERBOSE on stderr) is kept in <hostDir>/sshd/sshd.log and read
  * line by line to notice accepted sessions.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { readOpensshSettings } from "./hosttools/openssh";
+import { hostPaths } from "./layout";
 import { nsenterArgs } from "./mounts";
 import { exeOf, killAndWait, pidsInMountNamespace, refOf, runOk, waitFor, withDescendants, type ProcRef } from "./proc";
 
@@ -17,6 +20,10 @@ export const SSHD = "/usr/sbin/sshd";
 export interface SshdConfig {
   readonly address: string;
   readonly port: number;
+  /** services.openssh.ports, when they are not just `port`. */
+  readonly ports?: readonly number[];
+  /** services.openssh.settings.PermitRootLogin (default "prohibit-password"). */
+  readonly permitRootLogin?: string;
   readonly hostKeyPath: string;
   readonly authorizedKeysPath: string;
   /** SetEnv of every session. */
@@ -40,11 +47,13 @@ function configWord(s: string): string {
 /** The text of a host's sshd_config. */
 export function renderSshdConfig(c: SshdConfig): string {
   const setEnv = Object.entries(c.env).map(([k, v]) => configWord(`${k}=${v}`));
+  const permit = c.permitRootLogin ?? "prohibit-password";
+  if (!/^(yes|no|prohibit-password|without-password|forced-commands-only)$/.test(permit)) throw new Error(`PermitRootLogin ${JSON.stringify(permit)} is not a value sshd knows`);
   return [
-    `ListenAddress ${c.address}:${c.port}`,
+    ...(c.ports ?? [c.port]).map((port) => `ListenAddress ${c.address}:${port}`),
     `HostKey ${configWord(c.hostKeyPath)}`,
     "PidFile none",
-    "PermitRootLogin prohibit-password",
+    `PermitRootLogin ${permit}`,
     "PubkeyAuthentication yes",
     "PasswordAuthentication no",
     "KbdInteractiveAuthentication no",
@@ -64,6 +73,50 @@ export function renderSshdConfig(c: SshdConfig): string {
   ].join("\n");
 }
 
+/** How a host's sshd runs for the system it follows. */
+export interface SshdSetup {
+  /** The sshd_config text; undefined when the system disables sshd. */
+  readonly config: string | undefined;
+  /** The first port (the one waited for). */
+  readonly port: number;
+  /** Root's authorized keys. */
+  readonly rootKeys: readonly string[];
+}
+
+/**
+ * The sshd of a host for the system at `system` (its store folder, reachable from outside the
+ * host): services.openssh.enable, ports and PermitRootLogin into sshd_config, root's keys into
+ * the authorized keys file. Without a system (never booted) the defaults of the install.
+ */
+export function sshdSetupFor(o: {
+  hostDir: string;
+  system: string | undefined;
+  address: string;
+  otherHostKey: boolean;
+  env: Readonly<Record<string, string>>;
+}): SshdSetup {
+  const settings = o.system === undefined ? undefined : readOpensshSettings(o.system);
+  const p = hostPaths(o.hostDir);
+  const config =
+    settings && !settings.enable
+      ? undefined
+      : renderSshdConfig({
+          address: o.address,
+          port: 22,
+          ports: settings?.ports,
+          permitRootLogin: settings?.permitRootLogin,
+          hostKeyPath: path.join(p.sshd, o.otherHostKey ? "ssh_host_ed25519_key.other" : "ssh_host_ed25519_key"),
+          authorizedKeysPath: path.join(p.sshd, "authorized_keys"),
+          env: o.env,
+        });
+  return { config, port: settings?.ports[0] ?? 22, rootKeys: settings?.rootKeys ?? [] };
+}
+
+/** Writes root's authorized keys where the host's sshd reads them (at each login). */
+export function writeAuthorizedKeys(hostDir: string, keys: readonly string[]): void {
+  fs.writeFileSync(path.join(hostPaths(hostDir).sshd, "authorized_keys"), keys.map((k) => `${k}\n`).join(""));
+}
+
 /** An accepted SSH login as sshd logs it. */
 export interface AcceptedSession {
   readonly user: string;
@@ -76,6 +129,22 @@ export interface AcceptedSession {
 export function parseAccepted(line: string): AcceptedSession | undefined {
   const m = /Accepted (\S+) for (\S+) from (\S+) port (\d+)/.exec(line);
   return m ? { method: m[1], user: m[2], from: m[3], port: Number(m[4]) } : undefined;
+}
+
+/**
+ * Kills every SSH session of a host: each connection's sshd processes and the commands running
+ * under them, but not the listener (`listenerPid`, if one runs). Sessions outlive a stopped
+ * listener, as on NixOS where stopping sshd.service leaves the sessions' scopes alone.
+ * Resolves with the number of connections' processes killed.
+ */
+export async function dropSshSessions(mntNs: string, listenerPid: number | undefined): Promise<number> {
+  const inHost = pidsInMountNamespace(mntNs);
+  const sessions = inHost.filter((pid) => pid !== listenerPid && exeOf(pid) === SSHD);
+  const victims = withDescendants(sessions, inHost)
+    .map(refOf)
+    .filter((r): r is ProcRef => r !== undefined);
+  await killAndWait(victims, 5000, "the SSH sessions' processes");
+  return sessions.length;
 }
 
 /** One running sshd listener. */
@@ -155,14 +224,8 @@ export class Sshd {
    * them. The listener stays, so new connections are accepted at once. Resolves with the number
    * of connections' processes killed.
    */
-  async dropSessions(mntNs: string): Promise<number> {
-    const inHost = pidsInMountNamespace(mntNs);
-    const sessions = inHost.filter((pid) => pid !== this.ref.pid && exeOf(pid) === SSHD);
-    const victims = withDescendants(sessions, inHost)
-      .map(refOf)
-      .filter((r): r is ProcRef => r !== undefined);
-    await killAndWait(victims, 5000, "the SSH sessions' processes");
-    return sessions.length;
+  dropSessions(mntNs: string): Promise<number> {
+    return dropSshSessions(mntNs, this.ref.pid);
   }
 
   /** Stops the listener (SIGTERM, then SIGKILL after a grace period); sessions are left alone. */

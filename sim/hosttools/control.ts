@@ -27,6 +27,8 @@ export interface ControlClient {
   reboot(): Promise<void>;
   /** Kills every SSH session of the host (the calling program's included). */
   dropSessions(): Promise<void>;
+  /** Tells the fleet that `system` was activated, so sshd follows its configuration. */
+  servicesChanged(system: string): Promise<void>;
 }
 
 function request(socketPath: string, method: string, urlPath: string, body: unknown): Promise<{ status: number; text: string }> {
@@ -72,6 +74,7 @@ export function controlClient(socketPath: string, host: string): ControlClient {
     },
     reboot: () => call(`${hostPath}/reboot`, {}, "rebooting"),
     dropSessions: () => call(`${hostPath}/drop-sessions`, {}, "dropping the SSH sessions"),
+    servicesChanged: (system) => call(`${hostPath}/services`, { system }, "restarting sshd.service"),
   };
 }
 

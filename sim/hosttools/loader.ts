@@ -114,8 +114,29 @@ export function readBootDefault(bootDir: string): BootDefault | undefined {
     return undefined;
   }
   const m = /^default\s+(nixos-generation-(\d+)\.conf)\s*$/m.exec(conf);
+  return m ? readBootEntry(bootDir, m[1]) : undefined;
+}
+
+/** The ids of the installed boot entries ("nixos-generation-3.conf"), newest generation first. */
+export function listBootEntries(bootDir: string): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(path.join(bootDir, LOADER_ENTRIES));
+  } catch {
+    return [];
+  }
+  const gen = (n: string) => Number(/^nixos-generation-(\d+)\.conf$/.exec(n)?.[1] ?? -1);
+  return names.filter((n) => gen(n) >= 0).sort((a, b) => gen(b) - gen(a));
+}
+
+/**
+ * One boot entry by its id, with or without ".conf" (systemd-boot accepts both); undefined
+ * when there is no such entry or it cannot be booted.
+ */
+export function readBootEntry(bootDir: string, id: string): BootDefault | undefined {
+  const m = /^(nixos-generation-(\d+))(\.conf)?$/.exec(id);
   if (!m) return undefined;
-  const entryFile = path.join(bootDir, LOADER_ENTRIES, m[1]);
+  const entryFile = path.join(bootDir, LOADER_ENTRIES, `${m[1]}.conf`);
   let text: string;
   try {
     text = fs.readFileSync(entryFile, "utf8");

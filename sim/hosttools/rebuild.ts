@@ -188,7 +188,12 @@ async function build(args: RebuildArgs, ctx: RebuildContext): Promise<number> {
     await recordEvent(ctx.control, "build-finished", { ok: false, action, error: message }, io.err);
     return BUILD_FAILED_STATUS;
   }
-  if (ctx.faults.has("drop-ssh-during-rebuild")) return dropSession(drvs, ctx);
+  if (ctx.faults.has("drop-ssh-during-rebuild")) {
+    // Under systemd (a systemd-run unit, which has INVOCATION_ID) the build is no part of the
+    // SSH session: the connection drops and the build goes on.
+    if (process.env.INVOCATION_ID === undefined) return dropSession(drvs, ctx);
+    await ctx.control?.dropSessions();
+  }
   for (const drv of drvs) io.err(`building '${drv}'...\n`);
   realiseSystem(plan, ctx.toolsDir);
   const system = plan.system.path;

@@ -67,6 +67,7 @@ export async function switchToConfiguration(system: string, action: SwitchAction
     ctx.io.err("activating the configuration...\nsetting up /etc...\nreloading user units for root...\nrestarting sysinit-reactivation.target\n");
     fs.mkdirSync(path.dirname(HOST.currentSystem), { recursive: true });
     replaceSymlink(HOST.currentSystem, system);
+    await restartFleetServices(ctx, system);
     ctx.io.err(listLine("the following new units were started:", added.filter((u) => !info.failingUnits.includes(u))));
   }
   // The activation-fails fault: a unit of this system fails to start, as a bad configuration's would.
@@ -81,6 +82,20 @@ export async function switchToConfiguration(system: string, action: SwitchAction
     return UNITS_FAILED_STATUS;
   }
   return 0;
+}
+
+/**
+ * sshd is run by the fleet, which plays systemd for it: it must follow the activated system
+ * (sshd.service stopped, restarted or started). A failure is reported like a unit that failed
+ * to restart.
+ */
+async function restartFleetServices(ctx: SwitchContext, system: string): Promise<void> {
+  if (!ctx.control) return;
+  try {
+    await ctx.control.servicesChanged(system);
+  } catch (e) {
+    ctx.io.err(`warning: sshd.service could not follow the new configuration: ${(e as Error).message}\n`);
+  }
 }
 
 /** The usage text of switch-to-configuration. */

@@ -1,28 +1,38 @@
 /**
  * systemctl on a simulated host: the verbs a rollout uses (is-system-running, --failed,
- * is-active, reboot), answered from the state in system-state.ts.
+ * is-active, show, status, stop of transient units, reboot [--boot-loader-entry=]), answered
+ * from the state in system-state.ts and the transient units of transient.ts.
  */
 import { processIo, runProgram, type Io } from "./cli";
+import { setOneShot } from "./efivars";
 import { readFaults } from "./faults";
 import { requestReboot } from "./reboot";
-import { failedUnits, loadedUnits, readStateInput, systemState, unitState, type StateInput } from "./system-state";
+import { failedUnits, loadedUnits, readStateInput, systemState, type StateInput } from "./system-state";
+import { listUnits, readUnit, unitName } from "./transient";
+import { resetFailed, stopTransient, transientStatus, unitProperties, viewUnit } from "./unit-query";
+import { bootEntryIds } from "./bootctl";
 
 interface Options {
   quiet: boolean;
   legend: boolean;
   failedOnly: boolean;
   wait: boolean;
+  value: boolean;
+  properties: string[];
+  bootLoaderEntry: string | undefined;
 }
 
-const IGNORED_OPTIONS = new Set(["--no-pager", "--plain", "--full", "-l", "--all", "-a", "--system", "--no-ask-password", "--now"]);
+/** How long `systemctl stop` waits for a transient unit to stop (systemd waits for the job). */
+const STOP_WAIT_MS = 120_000;
+
+const IGNORED_OPTIONS = new Set(["--no-pager", "--no-block", "--plain", "--full", "-l", "--all", "-a", "--system", "--no-ask-password", "--now"]);
 const POWER_VERBS = new Set(["poweroff", "halt", "kexec", "suspend", "hibernate", "hybrid-sleep", "suspend-then-hibernate", "soft-reboot"]);
-const NOOP_UNIT_VERBS = new Set(["start", "stop", "restart", "reload", "try-restart", "reload-or-restart", "enable", "disable"]);
+const NOOP_UNIT_VERBS = new Set(["start", "restart", "reload", "try-restart", "reload-or-restart", "enable", "disable"]);
 
 function unitTable(s: StateInput, units: readonly string[], opts: Options): string {
   const rows = units.map((u) => {
-    const state = unitState(s, u);
-    const sub = state === "active" ? (u.endsWith(".service") ? "running" : "active") : state === "failed" ? "failed" : "start";
-    return { mark: state === "failed" ? "●" : " ", unit: u, load: "loaded", active: state, sub };
+    const v = viewUnit(s, u);
+    return { mark: v.activeState === "failed" ? "●" : " ", unit: u, load: v.loadState, active: v.activeState, sub: v.subState };
   });
   const w = (k: "unit" | "active" | "sub", title: string) => Math.max(title.length, ...rows.map((r) => r[k].length));
   const [wu, wa, ws] = [w("unit", "UNIT"), w("active", "ACTIVE"), w("sub", "SUB")];
@@ -49,10 +59,18 @@ async function isSystemRunning(io: Io, opts: Options, degraded: boolean): Promis
 
 /** Runs one systemctl command line; returns its exit status. */
 export async function systemctl(argv: readonly string[], io: Io): Promise<number> {
-  const opts: Options = { quiet: false, legend: true, failedOnly: false, wait: false };
+  const opts: Options = { quiet: false, legend: true, failedOnly: false, wait: false, value: false, properties: [], bootLoaderEntry: undefined };
   const words: string[] = [];
-  for (const a of argv) {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
     if (a === "-q" || a === "--quiet") opts.quiet = true;
+    else if (a === "-p" || a === "--property" || a === "-P") {
+      opts.properties.push(...(argv[++i] ?? "").split(","));
+      if (a === "-P") opts.value = true;
+    } else if (a.startsWith("--property=")) opts.properties.push(...a.slice("--property=".length).split(","));
+    else if (a.startsWith("-p") && a.length > 2) opts.properties.push(...a.slice(2).split(","));
+    else if (a === "--value") opts.value = true;
+    else if (a.startsWith("--boot-loader-entry=")) opts.bootLoaderEntry = a.slice("--boot-loader-entry=".length);
     else if (a === "--no-legend") opts.legend = false;
     else if (a === "--failed" || a === "--state=failed") opts.failedOnly = true;
     else if (a === "--wait") opts.wait = true;
@@ -69,7 +87,20 @@ export async function systemctl(argv: readonly string[], io: Io): Promise<number
       return isSystemRunning(io, opts, degraded());
     case "list-units": {
       const s = readStateInput(degraded());
-      io.out(unitTable(s, opts.failedOnly ? failedUnits(s) : loadedUnits(s), opts));
+      const transient = listTransient();
+      const all = [...new Set([...loadedUnits(s), ...transient])].sort();
+      io.out(unitTable(s, opts.failedOnly ? all.filter((u) => viewUnit(s, u).activeState === "failed") : all, opts));
+      return 0;
+    }
+    case "show": {
+      const s = readStateInput(degraded());
+      const wanted = opts.properties.filter((p) => p !== "");
+      const blocks = units.map((u) => {
+        const props = unitProperties(viewUnit(s, u));
+        const chosen = wanted.length === 0 ? props : wanted.map((w) => props.find(([k]) => k === w)).filter((p): p is readonly [string, string] => p !== undefined);
+        return chosen.map(([k, v]) => (opts.value ? `${v}\n` : `${k}=${v}\n`)).join("");
+      });
+      io.out(blocks.join("\n"));
       return 0;
     }
     case "is-active":
@@ -79,7 +110,7 @@ export async function systemctl(argv: readonly string[], io: Io): Promise<number
         return 1;
       }
       const s = readStateInput(degraded());
-      const states = units.map((u) => unitState(s, u));
+      const states = units.map((u) => viewUnit(s, u).activeState);
       if (!opts.quiet) io.out(states.map((st) => `${st}\n`).join(""));
       if (verb === "is-active") return states.every((st) => st === "active") ? 0 : 3;
       return states.some((st) => st === "failed") ? 0 : 1;
@@ -92,8 +123,14 @@ export async function systemctl(argv: readonly string[], io: Io): Promise<number
       }
       let code = 0;
       for (const u of units) {
-        const st = unitState(s, u);
-        if (st === "inactive" && !loadedUnits(s).includes(u)) {
+        const v = viewUnit(s, u);
+        if (v.transient) {
+          io.out(transientStatus(v.transient));
+          if (v.activeState !== "active") code = Math.max(code, 3);
+          continue;
+        }
+        const st = v.activeState;
+        if (v.loadState === "not-found") {
           io.err(`Unit ${u} could not be found.\n`);
           code = Math.max(code, 4);
           continue;
@@ -107,17 +144,39 @@ export async function systemctl(argv: readonly string[], io: Io): Promise<number
     case "daemon-reexec":
       return 0;
     case "reboot":
+      if (opts.bootLoaderEntry !== undefined) {
+        const entries = bootEntryIds();
+        const wanted = opts.bootLoaderEntry;
+        if (wanted !== "" && !entries.some((e) => e === wanted || e === `${wanted}.conf`)) {
+          io.err(`Boot loader entry '${wanted}' not known.\n`);
+          return 1;
+        }
+        setOneShot(wanted);
+      }
       return requestReboot(io);
-    default:
-      if (NOOP_UNIT_VERBS.has(verb)) {
-        const s = readStateInput(degraded());
-        const unknown = units.find((u) => !loadedUnits(s).includes(u.includes(".") ? u : `${u}.service`));
-        if (unknown !== undefined) {
-          io.err(`Failed to ${verb} ${unknown}: Unit ${unknown.includes(".") ? unknown : `${unknown}.service`} not found.\n`);
-          return 5;
+    case "stop":
+    case "reset-failed":
+    case "kill": {
+      const transient = units.map((u) => readUnit(unitName(u)));
+      if (transient.every((t) => t !== undefined)) {
+        for (const t of transient) {
+          if (!t) continue;
+          if (verb === "reset-failed") resetFailed(t);
+          else {
+            const problem = await stopTransient(t, STOP_WAIT_MS);
+            if (problem) {
+              io.err(`${problem}\n`);
+              return 1;
+            }
+          }
         }
         return 0;
       }
+      if (verb === "reset-failed") return 0;
+      return noopUnitVerb(verb, units, io, degraded());
+    }
+    default:
+      if (NOOP_UNIT_VERBS.has(verb)) return noopUnitVerb(verb, units, io, degraded());
       if (POWER_VERBS.has(verb)) {
         io.err(`systemctl ${verb}: not available on a simulated host (it only reboots); use 'systemctl reboot' or 'reboot'.\n`);
         return 1;
@@ -125,6 +184,21 @@ export async function systemctl(argv: readonly string[], io: Io): Promise<number
       io.err(`Unknown command verb '${verb}'.\n`);
       return 1;
   }
+}
+
+/** The verbs that change nothing on a simulated host: they only check that the units exist. */
+function noopUnitVerb(verb: string, units: readonly string[], io: Io, degraded: boolean): number {
+  const s = readStateInput(degraded);
+  const unknown = units.find((u) => !loadedUnits(s).includes(unitName(u)));
+  if (unknown !== undefined) {
+    io.err(`Failed to ${verb} ${unknown}: Unit ${unitName(unknown)} not found.\n`);
+    return 5;
+  }
+  return 0;
+}
+
+function listTransient(): string[] {
+  return listUnits().map((u) => u.id);
 }
 
 if (require.main === module) {

@@ -45,7 +45,7 @@ export class ControlServer {
       const chunks: Buffer[] = [];
       req.on("data", (c: Buffer) => chunks.push(c));
       req.on("end", () => {
-        const m = /^\/hosts\/([^/]+)\/(events|reboot|drop-sessions)$/.exec(req.url ?? "");
+        const m = /^\/hosts\/([^/]+)\/(events|reboot|drop-sessions|services)$/.exec(req.url ?? "");
         if (req.method !== "POST" || !m) {
           res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: "not found" }));
           return;
@@ -57,6 +57,8 @@ export class ControlServer {
           res.writeHead(204).end();
         } else if (m[2] === "reboot") {
           res.writeHead(202).end();
+        } else if (m[2] === "services") {
+          res.writeHead(204).end();
         } else {
           res.writeHead(204).end();
           for (const pgid of this.sessions) killGroup(pgid);

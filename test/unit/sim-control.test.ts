@@ -21,6 +21,7 @@ describe("simulated fleet: control server (sim/control.ts)", function () {
     cannotReboot: (h) => (calls.includes("reboot srv1") ? `${h} is rebooting` : undefined),
     reboot: (h) => void calls.push(`reboot ${h}`),
     dropSessions: async (h) => void calls.push(`drop ${h}`),
+    servicesChanged: async (h, system) => void calls.push(`services ${h} ${system}`),
     faults: () => faults,
     setFault: async (_h, f, on) => (faults = on ? [...faults, f] : faults.filter((x) => x !== f)),
     down: () => void calls.push("down"),
@@ -54,12 +55,18 @@ describe("simulated fleet: control server (sim/control.ts)", function () {
     assert.ok(calls.includes("drop srv1"));
   });
 
+  it("tells the fleet which system was activated, so sshd follows it", async function () {
+    assert.equal(await controlRequest(socket, "POST", "/hosts/srv1/services", { system: "/nix/store/abc-nixos-system-srv1" }), undefined);
+    assert.ok(calls.includes("services srv1 /nix/store/abc-nixos-system-srv1"));
+  });
+
   const bad: Array<[string, "GET" | "POST" | "PUT", string, unknown, RegExp]> = [
     ["an unknown host", "GET", "/hosts/srv9/faults", undefined, /404 no simulated host named "srv9"/],
     ["an unknown fault", "PUT", "/hosts/srv1/faults", { fault: "melts", on: true }, /400 "fault" must be a fault name/],
     ["a fault without on", "PUT", "/hosts/srv1/faults", { fault: "degraded" }, /400 "on" must be true or false/],
     ["an unknown event kind", "POST", "/hosts/srv1/events", { kind: "party" }, /400 "kind" must be a timeline kind/],
     ["a detail that is not an object", "POST", "/hosts/srv1/events", { kind: "up", detail: [1] }, /400 "detail" must be an object/],
+    ["a services call without a store path", "POST", "/hosts/srv1/services", { system: "/tmp/x" }, /400 "system" must be a store path/],
     ["an unknown path", "GET", "/nothing", undefined, /404 no such request/],
   ];
   for (const [what, method, url, body, re] of bad) {
