@@ -3,14 +3,17 @@
  * requires this module and forwards each call, so the code that runs is the compiled code
  * of the checkout, and clients (SSH, Kubernetes) are created inside each call.
  */
+import { randomBytes } from "node:crypto";
 import * as os from "node:os";
 import type * as pulumi from "@pulumi/pulumi";
 import type { Cluster } from "../lib/cluster/cluster";
+import { FleetLease, leaseIdentity } from "../lib/cluster/lease";
 import type { HostConnector } from "../lib/host/host";
 import { applyHost, type Previous } from "../lib/rollout/apply";
 import { syncNodeLabels } from "../lib/rollout/labels";
 import { readHost, removeHost } from "../lib/rollout/inspect";
-import { isAbandonedLock, lockOwner } from "../lib/rollout/remote";
+import { stoppableClock } from "../lib/rollout/interrupt";
+import { engineWatch } from "./engineWatch";
 import type { HostSpec } from "../lib/rollout/spec";
 import { changedInputs, type HostProps, QUIET_INPUTS } from "./props";
 
@@ -56,13 +59,18 @@ function specOf(props: HostProps): HostSpec {
 }
 
 async function rollout(spec: HostSpec, previous: Previous): Promise<HostProps> {
-  const outputs = await applyHost(spec, previous, {
-    connector: connectorFor(spec),
-    cluster: clusterFor(spec),
-    progress,
-    lockOwner: lockOwner(process.pid, os.hostname(), new Date()),
-    lockAbandoned: (holder) => isAbandonedLock(holder, os.hostname(), pidAlive),
-  });
+  const watch = engineWatch();
+  const outputs = await watch.during(() =>
+    applyHost(spec, previous, {
+      connector: connectorFor(spec),
+      cluster: clusterFor(spec),
+      progress,
+      owner: { pid: process.pid, machine: os.hostname(), token: randomBytes(8).toString("hex") },
+      isAlive: pidAlive,
+      signal: watch.signal,
+      clock: stoppableClock(watch.signal),
+    }),
+  );
   progress(`${spec.name} done: generation ${outputs.generation}, ${outputs.rebooted ? "rebooted" : "not rebooted"}`);
   return { ...spec, ...outputs };
 }
@@ -107,5 +115,15 @@ export async function read(id: string, props: HostProps): Promise<pulumi.dynamic
 
 export async function remove(_id: string, props: HostProps): Promise<void> {
   const spec = specOf(props);
-  await removeHost(spec.name, clusterFor(spec), spec.kubernetes?.nodeName, spec.timeouts, progress);
+  const cluster = clusterFor(spec);
+  // Draining the Node disrupts it like a reboot: under the fleet lease too.
+  const token = randomBytes(8).toString("hex");
+  const lease = cluster
+    ? await FleetLease.take(cluster, { host: spec.name, identity: leaseIdentity(spec.name, process.pid, os.hostname(), token), waitSeconds: spec.timeouts.lockSeconds, progress })
+    : undefined;
+  try {
+    await removeHost(spec.name, cluster, spec.kubernetes?.nodeName, spec.timeouts, progress);
+  } finally {
+    await lease?.release().catch(() => undefined);
+  }
 }

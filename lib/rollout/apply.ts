@@ -3,6 +3,7 @@
  * wait for health, and roll back when the host comes back unhealthy.
  */
 import type { Cluster } from "../cluster/cluster";
+import { FleetLease, leaseIdentity } from "../cluster/lease";
 import { HostConnectionError, type Host, type HostConnector } from "../host/host";
 import { cordonAndDrain } from "./drain";
 import { RolloutError, inStep } from "./errors";
@@ -11,23 +12,28 @@ import { decideReboot } from "./decide";
 import { type HostOutputs, outputsOf } from "./outputs";
 import type { Progress } from "./progress";
 import { rebootAndWait } from "./reboot";
-import { breakLock, ETC_NIXOS, type LiveFiles, readFiles, readSystemState, run, type SystemState, tryLock, unlock, writeFilesAtomically } from "./remote";
+import { checkpoint, isInterrupted, resumeInterrupted, stopMidReboot } from "./interrupt";
+import { HostLock } from "./lock";
+import type { LockOwner } from "./lockRecord";
+import { ETC_NIXOS, type LiveFiles, readFiles, readSystemState, run, type SystemState, writeFilesAtomically } from "./remote";
 import { syncNodeLabels } from "./labels";
 import { rollBack } from "./rollback";
 import { Session } from "./session";
 import type { HostSpec } from "./spec";
-import { type Clock, done, notYet, waitUntil, WaitTimeoutError } from "./wait";
+import type { Clock } from "./wait";
 
 /** The side-effecting parts a rollout is given. */
 export interface RolloutDeps {
   readonly connector: HostConnector;
   readonly cluster?: Cluster;
   readonly progress: Progress;
-  /** Written into the host-side lock so a second rollout can say who holds it. */
-  readonly lockOwner: string;
-  /** Says whether a lock holder is gone for good (a crashed rollout), so its lock may be broken. */
-  readonly lockAbandoned?: (holder: string) => boolean;
+  /** This rollout process, written into the host-side lock and the fleet lease. */
+  readonly owner: LockOwner;
+  /** Whether a pid of this machine still runs: a lock of a process that is gone is taken over at once. */
+  readonly isAlive: (pid: number) => boolean;
   readonly clock?: Clock;
+  /** Aborted when the rollout must stop at its next safe point (its Pulumi CLI went away). */
+  readonly signal?: AbortSignal;
 }
 
 /** Files the rollout manages: the rendered ones plus those it managed before (to remove them). */
@@ -50,46 +56,40 @@ export interface Previous {
 
 /** Rolls one host out; throws a RolloutError when it stops. */
 export async function applyHost(spec: HostSpec, previous: Previous, deps: RolloutDeps): Promise<HostOutputs> {
-  const session = new Session(deps.connector, spec.timeouts.connectSeconds * 1000);
-  const host = await session.host();
-  await takeLock(host, spec, deps);
+  checkpoint(deps.signal);
+  // The fleet lease first, then the host lock: every rollout takes them in this order.
+  const lease = deps.cluster
+    ? await FleetLease.take(deps.cluster, {
+        host: spec.name,
+        identity: leaseIdentity(spec.name, deps.owner.pid, deps.owner.machine, deps.owner.token),
+        waitSeconds: spec.timeouts.lockSeconds,
+        progress: deps.progress,
+        clock: deps.clock,
+      })
+    : undefined;
   try {
-    return await applyLocked(spec, previous, session, deps);
-  } finally {
-    // A host that did not come back cannot be unlocked; that must not hide why the rollout stopped.
-    await session
-      .host()
-      .then((h) => unlock(h, deps.lockOwner))
-      .catch(() => undefined);
-    await session.close();
-  }
-}
-
-async function takeLock(host: Host, spec: HostSpec, deps: RolloutDeps): Promise<void> {
-  try {
-    await waitUntil(
-      { what: `the lock on ${spec.name}`, timeoutSeconds: spec.timeouts.lockSeconds, intervalMs: 1000, clock: deps.clock },
-      async () => {
-        const r = await tryLock(host, deps.lockOwner);
-        if (r.acquired) return done(undefined);
-        if (deps.lockAbandoned?.(r.holder)) {
-          deps.progress(`${spec.name}: taking over the lock left by a rollout that no longer runs (${r.holder})`);
-          await breakLock(host);
-          return notYet(`was held by ${r.holder}`);
-        }
-        return notYet(`held by ${r.holder}`);
-      },
-    );
-  } catch (error) {
-    if (error instanceof WaitTimeoutError) {
-      throw new RolloutError(spec.name, "lock", error.message, `another rollout is running on ${spec.name}; if none is, remove /var/lib/nixos-fleet/lock on the host.`);
+    const session = new Session(deps.connector, spec.timeouts.connectSeconds * 1000);
+    try {
+      const lock = await HostLock.take(session, { host: spec.name, owner: deps.owner, waitSeconds: spec.timeouts.lockSeconds, isAlive: deps.isAlive, progress: deps.progress, clock: deps.clock });
+      try {
+        const node = spec.kubernetes?.nodeName;
+        if (deps.cluster && node) await resumeInterrupted(deps.cluster, session, { host: spec.name, node, timeouts: spec.timeouts, progress: deps.progress, clock: deps.clock });
+        return await applyLocked(spec, previous, session, deps, lock);
+      } finally {
+        // A host that did not come back cannot be unlocked; that must not hide why the rollout stopped.
+        await lock.release().catch(() => undefined);
+      }
+    } finally {
+      await session.close();
     }
-    throw inStep(spec.name, "lock", error);
+  } finally {
+    await lease?.release().catch(() => undefined);
   }
 }
 
-async function applyLocked(spec: HostSpec, previous: Previous, session: Session, deps: RolloutDeps): Promise<HostOutputs> {
+async function applyLocked(spec: HostSpec, previous: Previous, session: Session, deps: RolloutDeps, lock: HostLock): Promise<HostOutputs> {
   const p = deps.progress;
+  checkpoint(deps.signal);
   const names = managedFileNames(spec, previous.files);
   const before = await readSystemState(await session.host());
   const oldFiles = await readFiles(await session.host(), names);
@@ -105,6 +105,10 @@ async function applyLocked(spec: HostSpec, previous: Previous, session: Session,
   const node = spec.kubernetes?.nodeName;
   let booted: { at: Date; state: SystemState } | undefined;
   if (decision.reboot) {
+    checkpoint(deps.signal);
+    // The host cannot be reached to renew the lock while it reboots: make it last that long.
+    const t = spec.timeouts;
+    await lock.holdThrough(t.drainSeconds + t.shutdownSeconds + t.bootSeconds + t.settleSeconds + t.readySeconds);
     if (deps.cluster && node) {
       try {
         await cordonAndDrain(deps.cluster, { host: spec.name, node, timeoutSeconds: spec.timeouts.drainSeconds, clock: deps.clock, progress: p });
@@ -112,6 +116,12 @@ async function applyLocked(spec: HostSpec, previous: Previous, session: Session,
         await deps.cluster.setUnschedulable(node, false).catch(() => undefined);
         throw inStep(spec.name, "drain", error);
       }
+    }
+    try {
+      checkpoint(deps.signal);
+    } catch (error) {
+      if (deps.cluster && node) await deps.cluster.setUnschedulable(node, false).catch(() => undefined);
+      throw inStep(spec.name, "reboot", error);
     }
     try {
       booted = await rebootAndWait(session, deps.cluster, { host: spec.name, expectSystem: next.system, nodeName: node, timeouts: spec.timeouts, clock: deps.clock, progress: p });
@@ -191,6 +201,8 @@ async function rollBackAfter(
   reboot: boolean,
 ): Promise<RolloutError> {
   const cause = inStep(spec.name, "health", error);
+  // Stopped from outside: no rollback (it would reboot again with nobody watching).
+  if (isInterrupted(error)) return stopMidReboot(deps.cluster, spec.kubernetes?.nodeName, spec.name, cause.step, error, deps.progress);
   try {
     await restoreFiles(spec.name, session, oldFiles);
     const outcome = await rollBack(spec, before, session, deps, reboot);

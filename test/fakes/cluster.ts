@@ -1,5 +1,5 @@
 /** An in-memory Cluster for unit tests of drain and health gates. */
-import type { Cluster, EvictionResult, NodeState, PodRef, WorkloadHealth } from "../../lib/cluster/cluster";
+import type { Cluster, EvictionResult, LeaseSpec, LeaseState, LeaseWrite, NodeState, PodRef, WorkloadHealth } from "../../lib/cluster/cluster";
 
 export class FakeCluster implements Cluster {
   nodes = new Map<string, NodeState>();
@@ -55,6 +55,39 @@ export class FakeCluster implements Cluster {
   async deleteNode(name: string) {
     this.nodes.delete(name);
     this.calls.push(`delete ${name}`);
+  }
+  annotations = new Map<string, Record<string, string>>();
+  async getNodeAnnotation(name: string, key: string) {
+    return this.annotations.get(name)?.[key];
+  }
+  async setNodeAnnotation(name: string, key: string, value: string | null) {
+    const now = { ...(this.annotations.get(name) ?? {}) };
+    if (value === null) delete now[key];
+    else now[key] = value;
+    this.annotations.set(name, now);
+    this.calls.push(`annotate ${name} ${key}${value === null ? "-" : ""}`);
+  }
+  /** Leases with the API server's optimistic concurrency: a write naming an old resourceVersion conflicts. */
+  leases = new Map<string, LeaseState>();
+  private leaseVersion = 0;
+  async getLease(namespace: string, name: string) {
+    return this.leases.get(`${namespace}/${name}`);
+  }
+  async createLease(namespace: string, name: string, spec: LeaseSpec): Promise<LeaseWrite> {
+    const key = `${namespace}/${name}`;
+    if (this.leases.has(key)) return { kind: "conflict" };
+    const lease = { spec, resourceVersion: String(++this.leaseVersion) };
+    this.leases.set(key, lease);
+    this.calls.push(`lease ${spec.holderIdentity ?? ""}`);
+    return { kind: "written", lease };
+  }
+  async updateLease(namespace: string, name: string, resourceVersion: string, spec: LeaseSpec): Promise<LeaseWrite> {
+    const key = `${namespace}/${name}`;
+    if (this.leases.get(key)?.resourceVersion !== resourceVersion) return { kind: "conflict" };
+    const lease = { spec, resourceVersion: String(++this.leaseVersion) };
+    this.leases.set(key, lease);
+    this.calls.push(`lease ${spec.holderIdentity ?? ""}`);
+    return { kind: "written", lease };
   }
 }
 
