@@ -202,7 +202,7 @@ async function rollBackAfter(
 ): Promise<RolloutError> {
   const cause = inStep(spec.name, "health", error);
   // Stopped from outside: no rollback (it would reboot again with nobody watching).
-  if (isInterrupted(error)) return stopMidReboot(deps.cluster, spec.kubernetes?.nodeName, spec.name, cause.step, error, deps.progress);
+  if (isInterrupted(error)) return stopMidReboot(deps.cluster, spec.kubernetes?.nodeName, spec.name, error instanceof RolloutError ? error.step : "reboot", error, deps.progress);
   try {
     await restoreFiles(spec.name, session, oldFiles);
     const outcome = await rollBack(spec, before, session, deps, reboot);

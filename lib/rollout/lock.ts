@@ -34,8 +34,10 @@ const GUARD_WAIT_SECONDS = 10;
 const COMMAND_MS = 30_000;
 
 /** Opens the host-side critical section every lock operation runs in. */
-function guarded(body: readonly string[]): string {
+function guarded(what: string, body: readonly string[]): string {
   return [
+    // The first line is what an error names as the command.
+    `: nixos-fleet ${what} ${LOCK_DIR}`,
     `mkdir -p -m 0700 ${FLEET_STATE_DIR}`,
     `exec 9>${GUARD}`,
     `if ! flock -w ${GUARD_WAIT_SECONDS} 9; then echo busy; exit 0; fi`,
@@ -56,7 +58,7 @@ export type TakeResult =
  */
 export async function takeOnce(host: Host, owner: LockOwner, ttlSeconds: number, replace = ""): Promise<TakeResult> {
   const template = lockFileTemplate(owner);
-  const script = guarded([
+  const script = guarded("take-lock", [
     "set -e",
     "umask 077",
     `rm -rf ${FLEET_STATE_DIR}/lock.new.* ${FLEET_STATE_DIR}/lock.old.*`,
@@ -92,7 +94,7 @@ export async function takeOnce(host: Host, owner: LockOwner, ttlSeconds: number,
 /** Moves the expiry of our lock to `ttlSeconds` from now; "lost" when it is no longer ours. */
 export async function renewOnce(host: Host, token: string, ttlSeconds: number): Promise<{ kind: "renewed"; expires: number } | { kind: "lost"; record: LockRecord } | { kind: "busy" }> {
   const owner = `${LOCK_DIR}/owner`;
-  const script = guarded([
+  const script = guarded("renew-lock", [
     "now=$(date +%s)",
     `if ! grep -qx ${shellQuote(`token=${token}`)} ${owner} 2>/dev/null; then echo lost; cat ${owner} 2>/dev/null; exit 0; fi`,
     `sed "s/^expires=.*/expires=$((now + ${ttlSeconds}))/" ${owner} > ${owner}.new || exit 1`,
@@ -109,7 +111,7 @@ export async function renewOnce(host: Host, token: string, ttlSeconds: number): 
 
 /** Removes the lock if it still carries our token. */
 export async function releaseOnce(host: Host, token: string, timeoutMs = COMMAND_MS): Promise<void> {
-  const script = guarded([
+  const script = guarded("release-lock", [
     `if grep -qx ${shellQuote(`token=${token}`)} ${LOCK_DIR}/owner 2>/dev/null; then`,
     `  mv -T ${LOCK_DIR} ${FLEET_STATE_DIR}/lock.old.$$ && rm -rf ${FLEET_STATE_DIR}/lock.old.$$`,
     "fi",
