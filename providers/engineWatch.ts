@@ -4,10 +4,12 @@
  * The CLI starts each plugin in a process group of its own, so a SIGKILL of the CLI's process
  * group (or a CI job cancelled) does not reach the dynamic provider, and nothing in the plugin
  * protocol tells a provider that its engine died: its gRPC server just stops getting calls. The
- * SDK starts the provider through a shell wrapper (`pulumi-resource-pulumi-nodejs`, which runs
- * node without exec), so the provider's parent is that shell and the shell's parent is the CLI.
- * When the CLI dies, one of the two is re-parented (to init or a subreaper): that is what is
- * watched, by polling the parent chain once a second.
+ * CLI is the provider's parent, unless the provider was started through the SDK's own shell
+ * wrapper (`pulumi-resource-pulumi-nodejs` in @pulumi/pulumi runs node without exec; the one
+ * scripts/install-pulumi.sh writes execs it): then the parent is that shell and the shell's
+ * parent is the CLI. When the CLI dies, that process is re-parented (to init or a subreaper):
+ * that is what is watched, by polling the parent chain once a second. The CLI's own parent is
+ * not watched: a CLI whose terminal went away still runs.
  *
  * Then the running rollout is aborted (it stops at its next safe point, see
  * lib/rollout/interrupt.ts), and once it has released its locks the process exits: with no CLI
@@ -24,12 +26,23 @@ const EXIT_DEADLINE_MS = 120_000;
 export interface Ancestry {
   readonly parent: number;
   readonly grandparent: number | undefined;
+  /** The parent is the plugin's shell wrapper, so the grandparent is the CLI. */
+  readonly parentIsWrapper: boolean;
 }
 
 /** Whether the process tree above changed since `start`: the CLI that started us is gone. */
 export function engineGone(start: Ancestry, now: Ancestry): boolean {
   if (now.parent !== start.parent) return true;
-  return start.grandparent !== undefined && now.grandparent !== start.grandparent;
+  return start.parentIsWrapper && start.grandparent !== undefined && now.grandparent !== start.grandparent;
+}
+
+/** Whether `pid` runs a Pulumi plugin wrapper script (its command line names pulumi-resource-*). */
+export function isPluginWrapper(pid: number): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").some((arg) => /(^|\/)pulumi-resource-[^/]*$/.test(arg));
+  } catch {
+    return false;
+  }
 }
 
 /** The parent pid of `pid` from /proc (Linux); undefined when it cannot be read. */
@@ -44,9 +57,9 @@ export function parentOf(pid: number): number | undefined {
   }
 }
 
-function ancestry(): Ancestry {
+function ancestry(parentIsWrapper: boolean): Ancestry {
   const parent = process.ppid;
-  return { parent, grandparent: parentOf(parent) };
+  return { parent, grandparent: parentOf(parent), parentIsWrapper };
 }
 
 /** The watch shared by every rollout of this process. */
@@ -63,13 +76,13 @@ let shared: EngineWatch | undefined;
 export function engineWatch(): EngineWatch {
   if (shared) return shared;
   const controller = new AbortController();
-  const start = ancestry();
+  const start = ancestry(isPluginWrapper(process.ppid));
   let running = 0;
   const exitWhenIdle = () => {
     if (controller.signal.aborted && running === 0) process.exit(1);
   };
   const timer = setInterval(() => {
-    if (!engineGone(start, ancestry())) return;
+    if (!engineGone(start, ancestry(start.parentIsWrapper))) return;
     clearInterval(timer);
     process.stderr.write(`nixos-fleet: the Pulumi CLI that started this provider is gone (parent was pid ${start.parent}); stopping the rollout at its next safe point\n`);
     controller.abort(`the Pulumi CLI that started this provider is gone`);

@@ -4,7 +4,7 @@ import { RolloutError } from "../../lib/rollout/errors";
 import { INTERRUPTED_ANNOTATION, isInterrupted, parseMark, resumeInterrupted, RolloutInterrupted, stopMidReboot, stoppableClock } from "../../lib/rollout/interrupt";
 import { Session } from "../../lib/rollout/session";
 import { waitUntil, notYet } from "../../lib/rollout/wait";
-import { engineGone, parentOf } from "../../providers/engineWatch";
+import { engineGone, isPluginWrapper, parentOf } from "../../providers/engineWatch";
 import { FakeCluster, fastClock } from "../fakes/cluster";
 import type { Host, HostConnector } from "../../lib/host/host";
 
@@ -20,16 +20,18 @@ function fakeConnector(answers: Record<string, string>): HostConnector {
 
 describe("engine watch", () => {
   it("sees the CLI gone when the provider or its wrapper shell is re-parented", () => {
-    const start = { parent: 500, grandparent: 400 };
-    assert.equal(engineGone(start, { parent: 500, grandparent: 400 }), false);
-    assert.equal(engineGone(start, { parent: 500, grandparent: 1 }), true, "the wrapper shell was re-parented: the CLI died");
-    assert.equal(engineGone(start, { parent: 1, grandparent: 0 }), true, "the provider itself was re-parented");
-    assert.equal(engineGone({ parent: 500, grandparent: undefined }, { parent: 500, grandparent: undefined }), false);
+    const wrapped = { parent: 500, grandparent: 400, parentIsWrapper: true };
+    assert.equal(engineGone(wrapped, { ...wrapped }), false);
+    assert.equal(engineGone(wrapped, { ...wrapped, grandparent: 1 }), true, "the wrapper shell was re-parented: the CLI died");
+    const direct = { parent: 400, grandparent: 300, parentIsWrapper: false };
+    assert.equal(engineGone(direct, { ...direct, parent: 1, grandparent: 0 }), true, "the provider itself was re-parented: the CLI died");
+    assert.equal(engineGone(direct, { ...direct, grandparent: 1 }), false, "the CLI's own parent going away (a closed terminal) stops nothing");
   });
 
   it("reads a parent pid from /proc", () => {
     assert.equal(parentOf(process.pid), process.ppid);
     assert.equal(parentOf(2 ** 22 + 1), undefined);
+    assert.equal(isPluginWrapper(process.pid), false);
   });
 });
 
