@@ -76,6 +76,15 @@ let shared: EngineWatch | undefined;
 export function engineWatch(): EngineWatch {
   if (shared) return shared;
   const controller = new AbortController();
+  // Once the CLI is gone, every write to our output fails with EPIPE, emitted as an 'error' on
+  // the stream. Unhandled, it reaches the SDK's uncaughtException handler, which logs it to the
+  // same broken stream: an endless chain of errors that starves the event loop, so the rollout
+  // would never reach its safe point. Output nobody can read is dropped instead.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code !== "EPIPE") throw error;
+    });
+  }
   const start = ancestry(isPluginWrapper(process.ppid));
   let running = 0;
   const exitWhenIdle = () => {
@@ -84,8 +93,12 @@ export function engineWatch(): EngineWatch {
   const timer = setInterval(() => {
     if (!engineGone(start, ancestry(start.parentIsWrapper))) return;
     clearInterval(timer);
-    process.stderr.write(`nixos-fleet: the Pulumi CLI that started this provider is gone (parent was pid ${start.parent}); stopping the rollout at its next safe point\n`);
     controller.abort(`the Pulumi CLI that started this provider is gone`);
+    try {
+      process.stderr.write(`nixos-fleet: the Pulumi CLI that started this provider (pid ${start.parent}) is gone; stopping the rollout at its next safe point\n`);
+    } catch {
+      // The CLI read our output: with it gone the pipe is broken (EPIPE), which is expected here.
+    }
     setTimeout(() => process.exit(1), EXIT_DEADLINE_MS);
     exitWhenIdle();
   }, POLL_MS);

@@ -19,7 +19,11 @@ import { changedInputs, type HostProps, QUIET_INPUTS } from "./props";
 
 /** Progress lines go to the provider's output, which the engine shows with the resource. */
 function progress(line: string): void {
-  console.log(line);
+  try {
+    console.log(line);
+  } catch {
+    // The output pipe breaks (EPIPE) when the CLI is gone; a line nobody can read must not stop the rollout's safe stop.
+  }
 }
 
 /** Whether a process of this machine exists (signal 0 only checks). */

@@ -77,7 +77,8 @@ export async function applyHost(spec: HostSpec, previous: Previous, deps: Rollou
         return await applyLocked(spec, previous, session, deps, lock);
       } finally {
         // A host that did not come back cannot be unlocked; that must not hide why the rollout stopped.
-        await lock.release().catch(() => undefined);
+        // A stopped rollout tries once, briefly: the host may be rebooting, and then its lock expires by itself.
+        await lock.release(deps.signal?.aborted ? spec.timeouts.connectSeconds * 1000 : undefined).catch(() => undefined);
       }
     } finally {
       await session.close();

@@ -193,7 +193,8 @@ export class HostLock {
   async release(timeoutMs = COMMAND_MS): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    await this.renewal;
+    // A renewal stuck on a connection to a host that went away must not hold the release up.
+    await Promise.race([this.renewal, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
     const host = await this.session.host();
     await releaseOnce(host, this.o.owner.token, timeoutMs);
   }
