@@ -3,24 +3,31 @@
  * requires this module and forwards each call, so the code that runs is the compiled code
  * of the checkout, and clients (SSH, Kubernetes) are created inside each call.
  */
+import { randomBytes } from "node:crypto";
 import * as os from "node:os";
 import type * as pulumi from "@pulumi/pulumi";
 import type { Cluster } from "../lib/cluster/cluster";
 import type { SshConnector } from "../lib/host/ssh";
 import { fingerprint, parsePublicKeyLine } from "../lib/host/keys";
+import { FleetLease, leaseIdentity } from "../lib/cluster/lease";
 import { applyHost, managedFileNames, type Previous } from "../lib/rollout/apply";
 import { RolloutError } from "../lib/rollout/errors";
 import { claimNode, readHost, removeHost } from "../lib/rollout/inspect";
+import { isInterrupted, stoppableClock } from "../lib/rollout/interrupt";
 import { syncNodeLabels } from "../lib/rollout/labels";
 import type { HostOutputs } from "../lib/rollout/outputs";
-import { isAbandonedLock, lockOwner } from "../lib/rollout/remote";
+import { engineWatch } from "./engineWatch";
 import type { HostSpec } from "../lib/rollout/spec";
 import { changedInputs, type HostProps, QUIET_INPUTS, specOf } from "./props";
 import { diffHost, driftOf, failedRolloutProps, type LiveRead, RecordedFailure } from "./state";
 
 /** Progress lines go to the provider's output, which the engine shows with the resource. */
 function progress(line: string): void {
-  console.log(line);
+  try {
+    console.log(line);
+  } catch {
+    // The output pipe breaks (EPIPE) when the CLI is gone; a line nobody can read must not stop the rollout's safe stop.
+  }
 }
 
 /** Whether a process of this machine exists (signal 0 only checks). */
@@ -74,7 +81,7 @@ function tofuPin(spec: HostSpec, connector: SshConnector, before: string | undef
 
 /**
  * Errors raised before the rollout changed anything, so the recorded state stays as it was:
- * the first connection failed, or the host's lock could not be taken.
+ * the first connection failed, or the host's lock or the fleet lease could not be taken.
  */
 function touchedNothing(error: unknown, connector: SshConnector): boolean {
   if (!(error instanceof RolloutError)) return false;
@@ -83,7 +90,8 @@ function touchedNothing(error: unknown, connector: SshConnector): boolean {
 
 /**
  * Rolls the host out. `news` are the inputs as the engine sent them (with its own keys), `olds`
- * the recorded state of an update. A failure is recorded as what the host really runs.
+ * the recorded state of an update. A failure is recorded as what the host really runs. The
+ * rollout stops at its next safe point when the Pulumi CLI that started it goes away.
  */
 async function rollout(news: HostProps, olds: HostProps | undefined): Promise<HostProps> {
   const spec = specOf(news);
@@ -91,17 +99,23 @@ async function rollout(news: HostProps, olds: HostProps | undefined): Promise<Ho
   const rotated = olds?.sshPrivateKey && olds.sshPrivateKey !== spec.sshPrivateKey ? olds.sshPrivateKey : undefined;
   const connector = connectorFor(spec, { trustedHostKey: olds?.pinnedHostKey, previousPrivateKey: rotated });
   const cluster = clusterFor(spec);
+  const watch = engineWatch();
   let outputs: HostOutputs;
   try {
-    outputs = await applyHost(spec, previous, {
-      connector,
-      cluster,
-      progress,
-      lockOwner: lockOwner(process.pid, os.hostname(), new Date()),
-      lockAbandoned: (holder) => isAbandonedLock(holder, os.hostname(), pidAlive),
-    });
+    outputs = await watch.during(() =>
+      applyHost(spec, previous, {
+        connector,
+        cluster,
+        progress,
+        owner: { pid: process.pid, machine: os.hostname(), token: randomBytes(8).toString("hex") },
+        isAlive: pidAlive,
+        signal: watch.signal,
+        clock: stoppableClock(watch.signal),
+      }),
+    );
   } catch (error) {
-    if (touchedNothing(error, connector) || !(error instanceof Error)) throw error;
+    // Nobody is left to record a stopped rollout's state; the next run reads the host anyway.
+    if (touchedNothing(error, connector) || isInterrupted(error) || !(error instanceof Error)) throw error;
     throw await recordFailure(error, news, olds, previous, connector);
   }
   const pinnedHostKey = tofuPin(spec, connector, olds?.pinnedHostKey);
@@ -204,5 +218,15 @@ export async function read(id: string, props: HostProps): Promise<pulumi.dynamic
 
 export async function remove(_id: string, props: HostProps): Promise<void> {
   const spec = specOf(props);
-  await removeHost(spec.name, clusterFor(spec), spec.kubernetes?.nodeName, spec, progress);
+  const cluster = clusterFor(spec);
+  // Draining the Node disrupts it like a reboot: under the fleet lease too.
+  const token = randomBytes(8).toString("hex");
+  const lease = cluster
+    ? await FleetLease.take(cluster, { host: spec.name, identity: leaseIdentity(spec.name, process.pid, os.hostname(), token), waitSeconds: spec.timeouts.lockSeconds, progress })
+    : undefined;
+  try {
+    await removeHost(spec.name, cluster, spec.kubernetes?.nodeName, spec, progress);
+  } finally {
+    await lease?.release().catch(() => undefined);
+  }
 }

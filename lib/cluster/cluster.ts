@@ -67,6 +67,27 @@ export interface WorkloadHealth {
   readonly reason: string;
 }
 
+/** spec of a coordination.k8s.io/v1 Lease; times are RFC 3339 with microseconds. */
+export interface LeaseSpec {
+  readonly holderIdentity?: string;
+  readonly leaseDurationSeconds?: number;
+  readonly acquireTime?: string;
+  readonly renewTime?: string;
+  readonly leaseTransitions?: number;
+}
+
+/** A Lease as read, with the resourceVersion an update must name. */
+export interface LeaseState {
+  readonly spec: LeaseSpec;
+  readonly resourceVersion: string;
+}
+
+/** The answer to a create or an update of a Lease. */
+export type LeaseWrite =
+  | { readonly kind: "written"; readonly lease: LeaseState }
+  /** 409: someone else created or changed it first; read it again. */
+  | { readonly kind: "conflict" };
+
 /** Kubernetes as the rollout sees it. Every method is one API round trip or a few. */
 export interface Cluster {
   getNode(name: string): Promise<NodeState | undefined>;
@@ -88,10 +109,16 @@ export interface Cluster {
   listWorkloads(namespace: string): Promise<WorkloadHealth[]>;
   /** Deletes the Node object (host removed from the fleet). Missing is not an error. */
   deleteNode(name: string): Promise<void>;
-  /** The fleet host that last rolled this node out (annotation NODE_OWNER_ANNOTATION); undefined when none or no Node. */
-  nodeOwner(name: string): Promise<string | undefined>;
-  /** Records `host` as the fleet host this node belongs to. */
-  setNodeOwner(name: string, host: string): Promise<void>;
+  /** One annotation of a Node; undefined when the Node or the annotation is absent. */
+  getNodeAnnotation(name: string, key: string): Promise<string | undefined>;
+  /** Sets (a string) or removes (null) one annotation of a Node. */
+  setNodeAnnotation(name: string, key: string, value: string | null): Promise<void>;
+  /** Reads a Lease; undefined when there is none. */
+  getLease(namespace: string, name: string): Promise<LeaseState | undefined>;
+  /** Creates a Lease; "conflict" when it exists already. */
+  createLease(namespace: string, name: string, spec: LeaseSpec): Promise<LeaseWrite>;
+  /** Replaces a Lease's spec if it is still at `resourceVersion`; "conflict" when it changed. */
+  updateLease(namespace: string, name: string, resourceVersion: string, spec: LeaseSpec): Promise<LeaseWrite>;
 }
 
 /**

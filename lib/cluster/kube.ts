@@ -5,6 +5,9 @@
  */
 import {
   AppsV1Api,
+  CoordinationV1Api,
+  type V1Lease,
+  V1MicroTime,
   CoreV1Api,
   KubeConfig,
   Observable,
@@ -14,7 +17,7 @@ import {
   type ResponseContext,
   type ObservableMiddleware,
 } from "@kubernetes/client-node";
-import { type Cluster, type EvictionResult, NODE_OWNER_ANNOTATION, type NodeState, type PodOnNode, type PodRef, type WorkloadHealth } from "./cluster";
+import { type Cluster, type EvictionResult, type LeaseSpec, type LeaseState, type LeaseWrite, type NodeState, type PodOnNode, type PodRef, type WorkloadHealth } from "./cluster";
 import { KubeApiError, httpStatus, statusOf, toKubeApiError } from "./kubeErrors";
 import { budgetOf, nodeState, podOnNode } from "./kubeObjects";
 import { rolloutStatus } from "./rolloutStatus";
@@ -58,6 +61,7 @@ export function kubeCluster(kubeconfigYaml: string, options: KubeClusterOptions 
   const server = current.server;
   const core = kc.makeApiClient(CoreV1Api);
   const apps = kc.makeApiClient(AppsV1Api);
+  const coordination = kc.makeApiClient(CoordinationV1Api);
   const timeoutMs = options.requestTimeoutMs ?? KUBE_CLIENT_DEFAULTS.requestTimeoutMs;
   const opts = requestOptions(timeoutMs);
 
@@ -97,16 +101,6 @@ export function kubeCluster(kubeconfigYaml: string, options: KubeClusterOptions 
     async getNode(name: string): Promise<NodeState | undefined> {
       const n = await call(`get node ${name}`, () => core.readNode({ name }, opts), absent(null));
       return n === null ? undefined : nodeState(n);
-    },
-
-    async nodeOwner(name: string): Promise<string | undefined> {
-      const n = await call(`get node ${name}`, () => core.readNode({ name }, opts), absent(null));
-      return n?.metadata?.annotations?.[NODE_OWNER_ANNOTATION];
-    },
-
-    async setNodeOwner(name: string, host: string): Promise<void> {
-      const body = { metadata: { annotations: { [NODE_OWNER_ANNOTATION]: host } } };
-      await call(`annotate node ${name}`, () => core.patchNode({ name, body }, requestOptions(timeoutMs, PatchStrategy.MergePatch)));
     },
 
     async listNodes(): Promise<NodeState[]> {
@@ -194,6 +188,71 @@ export function kubeCluster(kubeconfigYaml: string, options: KubeClusterOptions 
 
     async deleteNode(name: string): Promise<void> {
       await call(`delete node ${name}`, () => core.deleteNode({ name }, opts), absent({}));
+    },
+
+    async getNodeAnnotation(name: string, key: string): Promise<string | undefined> {
+      const n = await call(`get node ${name}`, () => core.readNode({ name }, opts), absent(null));
+      return n?.metadata?.annotations?.[key];
+    },
+
+    async setNodeAnnotation(name: string, key: string, value: string | null): Promise<void> {
+      // In a merge patch null deletes the key.
+      await call(`annotate node ${name}`, () =>
+        core.patchNode({ name, body: { metadata: { annotations: { [key]: value } } } }, requestOptions(timeoutMs, PatchStrategy.MergePatch)),
+      );
+    },
+
+    async getLease(namespace: string, name: string): Promise<LeaseState | undefined> {
+      const l = await call(`get lease ${namespace}/${name}`, () => coordination.readNamespacedLease({ name, namespace }, opts), absent(null));
+      return l === null ? undefined : leaseState(l);
+    },
+
+    async createLease(namespace: string, name: string, spec: LeaseSpec): Promise<LeaseWrite> {
+      const body = leaseBody(namespace, name, spec);
+      const l = await call(`create lease ${namespace}/${name}`, () => coordination.createNamespacedLease({ namespace, body }, opts), conflictAs(null));
+      return l === null ? { kind: "conflict" } : { kind: "written", lease: leaseState(l) };
+    },
+
+    async updateLease(namespace: string, name: string, resourceVersion: string, spec: LeaseSpec): Promise<LeaseWrite> {
+      const body = leaseBody(namespace, name, spec, resourceVersion);
+      const l = await call(`update lease ${namespace}/${name}`, () => coordination.replaceNamespacedLease({ name, namespace, body }, opts), conflictAs(null));
+      return l === null ? { kind: "conflict" } : { kind: "written", lease: leaseState(l) };
+    },
+  };
+}
+
+/** 409 (AlreadyExists on create, Conflict on a stale resourceVersion) as a value. */
+const conflictAs = <T>(value: T) => (status: number): T | undefined => (status === 409 ? value : undefined);
+
+function leaseBody(namespace: string, name: string, spec: LeaseSpec, resourceVersion?: string): V1Lease {
+  return {
+    apiVersion: "coordination.k8s.io/v1",
+    kind: "Lease",
+    metadata: { name, namespace, ...(resourceVersion === undefined ? {} : { resourceVersion }) },
+    // MicroTime: the API server insists on six fraction digits, which V1MicroTime writes.
+    spec: {
+      ...(spec.holderIdentity === undefined ? {} : { holderIdentity: spec.holderIdentity }),
+      ...(spec.leaseDurationSeconds === undefined ? {} : { leaseDurationSeconds: spec.leaseDurationSeconds }),
+      ...(spec.acquireTime === undefined ? {} : { acquireTime: new V1MicroTime(spec.acquireTime) }),
+      ...(spec.renewTime === undefined ? {} : { renewTime: new V1MicroTime(spec.renewTime) }),
+      ...(spec.leaseTransitions === undefined ? {} : { leaseTransitions: spec.leaseTransitions }),
+    },
+  };
+}
+
+function leaseState(l: V1Lease): LeaseState {
+  const s = l.spec ?? {};
+  const time = (d: Date | string | undefined) => (d === undefined ? undefined : new Date(d).toISOString());
+  const acquireTime = time(s.acquireTime);
+  const renewTime = time(s.renewTime);
+  return {
+    resourceVersion: l.metadata?.resourceVersion ?? "",
+    spec: {
+      ...(s.holderIdentity ? { holderIdentity: s.holderIdentity } : {}),
+      ...(s.leaseDurationSeconds === undefined ? {} : { leaseDurationSeconds: s.leaseDurationSeconds }),
+      ...(acquireTime === undefined ? {} : { acquireTime }),
+      ...(renewTime === undefined ? {} : { renewTime }),
+      ...(s.leaseTransitions === undefined ? {} : { leaseTransitions: s.leaseTransitions }),
     },
   };
 }

@@ -1,70 +1,82 @@
 /**
- * The rollout of one host over SSH: connect, take the host-side lock, run the steps
- * (hostRollout.ts) through the host's NixOS operations, unlock.
+ * The rollout of one host over SSH: take the fleet lease and the host-side lock, finish what an
+ * interrupted rollout left, run the steps (hostRollout.ts) through the host's NixOS operations,
+ * then release the lock and the lease.
  */
 import type { Cluster } from "../cluster/cluster";
-import type { Host, HostConnector } from "../host/host";
+import { FleetLease, leaseIdentity } from "../cluster/lease";
+import type { HostConnector } from "../host/host";
 import { sshOps } from "../nixos/sshOps";
-import { RolloutError, inStep } from "./errors";
 import { type Previous, rollOutHost } from "./hostRollout";
+import { checkpoint, resumeInterrupted } from "./interrupt";
+import { HostLock } from "./lock";
+import type { LockOwner } from "./lockRecord";
 import type { HostOutputs } from "./outputs";
 import type { Progress } from "./progress";
-import { breakLock, tryLock, unlock } from "./remote";
 import { Session } from "./session";
 import type { HostSpec } from "./spec";
-import { type Clock, done, notYet, waitUntil, WaitTimeoutError } from "./wait";
+import type { Clock } from "./wait";
 
 /** The side-effecting parts a rollout is given. */
 export interface RolloutDeps {
   readonly connector: HostConnector;
   readonly cluster?: Cluster;
   readonly progress: Progress;
-  /** Written into the host-side lock so a second rollout can say who holds it. */
-  readonly lockOwner: string;
-  /** Says whether a lock holder is gone for good (a crashed rollout), so its lock may be broken. */
-  readonly lockAbandoned?: (holder: string) => boolean;
+  /** This rollout process, written into the host-side lock, the fleet lease and a cordon it sets. */
+  readonly owner: LockOwner;
+  /** Whether a pid of this machine still runs: a lock of a process that is gone is taken over at once. */
+  readonly isAlive: (pid: number) => boolean;
   readonly clock?: Clock;
+  /** Aborted when the rollout must stop at its next safe point (its Pulumi CLI went away). */
+  readonly signal?: AbortSignal;
 }
 
 export { managedFileNames, plannedFiles, type Previous } from "./hostRollout";
 
+/** How a rollout names itself on what it leaves behind (a cordon's record). */
+export function ownerName(owner: LockOwner): string {
+  return `nixos-fleet rollout by pid ${owner.pid} on ${owner.machine} (${owner.token})`;
+}
+
 /** Rolls one host out; throws a RolloutError when it stops. */
 export async function applyHost(spec: HostSpec, previous: Previous, deps: RolloutDeps): Promise<HostOutputs> {
-  const session = new Session(deps.connector, spec.timeouts.connectSeconds * 1000);
-  const host = await session.host();
-  await takeLock(host, spec, deps);
+  checkpoint(deps.signal);
+  // The fleet lease first, then the host lock: every rollout takes them in this order.
+  const lease = deps.cluster
+    ? await FleetLease.take(deps.cluster, {
+        host: spec.name,
+        identity: leaseIdentity(spec.name, deps.owner.pid, deps.owner.machine, deps.owner.token),
+        waitSeconds: spec.timeouts.lockSeconds,
+        progress: deps.progress,
+        clock: deps.clock,
+      })
+    : undefined;
   try {
-    return await rollOutHost(spec, previous, sshOps(session), deps);
-  } finally {
-    // A host that did not come back cannot be unlocked; that must not hide why the rollout stopped.
-    await session
-      .host()
-      .then((h) => unlock(h, deps.lockOwner))
-      .catch(() => undefined);
-    await session.close();
-  }
-}
-
-async function takeLock(host: Host, spec: HostSpec, deps: RolloutDeps): Promise<void> {
-  try {
-    await waitUntil(
-      { what: `the lock on ${spec.name}`, timeoutSeconds: spec.timeouts.lockSeconds, intervalMs: 1000, clock: deps.clock },
-      async () => {
-        const r = await tryLock(host, deps.lockOwner);
-        if (r.acquired) return done(undefined);
-        if (deps.lockAbandoned?.(r.holder)) {
-          deps.progress(`${spec.name}: taking over the lock left by a rollout that no longer runs (${r.holder})`);
-          await breakLock(host);
-          return notYet(`was held by ${r.holder}`);
-        }
-        return notYet(`held by ${r.holder}`);
-      },
-    );
-  } catch (error) {
-    if (error instanceof WaitTimeoutError) {
-      throw new RolloutError(spec.name, "lock", error.message, `another rollout is running on ${spec.name}; if none is, remove /var/lib/nixos-fleet/lock on the host.`);
+    const session = new Session(deps.connector, spec.timeouts.connectSeconds * 1000);
+    try {
+      const lock = await HostLock.take(session, { host: spec.name, owner: deps.owner, waitSeconds: spec.timeouts.lockSeconds, isAlive: deps.isAlive, progress: deps.progress, clock: deps.clock });
+      try {
+        const node = spec.kubernetes?.nodeName;
+        const ops = sshOps(session);
+        if (deps.cluster && node) await resumeInterrupted(deps.cluster, ops, { host: spec.name, node, timeouts: spec.timeouts, progress: deps.progress, clock: deps.clock });
+        return await rollOutHost(spec, previous, ops, {
+          cluster: deps.cluster,
+          progress: deps.progress,
+          clock: deps.clock,
+          lockOwner: ownerName(deps.owner),
+          signal: deps.signal,
+          // The host cannot be reached to renew its lock while it reboots: make it last that long.
+          holdLockFor: (seconds) => lock.holdThrough(seconds),
+        });
+      } finally {
+        // A host that did not come back cannot be unlocked; that must not hide why the rollout stopped.
+        // A stopped rollout tries once, briefly: the host may be rebooting, and then its lock expires by itself.
+        await lock.release(deps.signal?.aborted ? spec.timeouts.connectSeconds * 1000 : undefined).catch(() => undefined);
+      }
+    } finally {
+      await session.close();
     }
-    throw inStep(spec.name, "lock", error);
+  } finally {
+    await lease?.release().catch(() => undefined);
   }
 }
-

@@ -19,6 +19,7 @@ import { decideReboot, rollbackTarget } from "./decide";
 import { releaseAfterFailedDrain, releaseCordon, releaseSentence } from "./cordon";
 import { cordonAndDrain, drainOptionsOf } from "./drain";
 import { inStep, RolloutError } from "./errors";
+import { checkpoint } from "./interrupt";
 import { waitForGates } from "./health";
 import { syncNodeLabels } from "./labels";
 import { type HostOutputs, outputsOf } from "./outputs";
@@ -36,6 +37,10 @@ export interface StepDeps {
   readonly clock?: Clock;
   /** Who runs this rollout; recorded on a Node the rollout cordons. */
   readonly lockOwner: string;
+  /** Aborted when the rollout must stop at its next safe point (its Pulumi CLI went away). */
+  readonly signal?: AbortSignal;
+  /** Makes the host-side lock last this many seconds without renewal (while the host reboots). */
+  readonly holdLockFor?: (seconds: number) => Promise<void>;
 }
 
 /** What the last rollout of the host left: the files it managed and the Node labels it set. */
@@ -60,6 +65,7 @@ export function plannedFiles(spec: HostSpec, names: readonly string[]): LiveFile
 export async function rollOutHost(spec: HostSpec, previous: Previous, ops: NixosOps, deps: StepDeps): Promise<HostOutputs> {
   const p = deps.progress;
   const node = spec.kubernetes?.nodeName;
+  checkpoint(deps.signal);
   const before = await ops.readSystems();
   await checkHealthyBefore(spec, ops, deps);
   const names = managedFileNames(spec, previous.files);
@@ -75,9 +81,14 @@ export async function rollOutHost(spec: HostSpec, previous: Previous, ops: Nixos
     rollBackAfter(error, step, spec, target, landed, ops, deps, { rebooted, drained });
   let booted: { at: Date; state: SystemState } | undefined;
   if (decision.reboot) {
+    checkpoint(deps.signal);
+    const t = spec.timeouts;
+    await deps.holdLockFor?.(t.drainSeconds + t.shutdownSeconds + t.bootSeconds + t.settleSeconds + t.readySeconds);
     if (deps.cluster && node) {
       try {
         await cordonAndDrain(deps.cluster, drainOptionsOf(spec, node, deps));
+        // The last safe point before the host changes: a stop here leaves it exactly as it was.
+        checkpoint(deps.signal);
       } catch (error) {
         // The cordon goes back to what it was before the drain (an operator's stays).
         const released = await releaseAfterFailedDrain(deps.cluster, { host: spec.name, node, progress: p }, error);

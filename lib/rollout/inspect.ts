@@ -1,7 +1,7 @@
 /**
  * Reading a host as it is (pulumi refresh) and letting go of a host (removed from the fleet).
  */
-import type { Cluster } from "../cluster/cluster";
+import { type Cluster, NODE_OWNER_ANNOTATION } from "../cluster/cluster";
 import type { HostConnector } from "../host/host";
 import { cordonAndDrain } from "./drain";
 import { RolloutError, inStep } from "./errors";
@@ -58,9 +58,9 @@ export async function readHost(
  */
 export async function claimNode(cluster: Cluster, name: string, nodeName: string, progress: Progress): Promise<void> {
   if (!(await cluster.getNode(nodeName))) return;
-  const owner = await cluster.nodeOwner(nodeName);
+  const owner = await cluster.getNodeAnnotation(nodeName, NODE_OWNER_ANNOTATION);
   if (owner === name) return;
-  await cluster.setNodeOwner(nodeName, name);
+  await cluster.setNodeAnnotation(nodeName, NODE_OWNER_ANNOTATION, name);
   if (owner !== undefined) progress(`${name}: Node ${nodeName} belonged to ${owner}; it belongs to ${name} now`);
 }
 
@@ -88,7 +88,7 @@ export async function removeHost(
   }
   // A host renamed in the inventory keeps its Node: the new resource is created (and claims
   // the Node) before the old one is deleted.
-  const owner = await cluster.nodeOwner(nodeName);
+  const owner = await cluster.getNodeAnnotation(nodeName, NODE_OWNER_ANNOTATION);
   if (owner !== undefined && owner !== name) {
     progress(`${name} left the fleet; Node ${nodeName} now belongs to ${owner} and was left as it is`);
     return;

@@ -9,6 +9,7 @@ import type { BootFacts, LiveFiles, NixosOps, SystemState } from "../nixos/ops";
 import { bootChanges } from "./decide";
 import { releaseCordon, releaseSentence, type Release } from "./cordon";
 import { cordonAndDrain, drainOptionsOf } from "./drain";
+import { isInterrupted, stopMidReboot } from "./interrupt";
 import { inStep, RolloutError, type Step } from "./errors";
 import { waitForGates } from "./health";
 import type { Progress } from "./progress";
@@ -107,6 +108,21 @@ export async function rollBackAfter(
   from: RollbackFrom,
 ): Promise<RolloutError> {
   const cause = inStep(spec.name, step, error);
+  if (isInterrupted(error)) {
+    // Stopped from outside: no rollback, which would change the host again with nobody watching.
+    if (from.rebooted) return stopMidReboot(deps.cluster, spec.kubernetes?.nodeName, spec.name, cause.step, error, deps.progress);
+    return new RolloutError(
+      spec.name,
+      cause.step,
+      `${cause.summary}; stopped after the new system was activated, before its health was confirmed: the host ${await ops
+        .readSystems()
+        .then(describeSystems)
+        .catch(() => "could not be read")}`,
+      `run \`pulumi up\` again: the state records what the host runs, and the next rollout checks its health and rolls it back if it is unhealthy.`,
+      cause.failure,
+      cause,
+    );
+  }
   try {
     await restoreLanded(spec.name, ops, landed);
     const outcome = await rollBack(spec, target, ops, deps, from);

@@ -14,6 +14,11 @@ export class Session {
     return this.connector.name;
   }
 
+  /** The open connection, if there is one; never connects (for background work during a reboot). */
+  get open(): Host | undefined {
+    return this.current;
+  }
+
   /** The open connection, connecting first when there is none. */
   async host(): Promise<Host> {
     if (!this.current) {

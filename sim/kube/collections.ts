@@ -7,7 +7,8 @@ import type { GroupName } from "./discovery";
 import { type ClusterState, type Labels, type ObjectMeta, podKey, workloadKey } from "./model";
 import { NODE_FIELDS, POD_FIELDS, nodeFields, podFields, renderNode, renderPod } from "./render";
 import { META_FIELDS, metaFields, renderNamespace, renderPdb, renderReplicaSet, renderWorkload } from "./renderApps";
-import { type IncludeObject, type TableKind, namespaceCells, nodeCells, pdbCells, podCells, renderTable, replicaSetCells, workloadCells } from "./table";
+import { renderLease } from "./leases";
+import { type IncludeObject, type TableKind, leaseCells, namespaceCells, nodeCells, pdbCells, podCells, renderTable, replicaSetCells, workloadCells } from "./table";
 
 type Obj = Record<string, unknown>;
 type Cell = string | number;
@@ -126,6 +127,23 @@ const COLLECTIONS: readonly Collection[] = [
           cells: (now: number) => replicaSetCells(state, key, w, rs, now),
         }];
       }),
+  },
+  {
+    group: "coordination.k8s.io",
+    resource: "leases",
+    kind: "Lease",
+    namespaced: true,
+    selectableFields: META_FIELDS,
+    items: (state, namespace) =>
+      [...state.leases.values()]
+        .filter((l) => inNamespace(l.meta, namespace))
+        .map((l) => ({
+          meta: l.meta,
+          labels: l.meta.labels,
+          fields: metaFields(l.meta),
+          render: () => renderLease(l),
+          cells: (now) => leaseCells(l.meta, l.spec.holderIdentity, now),
+        })),
   },
   {
     group: "policy",

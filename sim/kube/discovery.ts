@@ -8,7 +8,7 @@ import { KUBE_VERSION } from "./constants";
 type Obj = Record<string, unknown>;
 
 /** The API groups served ("" is core). */
-export type GroupName = "" | "apps" | "policy";
+export type GroupName = "" | "apps" | "policy" | "coordination.k8s.io";
 
 interface ResourceDef {
   readonly group: GroupName;
@@ -34,10 +34,11 @@ const RESOURCES: readonly ResourceDef[] = [
   { group: "apps", name: "deployments", singularName: "deployment", kind: "Deployment", namespaced: true, verbs: ["get", "list"], shortNames: ["deploy"], categories: ["all"] },
   { group: "apps", name: "replicasets", singularName: "replicaset", kind: "ReplicaSet", namespaced: true, verbs: ["get", "list"], shortNames: ["rs"], categories: ["all"] },
   { group: "apps", name: "statefulsets", singularName: "statefulset", kind: "StatefulSet", namespaced: true, verbs: ["get", "list"], shortNames: ["sts"], categories: ["all"] },
+  { group: "coordination.k8s.io", name: "leases", singularName: "lease", kind: "Lease", namespaced: true, verbs: ["create", "delete", "get", "list", "update"] },
   { group: "policy", name: "poddisruptionbudgets", singularName: "poddisruptionbudget", kind: "PodDisruptionBudget", namespaced: true, verbs: ["get", "list"], shortNames: ["pdb"] },
 ];
 
-const GROUPS: readonly Exclude<GroupName, "">[] = ["apps", "policy"];
+const GROUPS: readonly Exclude<GroupName, "">[] = ["apps", "policy", "coordination.k8s.io"];
 
 /** GET /version. */
 export function versionInfo(): Obj {

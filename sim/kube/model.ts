@@ -4,6 +4,7 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import type { WorkloadKind } from "../../lib/cluster/cluster";
+import type { LeaseRecord } from "./leases";
 
 export type Labels = Record<string, string>;
 export type ConditionStatus = "True" | "False" | "Unknown";
@@ -176,6 +177,8 @@ export class ClusterState {
   readonly pods = new Map<string, PodRecord>();
   readonly workloads = new Map<string, WorkloadRecord>();
   readonly pdbs = new Map<string, PdbRecord>();
+  /** coordination.k8s.io Leases by "namespace/name". */
+  readonly leases = new Map<string, LeaseRecord>();
   readonly namespaces: ObjectMeta[] = [];
   /** Faults per node name; they outlive a deleted and re-registered Node. */
   readonly faults = new Map<string, Set<KubeFault>>();

@@ -7,6 +7,7 @@
  */
 import { type Collection, findCollection, findItem, renderItemsTable, renderList } from "./collections";
 import { type GroupName, apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from "./discovery";
+import { createLease, deleteLease, replaceLease } from "./leases";
 import { type MutationContext, createPod, deleteNode, deletePod, evict, patchNode } from "./mutations";
 import { isPatchType, PATCH_TYPES } from "./patch";
 import { parseFieldSelector, parseLabelSelector } from "./selectors";
@@ -73,7 +74,7 @@ function parseResourcePath(parts: readonly string[]): ResourcePath | undefined {
   if (parts[0] === "api" && parts[1] === "v1") {
     group = "";
     rest = parts.slice(2);
-  } else if (parts[0] === "apis" && (parts[1] === "apps" || parts[1] === "policy") && parts[2] === "v1") {
+  } else if (parts[0] === "apis" && (parts[1] === "apps" || parts[1] === "policy" || parts[1] === "coordination.k8s.io") && parts[2] === "v1") {
     group = parts[1];
     rest = parts.slice(3);
   } else {
@@ -138,6 +139,12 @@ function write(ctx: RouteContext, req: KubeRequest, r: ResourcePath, name: strin
       const pod = ctx.state.pods.get(`${r.namespace ?? ""}/${name}`) ?? notFoundItem("pods", name);
       return ok(deletePod(ctx, pod, req.body, req.query));
     }
+    case "PUT leases": {
+      const r2 = replaceLease(ctx.state, r.namespace ?? notFound(), name, req.body);
+      return ok(r2.body, r2.status);
+    }
+    case "DELETE leases":
+      return ok(deleteLease(ctx.state, r.namespace ?? notFound(), name));
     case "POST pods/eviction":
       if (r.namespace === undefined) notFound();
       return ok(evict(ctx, r.namespace, name, req.body, req.query), 201);
@@ -165,6 +172,7 @@ export function route(ctx: RouteContext, req: KubeRequest): KubeResponse {
     if (req.method === "POST" && r.collection.resource === "pods" && r.namespace !== undefined) {
       return ok(createPod(ctx, r.namespace, req.body), 201);
     }
+    if (req.method === "POST" && r.collection.resource === "leases" && r.namespace !== undefined) return ok(createLease(ctx.state, r.namespace, req.body), 201);
     if (req.method !== "GET") throw ApiError.methodNotAllowed();
     return list(ctx, req, r);
   }

@@ -43,7 +43,7 @@ const selectorText = (labels: Readonly<Record<string, string>>): string =>
   Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(",") || "<none>";
 
 /** Resources with a Table printer. */
-export type TableKind = "nodes" | "pods" | "deployments" | "daemonsets" | "statefulsets" | "replicasets" | "poddisruptionbudgets" | "namespaces";
+export type TableKind = "nodes" | "pods" | "deployments" | "daemonsets" | "statefulsets" | "replicasets" | "poddisruptionbudgets" | "namespaces" | "leases";
 
 /** Column definitions as the real printers declare them (priority 1 shows with -o wide). */
 export const COLUMNS: Readonly<Record<TableKind, readonly Column[]>> = {
@@ -60,6 +60,7 @@ export const COLUMNS: Readonly<Record<TableKind, readonly Column[]>> = {
     col("Containers", "string", 1), col("Images", "string", 1), col("Selector", "string", 1)],
   poddisruptionbudgets: [col("Name"), col("Min Available"), col("Max Unavailable"), col("Allowed Disruptions", "integer"), col("Age")],
   namespaces: [col("Name"), col("Status"), col("Age")],
+  leases: [col("Name"), col("Holder"), col("Age")],
 };
 
 /** Row cells in COLUMNS.nodes order; the cell functions below follow their own columns. */
@@ -112,6 +113,10 @@ export function replicaSetCells(state: ClusterState, key: string, w: WorkloadRec
 export function pdbCells(pdb: PdbRecord, now: number): Cell[] {
   return [pdb.meta.name, pdb.minAvailable === undefined ? "N/A" : String(pdb.minAvailable),
     pdb.maxUnavailable === undefined ? "N/A" : String(pdb.maxUnavailable), num(pdb.status, "disruptionsAllowed"), age(pdb.meta, now)];
+}
+
+export function leaseCells(meta: ObjectMeta, holder: string | undefined, now: number): Cell[] {
+  return [meta.name, holder ?? "", age(meta, now)];
 }
 
 export function namespaceCells(meta: ObjectMeta, now: number): Cell[] {

@@ -1,5 +1,5 @@
 /** An in-memory Cluster for unit tests of drain, cordon and health gates. */
-import type { Cluster, EvictionResult, NodeState, PodOnNode, PodRef, WorkloadHealth } from "../../lib/cluster/cluster";
+import type { Cluster, EvictionResult, LeaseSpec, LeaseState, LeaseWrite, NodeState, PodOnNode, PodRef, WorkloadHealth } from "../../lib/cluster/cluster";
 import type { Clock } from "../../lib/rollout/wait";
 
 /** A pod of the fake, with knobs for the Eviction API's answers. */
@@ -30,16 +30,6 @@ export class FakeCluster implements Cluster {
   addNode(name: string, ready = true, bootId = "b0", extra: Partial<NodeState> = {}): this {
     this.nodes.set(name, { name, ready, bootId, unschedulable: false, annotations: {}, ...extra });
     return this;
-  }
-
-  owners = new Map<string, string>();
-  async nodeOwner(name: string) {
-    return this.nodes.has(name) ? this.owners.get(name) : undefined;
-  }
-  async setNodeOwner(name: string, host: string) {
-    if (!this.nodes.has(name)) throw new Error(`no node ${name}`);
-    this.owners.set(name, host);
-    this.calls.push(`annotate ${name}`);
   }
 
   async getNode(name: string) {
@@ -97,6 +87,40 @@ export class FakeCluster implements Cluster {
   async deleteNode(name: string) {
     this.nodes.delete(name);
     this.calls.push(`delete ${name}`);
+  }
+  async getNodeAnnotation(name: string, key: string) {
+    return this.nodes.get(name)?.annotations[key];
+  }
+  async setNodeAnnotation(name: string, key: string, value: string | null) {
+    const n = this.nodes.get(name);
+    if (!n) throw new Error(`no node ${name}`);
+    const annotations: Record<string, string> = { ...n.annotations };
+    if (value === null) delete annotations[key];
+    else annotations[key] = value;
+    this.nodes.set(name, { ...n, annotations });
+    this.calls.push(`annotate ${name} ${key}${value === null ? "-" : ""}`);
+  }
+  /** Leases with the API server's optimistic concurrency: a write naming an old resourceVersion conflicts. */
+  leases = new Map<string, LeaseState>();
+  private leaseVersion = 0;
+  async getLease(namespace: string, name: string) {
+    return this.leases.get(`${namespace}/${name}`);
+  }
+  async createLease(namespace: string, name: string, spec: LeaseSpec): Promise<LeaseWrite> {
+    const key = `${namespace}/${name}`;
+    if (this.leases.has(key)) return { kind: "conflict" };
+    const lease = { spec, resourceVersion: String(++this.leaseVersion) };
+    this.leases.set(key, lease);
+    this.calls.push(`lease ${spec.holderIdentity ?? ""}`);
+    return { kind: "written", lease };
+  }
+  async updateLease(namespace: string, name: string, resourceVersion: string, spec: LeaseSpec): Promise<LeaseWrite> {
+    const key = `${namespace}/${name}`;
+    if (this.leases.get(key)?.resourceVersion !== resourceVersion) return { kind: "conflict" };
+    const lease = { spec, resourceVersion: String(++this.leaseVersion) };
+    this.leases.set(key, lease);
+    this.calls.push(`lease ${spec.holderIdentity ?? ""}`);
+    return { kind: "written", lease };
   }
 }
 

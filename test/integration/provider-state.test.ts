@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { utils } from "ssh2";
+import { NODE_OWNER_ANNOTATION } from "../../lib/cluster/cluster";
 import { kubeCluster } from "../../lib/cluster/kube";
 import { fingerprint, parsePublicKeyLine } from "../../lib/host/keys";
 import type { HostSpec } from "../../lib/rollout/spec";
@@ -227,7 +228,7 @@ describe("NixosHost provider state against the simulated fleet", function () {
     assert.equal(node.unschedulable, false);
     assert.deepEqual(events(since, "srv2").filter((e) => ["cordon", "eviction", "node-deleted"].includes(e.kind)), []);
     assert.ok(removed.lines.some((l) => l === "srv2 left the fleet; Node srv2 now belongs to web2 and was left as it is"), removed.lines.join("\n"));
-    assert.equal(await cluster.nodeOwner("srv2"), "web2");
+    assert.equal(await cluster.getNodeAnnotation("srv2", NODE_OWNER_ANNOTATION), "web2");
   });
 
   it("rotates the login key: the previous key until the host authorizes the new one, then the new one", async () => {

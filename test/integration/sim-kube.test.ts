@@ -63,7 +63,7 @@ describe("simulated Kubernetes API server", function () {
       { name: "pods/eviction", singularName: "", namespaced: true, group: "policy", version: "v1", kind: "Eviction", verbs: ["create"] });
     assert.equal(v1.resources.find((r) => r.name === "nodes")?.namespaced, false);
     const groups = (await raw(h, "GET", "/apis")).body as { kind: string; groups: Array<{ name: string }> };
-    assert.deepEqual(groups.groups.map((g) => g.name), ["apps", "policy"]);
+    assert.deepEqual(groups.groups.map((g) => g.name), ["apps", "policy", "coordination.k8s.io"]);
     const appsList = (await raw(h, "GET", "/apis/apps/v1")).body as { groupVersion: string; resources: Array<{ name: string }> };
     assert.equal(appsList.groupVersion, "apps/v1");
     assert.ok(["deployments", "daemonsets", "statefulsets"].every((n) => appsList.resources.some((r) => r.name === n)));
@@ -75,6 +75,38 @@ describe("simulated Kubernetes API server", function () {
     const list = (await raw(h, "GET", "/api/v1/nodes")).body as { kind: string; apiVersion: string; metadata: { resourceVersion: string } };
     assert.equal(list.kind, "NodeList");
     assert.match(list.metadata.resourceVersion, /^\d+$/);
+  });
+
+  it("serves Leases with the real server's optimistic concurrency: 409 on a second create and on a stale resourceVersion", async () => {
+    const base = "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases";
+    const spec = { holderIdentity: "a", leaseDurationSeconds: 30, renewTime: "2026-01-01T00:00:00.000000Z" };
+    assert.equal((await raw(h, "GET", `${base}/fleet`)).status, 404);
+    const created = await raw(h, "POST", base, { body: { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: "fleet" }, spec } });
+    assert.equal(created.status, 201);
+    const rv = (created.body as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
+    const again = await raw(h, "POST", base, { body: { metadata: { name: "fleet" }, spec } });
+    assert.equal(again.status, 409);
+    assert.equal((again.body as { reason: string }).reason, "AlreadyExists");
+    const put = (version: string | undefined, holder: string) =>
+      raw(h, "PUT", `${base}/fleet`, { body: { metadata: { name: "fleet", ...(version === undefined ? {} : { resourceVersion: version }) }, spec: { ...spec, holderIdentity: holder } } });
+    const b = await put(rv, "b");
+    assert.equal(b.status, 200);
+    assert.equal((b.body as { spec: { holderIdentity: string } }).spec.holderIdentity, "b");
+    const stale = await put(rv, "c");
+    assert.equal(stale.status, 409);
+    assert.equal((stale.body as { reason: string }).reason, "Conflict");
+    assert.equal((await put(undefined, "d")).status, 422, "Leases do not allow unconditional updates");
+    assert.equal((await raw(h, "PUT", `${base}/fresh`, { body: { metadata: { name: "fresh" }, spec } })).status, 201, "a PUT without resourceVersion creates");
+    const got = (await raw(h, "GET", `${base}/fleet`)).body as { spec: { holderIdentity: string } };
+    assert.equal(got.spec.holderIdentity, "b");
+    const seen = await cluster.getLease("kube-system", "fleet");
+    assert.equal(seen?.spec.holderIdentity, "b");
+    assert.equal((await cluster.updateLease("kube-system", "fleet", rv, { holderIdentity: "e" })).kind, "conflict");
+    const w = await cluster.updateLease("kube-system", "fleet", seen!.resourceVersion, { ...seen!.spec, holderIdentity: "e", renewTime: "2026-01-01T00:00:10.000Z" });
+    assert.equal(w.kind, "written");
+    assert.equal(w.kind === "written" ? w.lease.spec.renewTime : "", "2026-01-01T00:00:10.000Z");
+    assert.equal((await raw(h, "DELETE", `${base}/fresh`)).status, 200);
+    assert.equal((await raw(h, "POST", "/apis/coordination.k8s.io/v1/namespaces/nowhere/leases", { body: { metadata: { name: "x" }, spec } })).status, 404);
   });
 
   it("turns Nodes Ready kubeletReadyMs after hostUp with the new bootID, and NotReady at once on hostDown", async () => {

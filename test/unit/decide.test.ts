@@ -70,14 +70,3 @@ describe("rebootPending", () => {
   it("counts a whole pending generation (action boot, or policy never)", () => assert.equal(rebootPending(state(base, newSystem)), true));
   it("counts a kernel change of the boot default", () => assert.equal(rebootPending(state(newParams, newParams)), true));
 });
-
-describe("isAbandonedLock", () => {
-  const { isAbandonedLock, lockOwner } = require("../../lib/rollout/remote") as typeof import("../../lib/rollout/remote");
-  const holder = lockOwner(4242, "ci-runner-1", new Date("2026-01-02T03:04:05Z"));
-  it("takes over only a lock of a process of this machine that is gone", () => {
-    assert.equal(isAbandonedLock(holder, "ci-runner-1", () => false), true);
-    assert.equal(isAbandonedLock(holder, "ci-runner-1", () => true), false);
-    assert.equal(isAbandonedLock(holder, "laptop", () => false), false, "another machine's rollout may still run");
-    assert.equal(isAbandonedLock("an unknown owner", "ci-runner-1", () => false), false);
-  });
-});

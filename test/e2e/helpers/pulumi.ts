@@ -42,8 +42,8 @@ export class PulumiStack {
 
   /** Runs `pulumi ARGS --stack S --config-file F`; resolves whatever the exit status, rejects at the deadline. */
   run(args: readonly string[], timeoutMs = 300_000): Promise<CliResult> {
-    // `pulumi stack …` has no --config-file; every other command used here reads the stack config.
-    const config = args[0] === "stack" ? [] : ["--config-file", this.configFile];
+    // `pulumi stack …` and `pulumi cancel` have no --config-file; every other command used here reads the stack config.
+    const config = args[0] === "stack" || args[0] === "cancel" ? [] : ["--config-file", this.configFile];
     const full = [...args, "--stack", this.stack, ...config, "--non-interactive"];
     return new Promise((resolve, reject) => {
       const child = spawn("pulumi", full, { cwd: this.projectDir, env: this.env, stdio: ["ignore", "pipe", "pipe"] });

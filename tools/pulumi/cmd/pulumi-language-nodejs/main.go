@@ -20,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/logging"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
@@ -30,6 +31,21 @@ import (
 // version is set at build time (-X main.version=...) to the CLI release this
 // host is installed with.
 var version = "0.0.0-dev"
+
+// watchParent calls gone once the process's parent is no longer `parent`. The
+// CLI starts its plugins in process groups of their own, so when the CLI is
+// killed (SIGKILL of its process group, a cancelled CI job) nothing else tells
+// this host; a host left behind keeps its program running, re-parented to init.
+// The program gets SIGTERM when this host exits (Pdeathsig in Run).
+func watchParent(parent int, every time.Duration, getppid func() int, gone func()) {
+	for {
+		time.Sleep(every)
+		if getppid() != parent {
+			gone()
+			return
+		}
+	}
+}
 
 func main() {
 	// The engine passes --logtostderr, -v=N and --tracing <url> ahead of the
@@ -60,6 +76,11 @@ func main() {
 
 	// The engine reads the port from the first line of stdout.
 	fmt.Printf("%d\n", handle.Port)
+
+	go watchParent(os.Getppid(), time.Second, os.Getppid, func() {
+		fmt.Fprintf(os.Stderr, "pulumi-language-nodejs: the Pulumi CLI that started this host is gone; exiting\n")
+		os.Exit(1)
+	})
 
 	if err := <-handle.Done; err != nil {
 		fmt.Fprintf(os.Stderr, "pulumi-language-nodejs: gRPC server stopped: %v\n", err)
