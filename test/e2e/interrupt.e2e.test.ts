@@ -15,7 +15,7 @@ import { parentOf } from "../../providers/engineWatch";
 import { SimFleet } from "../../sim/fleet";
 import type { FleetJson, SimTimings, TimelineEvent } from "../../sim/types";
 import { exec1 } from "../integration/helpers/fleet-client";
-import { PulumiStack } from "./helpers/pulumi";
+import { configureForFleet, PulumiStack } from "./helpers/pulumi";
 
 const TIMINGS: Partial<SimTimings> = { downMs: 600, slowBootMs: 4000, systemdSettleMs: 300, kubeletReadyMs: 300, podTerminationMs: 100, rescheduleMs: 300 };
 const PROJECT = path.resolve(__dirname, "../../..");
@@ -97,8 +97,7 @@ describe("pulumi up killed with SIGKILL during a reboot", function () {
     stack.env.PATH = `${bin}:${stack.env.PATH ?? ""}`;
     await stack.ok(["stack", "init", "--secrets-provider", "passphrase"]);
     fs.renameSync(path.join(PROJECT, "Pulumi.e2ekill.yaml"), stack.configFile);
-    await stack.ok(["config", "set-all", "--json", JSON.stringify({ "fleet:inventory": { value: JSON.stringify(inventory), objectValue: inventory, secret: false } })]);
-    await stack.ok(["config", "set", "fleet:simFleet", path.join(work, "sim", "fleet.json")]);
+    await configureForFleet(stack, inventory, fj);
     await stack.ok(["config", "set", "--secret", "--path", "fleet:secrets.k3sToken", "kill-test-token"]);
     await stack.ok(["up", "--yes", "--skip-preview"]);
   });

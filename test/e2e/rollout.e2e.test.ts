@@ -12,11 +12,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { kubeCluster } from "../../lib/cluster/kube";
 import { SimFleet } from "../../sim/fleet";
-import { fleetInventoryObject } from "../../sim/inventory";
 import type { FleetJson, SimTimings, TimelineEvent } from "../../sim/types";
 import { exec1 } from "../integration/helpers/fleet-client";
 import { assertNeverTwoDisrupted } from "../integration/helpers/provider-harness";
-import { hostOperations, PulumiStack } from "./helpers/pulumi";
+import { configureForFleet, hostOperations, PulumiStack } from "./helpers/pulumi";
 
 const TIMINGS: Partial<SimTimings> = { downMs: 600, slowBootMs: 2000, systemdSettleMs: 300, kubeletReadyMs: 300, podTerminationMs: 100, rescheduleMs: 300 };
 const TOKEN = "e2e-join-token-5b1c0a77";
@@ -61,14 +60,7 @@ describe("pulumi CLI end to end against three simulated hosts", function () {
     // salt beside Pulumi.yaml. Move it to the test's own config file so the checkout stays clean.
     const created = path.join(PROJECT, "Pulumi.e2e.yaml");
     fs.renameSync(created, stack.configFile);
-    // The simulated fleet's addresses and host keys in an ordinary inventory, and its login key
-    // as secret config: the program is not told it runs against a simulation.
-    const inv = fleetInventoryObject(inventory, fj, path.join(work, "sim"));
-    const config = {
-      "fleet:inventory": { value: JSON.stringify(inv), objectValue: inv, secret: false },
-      "fleet:sshPrivateKey": { value: fs.readFileSync(fj.sshKeyPath, "utf8"), secret: true },
-    };
-    await stack.ok(["config", "set-all", "--json", JSON.stringify(config)]);
+    await configureForFleet(stack, inventory, fj);
     await stack.ok(["config", "set", "--secret", "--path", "fleet:secrets.k3sToken", TOKEN]);
   });
 

@@ -2,6 +2,8 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { fleetInventoryObject } from "../../../sim/inventory";
+import type { FleetJson } from "../../../sim/types";
 
 export interface CliResult {
   readonly code: number | null;
@@ -86,6 +88,20 @@ export class PulumiStack {
     walk(this.stateDir);
     return out.join("\n");
   }
+}
+
+/**
+ * Points a stack at a running simulated fleet as a user would point it at real hosts: the
+ * inventory with the fleet's addresses and host keys filled in, and its login key as a secret.
+ * The program is not told it runs against a simulation.
+ */
+export async function configureForFleet(stack: PulumiStack, inventory: Parameters<typeof fleetInventoryObject>[0], fleet: FleetJson): Promise<void> {
+  const inv = fleetInventoryObject(inventory, fleet, fleet.stateDir);
+  const config = {
+    "fleet:inventory": { value: JSON.stringify(inv), objectValue: inv, secret: false },
+    "fleet:sshPrivateKey": { value: fs.readFileSync(fleet.sshKeyPath, "utf8"), secret: true },
+  };
+  await stack.ok(["config", "set-all", "--json", JSON.stringify(config)]);
 }
 
 /**
