@@ -11,9 +11,9 @@ import { RolloutError, inStep } from "./errors";
 import type { Progress } from "./progress";
 
 /** Set by the rollout that cordoned the node: who it was (the rollout's lock owner). */
-export const CORDONED_BY_ANNOTATION = "nixos-fleet.io/cordoned-by";
+export const CORDONED_BY_ANNOTATION = "nixos-fleet.dev/cordoned-by";
 /** When that rollout cordoned it (ISO 8601). */
-export const CORDONED_AT_ANNOTATION = "nixos-fleet.io/cordoned-at";
+export const CORDONED_AT_ANNOTATION = "nixos-fleet.dev/cordoned-at";
 
 /** A node's cordon as found on the Node. */
 export type Cordon =

@@ -129,9 +129,14 @@ async function evictAll(cluster: Cluster, pods: readonly PodOnNode[], o: DrainOp
       if (r.kind === "evicted") evicted.push(pod);
     }
     if (pending.size === 0) return evicted;
+    // The next round would come at or after the deadline: wait for it, then give up (a round
+    // squeezed in at the deadline itself would depend on timer rounding).
     const left = deadline - clock.now();
-    if (left > 0) await clock.sleep(Math.min(DRAIN_PACING.evictionRetryMs, left));
-    if (deadline - clock.now() <= 0) throw evictionTimeout(o, [...blocked.values()], pending.size);
+    if (left <= DRAIN_PACING.evictionRetryMs) {
+      if (left > 0) await clock.sleep(left);
+      throw evictionTimeout(o, [...blocked.values()], pending.size);
+    }
+    await clock.sleep(DRAIN_PACING.evictionRetryMs);
   }
 }
 

@@ -77,11 +77,17 @@ export async function rollOutHost(spec: HostSpec, previous: Previous, ops: Nixos
   const decision = decideReboot(spec.rebootPolicy, spec.action, before, built);
   p(`${spec.name}: built ${built.system}; ${decision.reboot ? "rebooting" : "no reboot"}: ${decision.reason}`);
   const target = rollbackTarget(before);
-  const undo = (error: unknown, step: "activate" | "ready" | "health", rebooted: boolean, drained: boolean) =>
+  const undo = (error: unknown, step: "activate" | "reboot" | "health", rebooted: boolean, drained: boolean) =>
     rollBackAfter(error, step, spec, target, landed, ops, deps, { rebooted, drained });
   let booted: { at: Date; state: SystemState } | undefined;
-  if (decision.reboot) {
+  try {
+    // A safe point: a rollout told to stop here leaves the host exactly as it was.
     checkpoint(deps.signal);
+  } catch (error) {
+    await restoreLanded(spec.name, ops, landed);
+    throw unchanged(inStep(spec.name, "build", error), before, "nothing was made the profile or activated");
+  }
+  if (decision.reboot) {
     const t = spec.timeouts;
     await deps.holdLockFor?.(t.drainSeconds + t.shutdownSeconds + t.bootSeconds + t.settleSeconds + t.readySeconds);
     if (deps.cluster && node) {
@@ -100,7 +106,7 @@ export async function rollOutHost(spec: HostSpec, previous: Previous, ops: Nixos
     try {
       booted = await rebootAndWait(ops, deps.cluster, { host: spec.name, expectSystem: built.system, nodeName: node, timeouts: spec.timeouts, clock: deps.clock, progress: p });
     } catch (error) {
-      throw await undo(error, "ready", true, true);
+      throw await undo(error, "reboot", true, true);
     }
     if (deps.cluster && node) await releaseCordon(deps.cluster, { host: spec.name, node, progress: p });
   } else {

@@ -24,6 +24,8 @@ const inventory = {
   rebuild: { action: "switch", rebootPolicy: "when-needed" },
   timeouts: { connectSeconds: 5, lockSeconds: 30, rebuildSeconds: 60, drainSeconds: 30, shutdownSeconds: 20, bootSeconds: 30, settleSeconds: 30, readySeconds: 30, healthSeconds: 30 },
   kubernetes: { enabled: true, watchedNamespaces: ["kube-system"] },
+  // The simulated cluster's demo app keeps a cache in an emptyDir volume, as many apps do.
+  drain: { deleteEmptyDirData: true },
   k3s: { enable: true, serverAddr: "https://srv1:6443", tokenSecret: "k3sToken" },
   nix: { settings: { boot: { loader: { "systemd-boot": { enable: true } } } } },
   hosts: [

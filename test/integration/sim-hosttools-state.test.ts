@@ -60,7 +60,7 @@ describe("simulated NixOS host tools: systemctl, reboot, faults", function () {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /warning: the following units failed: fleet-app\.service/);
     assert.equal(h.link("fs/run/current-system"), target, "activated before the unit failed");
-    assert.equal(h.link("fs/profiles/system-2-link"), target, "the profile moved before activation");
+    assert.equal(h.link("fs/nix-var/profiles/system-2-link"), target, "the profile moved before activation");
     assert.match(fs.readFileSync(`${h.paths.boot}/loader/loader.conf`, "utf8"), /^default nixos-generation-2\.conf$/m, "the boot entry moved before activation");
     assert.equal((await h.run("systemctl is-system-running")).stdout, "degraded\n");
     // Another system is not broken: switching back to generation 1 works and the host runs again.
