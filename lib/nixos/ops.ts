@@ -57,10 +57,11 @@ export interface NixosOps {
   writeSecrets(files: Readonly<LiveFiles>, step?: "write" | "restore"): Promise<void>;
   /**
    * Builds the system /etc/nixos describes and keeps it from garbage collection; changes
-   * neither the profile, the boot loader nor the running system. A dropped connection rejects
-   * with a HostConnectionError (the caller may build again).
+   * neither the profile, the boot loader nor the running system. The build goes on when the
+   * connection drops, which rejects with a HostConnectionError: `attach` then follows the build
+   * already running instead of starting another.
    */
-  build(timeoutMs: number): Promise<BootFacts>;
+  build(timeoutMs: number, attach?: boolean): Promise<BootFacts>;
   /** Makes `system` the system profile's current generation (`nix-env --set`); returns its number. */
   setProfile(system: string): Promise<number>;
   /** `<system>/bin/switch-to-configuration <goal>`; rejects (step "activate") when it exits non-zero. */

@@ -7,6 +7,11 @@
  * loader nor the running system. Its ./result link there is what keeps the built system from
  * garbage collection until it is a profile generation: nix-build registers an out-link as an
  * indirect GC root (/nix/var/nix/gcroots/auto/…).
+ *
+ * The build runs detached from the SSH session, as the transient service BUILD_UNIT
+ * (systemd-run): a dropped connection does not kill it, nor start a second build beside it; the
+ * rollout reconnects and follows the same unit. At the build's deadline the unit is stopped, so
+ * no build goes on after the rollout gave up on it.
  */
 import { HostConnectionError } from "../host/host";
 import { shellQuote } from "../host/quote";
@@ -19,6 +24,10 @@ import { readBootFacts, readSystemState, SYSTEM_PROFILE } from "./systems";
 
 /** Where the system is built; its ./result is the GC root of the last built system. */
 export const BUILD_DIR = `${FLEET_STATE_DIR}/build`;
+/** The transient service the build runs in. The host lock makes it one build per host at a time. */
+export const BUILD_UNIT = "nixos-fleet-build.service";
+/** How often a running build is looked at. */
+const BUILD_POLL_MS = 500;
 
 /** Secret paths are absolute; they are written relative to "/". */
 const relative = (files: Readonly<LiveFiles>): LiveFiles => {
@@ -55,10 +64,11 @@ export function sshOps(session: Session): NixosOps {
       guard(async () => {
         if (Object.keys(files).length > 0) await writeFilesAtomically(await host(), "", relative(files), { fileMode: "0600", umask: "077" }, step);
       }),
-    build: (timeoutMs): Promise<BootFacts> =>
+    build: (timeoutMs, attach = false): Promise<BootFacts> =>
       guard(async () => {
-        const command = `mkdir -p ${BUILD_DIR} && cd ${BUILD_DIR} && nixos-rebuild build 2>&1`;
-        await run(await host(), "build", command, { timeoutMs, what: "`nixos-rebuild build` failed" });
+        const deadline = Date.now() + timeoutMs;
+        if (!attach) await run(await host(), "build", startBuildScript(), { what: `starting \`nixos-rebuild build\` as ${BUILD_UNIT} failed` });
+        await followBuild(session, deadline, timeoutMs);
         const facts = await readBootFacts(await host(), `${BUILD_DIR}/result`);
         if (!facts.system.startsWith("/nix/store/")) {
           throw new RolloutError(session.name, "build", `nixos-rebuild build left no system at ${BUILD_DIR}/result`, "run `nixos-rebuild build` on the host by hand and look at its output.");
@@ -111,4 +121,70 @@ export function sshOps(session: Session): NixosOps {
       }),
     shell: host,
   };
+}
+
+/**
+ * Starts the build as a transient service. A unit of that name left by a rollout that is gone
+ * (the host lock is ours) is stopped first. The unit gets the session's PATH and NIX_PATH, which
+ * a service does not inherit, and stays loaded after it exits so that its result can be read.
+ */
+function startBuildScript(): string {
+  return [
+    "set -e",
+    `mkdir -p ${BUILD_DIR}`,
+    `systemctl stop ${BUILD_UNIT} >/dev/null 2>&1 || true`,
+    `systemctl reset-failed ${BUILD_UNIT} >/dev/null 2>&1 || true`,
+    'nix_path=""',
+    'if [ -n "${NIX_PATH:-}" ]; then nix_path="--setenv=NIX_PATH"; fi',
+    `systemd-run --quiet --unit=${BUILD_UNIT} --property=RemainAfterExit=yes --working-directory=${BUILD_DIR} --setenv=PATH $nix_path -- nixos-rebuild build`,
+  ].join("\n");
+}
+
+/** What `systemctl show` says of the build unit. */
+interface UnitState {
+  readonly activeState: string;
+  readonly subState: string;
+  readonly result: string;
+  readonly status: string;
+}
+
+async function unitState(session: Session): Promise<UnitState> {
+  const { stdout } = await run(await session.host(), "build", `systemctl show -p ActiveState -p SubState -p Result -p ExecMainStatus ${BUILD_UNIT}`);
+  const kv = new Map(stdout.split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)] as const));
+  return { activeState: kv.get("ActiveState") ?? "", subState: kv.get("SubState") ?? "", result: kv.get("Result") ?? "", status: kv.get("ExecMainStatus") ?? "" };
+}
+
+/**
+ * Waits for the build unit to finish. A failed build throws with the unit's exit status and the tail of its journal; at the deadline
+ * the unit is stopped.
+ */
+async function followBuild(session: Session, deadline: number, timeoutMs: number): Promise<void> {
+  for (;;) {
+    // A dropped connection rejects (HostConnectionError); the caller may follow the unit again.
+    const state = await unitState(session);
+    // RemainAfterExit: a build that exited 0 leaves the unit active/exited.
+    if (state.activeState === "active" && state.subState === "exited" && state.result === "success") {
+      await run(await session.host(), "build", `systemctl stop ${BUILD_UNIT}`);
+      return;
+    }
+    if (!["active", "activating", "deactivating"].includes(state.activeState)) {
+      const log = await run(await session.host(), "build", `journalctl -u ${BUILD_UNIT} -o cat --no-pager | tail -n 60`).catch(() => undefined);
+      await run(await session.host(), "build", `systemctl reset-failed ${BUILD_UNIT} >/dev/null 2>&1 || true`).catch(() => undefined);
+      throw new RolloutError(session.name, "build", "`nixos-rebuild build` failed", undefined, {
+        command: `systemd-run --unit=${BUILD_UNIT} … nixos-rebuild build`,
+        exitCode: state.status === "" ? null : Number(state.status),
+        output: log?.stdout ?? `(the journal of ${BUILD_UNIT} could not be read; it is ${state.activeState}, result ${state.result})`,
+      });
+    }
+    if (Date.now() >= deadline) {
+      await run(await session.host(), "build", `systemctl stop ${BUILD_UNIT} >/dev/null 2>&1 || true`).catch(() => undefined);
+      throw new RolloutError(
+        session.name,
+        "build",
+        `gave up after ${Math.round(timeoutMs / 1000)}s waiting for \`nixos-rebuild build\` (${BUILD_UNIT} was ${state.activeState}); the build was stopped`,
+        `raise timeouts.rebuildSeconds if the build needs longer (journalctl -u ${BUILD_UNIT} shows how far it got).`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.min(BUILD_POLL_MS, Math.max(0, deadline - Date.now()))));
+  }
 }

@@ -150,16 +150,19 @@ function unchanged(cause: RolloutError, before: SystemState, what: string): Roll
   );
 }
 
-/** Builds the system; a dropped connection is retried once; a failure puts the old files back. */
+/**
+ * Builds the system; after a dropped connection it follows the build still running on the host
+ * (once); a failure puts the old files back.
+ */
 async function build(spec: HostSpec, ops: NixosOps, landed: Landed, p: Progress): Promise<BootFacts> {
-  const timeoutMs = spec.timeouts.rebuildSeconds * 1000;
+  const deadline = Date.now() + spec.timeouts.rebuildSeconds * 1000;
   let failure: RolloutError | undefined;
   for (let attempt = 1; attempt <= 2; attempt++) {
     try {
-      return await ops.build(timeoutMs);
+      return await ops.build(Math.max(1, deadline - Date.now()), attempt > 1);
     } catch (error) {
       if (error instanceof HostConnectionError && attempt === 1) {
-        p(`${spec.name}: connection dropped during nixos-rebuild; reconnecting to run it again`);
+        p(`${spec.name}: connection dropped during nixos-rebuild; reconnecting to follow the build, which goes on on the host`);
         continue;
       }
       failure = inStep(spec.name, "build", error);

@@ -137,11 +137,13 @@ export class FakeNixos implements NixosOps {
     }
   }
 
-  async build(): Promise<BootFacts> {
+  async build(_timeoutMs: number, attach = false): Promise<BootFacts> {
     this.mustBeUp();
-    this.log.push("build");
+    this.log.push(attach ? "attach to build" : "build");
     if (this.faults.dropDuringBuild) {
+      // The build goes on on the host; only the connection that followed it is gone.
       this.faults.dropDuringBuild = false;
+      this.store.set(this.nextBuild.system, this.nextBuild);
       throw new HostConnectionError(this.name, "connection lost");
     }
     if (this.faults.build !== undefined) {
