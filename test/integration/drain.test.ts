@@ -12,11 +12,10 @@ import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Node } f
 import { kubeCluster } from "../../lib/cluster/kube";
 import { CORDONED_AT_ANNOTATION, CORDONED_BY_ANNOTATION, cordonForRollout } from "../../lib/rollout/cordon";
 import type { HostSpec } from "../../lib/rollout/spec";
-import * as impl from "../../providers/impl";
 import type { HostProps } from "../../providers/props";
 import { SimFleet } from "../../sim/fleet";
 import type { FleetJson, SimTimings, TimelineEvent } from "../../sim/types";
-import { captureConsole, inventoryFor, planForFleet } from "./helpers/provider-harness";
+import { inventoryFor, planForFleet, rollOutThrough } from "./helpers/provider-harness";
 
 const TIMINGS: Partial<SimTimings> = { downMs: 600, slowBootMs: 2000, systemdSettleMs: 300, kubeletReadyMs: 300, podTerminationMs: 100, rescheduleMs: 300 };
 const TOKEN = "k3s-join-token-drain-tests";
@@ -50,14 +49,7 @@ describe("drains and cordons against the simulated fleet", function () {
       edit(inv);
     }).get(`srv${host + 1}`)!;
 
-  async function rollOut(spec: HostSpec): Promise<{ props: HostProps; lines: string[] }> {
-    const prev = state.get(spec.name);
-    const { result, lines } = await captureConsole(() =>
-      prev ? impl.update(spec.name, prev, spec as HostProps).then((r) => r.outs as HostProps) : impl.create(spec as HostProps).then((r) => r.outs as HostProps),
-    );
-    state.set(spec.name, result);
-    return { props: result, lines };
-  }
+  const rollOut = (spec: HostSpec) => rollOutThrough(state, spec);
   const disruptions = (since: number, host: string): string[] =>
     fleet
       .timeline()

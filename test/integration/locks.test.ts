@@ -13,12 +13,11 @@ import { sshConnector } from "../../lib/host/ssh";
 import { applyHost, type RolloutDeps } from "../../lib/rollout/apply";
 import { INTERRUPTED_ANNOTATION, stoppableClock } from "../../lib/rollout/interrupt";
 import type { HostSpec } from "../../lib/rollout/spec";
-import * as impl from "../../providers/impl";
 import type { HostProps } from "../../providers/props";
 import { SimFleet } from "../../sim/fleet";
 import type { FleetJson, SimTimings, TimelineEvent } from "../../sim/types";
 import { exec1, hostInfo } from "./helpers/fleet-client";
-import { assertNeverTwoDisrupted, captureConsole, inventoryFor, planForFleet } from "./helpers/provider-harness";
+import { assertNeverTwoDisrupted, inventoryFor, planForFleet, rollOutThrough } from "./helpers/provider-harness";
 
 const TIMINGS: Partial<SimTimings> = { downMs: 600, slowBootMs: 2000, systemdSettleMs: 300, kubeletReadyMs: 300, podTerminationMs: 100, rescheduleMs: 300 };
 /** A pid no process of this machine has (above the kernel's pid_max limit). */
@@ -43,14 +42,7 @@ describe("locks, the fleet lease and stopped rollouts against the simulated flee
   const plantLock = (name: string, machine: string, pid: number, expires: number) =>
     run(name, `mkdir -p /var/lib/nixos-fleet/lock && printf 'nixos-fleet-lock 2\\ntoken=planted\\npid=${pid}\\nmachine=${machine}\\nsince=${expires - 90}\\nexpires=${expires}\\n' > /var/lib/nixos-fleet/lock/owner`);
 
-  async function rollOut(spec: HostSpec): Promise<{ props: HostProps; lines: string[] }> {
-    const prev = state.get(spec.name);
-    const { result, lines } = await captureConsole(() =>
-      prev ? impl.update(spec.name, prev, spec as HostProps).then((r) => r.outs as HostProps) : impl.create(spec as HostProps).then((r) => r.outs as HostProps),
-    );
-    state.set(spec.name, result);
-    return { props: result, lines };
-  }
+  const rollOut = (spec: HostSpec) => rollOutThrough(state, spec);
 
   function connectorOf(spec: HostSpec, wrap: (h: Host) => Host = (h) => h): HostConnector {
     const info = hostInfo(fj, spec.name);

@@ -18,7 +18,7 @@ import { RecordedFailure } from "../../providers/state";
 import { SimFleet } from "../../sim/fleet";
 import type { FleetJson, SimTimings } from "../../sim/types";
 import { exec1 } from "./helpers/fleet-client";
-import { captureConsole, inventoryFor, planForFleet } from "./helpers/provider-harness";
+import { captureConsole, inventoryFor, planForFleet, rollOutThrough } from "./helpers/provider-harness";
 
 const TIMINGS: Partial<SimTimings> = { downMs: 600, slowBootMs: 2000, systemdSettleMs: 300, kubeletReadyMs: 300, podTerminationMs: 100, rescheduleMs: 300 };
 /** Stands for the serialized provider the engine passes with the inputs. */
@@ -47,14 +47,7 @@ describe("NixosHost provider state against the simulated fleet", function () {
   const live = async (name: string, link = "/run/current-system") => (await run(name, `readlink -f ${link}`)).stdout.trim();
   const events = (since: number, host: string) => fleet.timeline().filter((e) => e.t >= since && e.host === host);
 
-  async function rollOut(spec: HostSpec): Promise<{ props: HostProps; lines: string[] }> {
-    const prev = state.get(spec.name);
-    const { result, lines } = await captureConsole(() =>
-      prev ? impl.update(spec.name, prev, inputs(spec)).then((r) => r.outs as HostProps) : impl.create(inputs(spec)).then((r) => r.outs as HostProps),
-    );
-    state.set(spec.name, result);
-    return { props: result, lines };
-  }
+  const rollOut = (spec: HostSpec) => rollOutThrough(state, spec, inputs);
 
   /** Rolls out and expects a failure recorded as partial state; the state becomes what it recorded. */
   async function failedRollOut(spec: HostSpec): Promise<RecordedFailure> {

@@ -14,7 +14,7 @@ import type { HostProps } from "../../providers/props";
 import { SimFleet } from "../../sim/fleet";
 import type { FleetJson, SimTimings, TimelineEvent, TimelineKind } from "../../sim/types";
 import { exec1 } from "./helpers/fleet-client";
-import { assertNeverTwoDisrupted, captureConsole, hostStoreContains, inventoryFor, planForFleet } from "./helpers/provider-harness";
+import { assertNeverTwoDisrupted, captureConsole, hostStoreContains, inventoryFor, planForFleet, rollOutThrough } from "./helpers/provider-harness";
 
 const TIMINGS: Partial<SimTimings> = { downMs: 600, slowBootMs: 2000, systemdSettleMs: 300, kubeletReadyMs: 300, podTerminationMs: 100, rescheduleMs: 300 };
 const TOKEN = "k3s-join-token-9f8e7d-never-in-nix";
@@ -43,14 +43,7 @@ describe("NixosHost provider against the simulated fleet", function () {
   const kinds = (since: number, host: string) => events(since, host).map((e) => e.kind);
   const run = (name: string, command: string) => exec1(fj, name, command);
 
-  async function rollOut(spec: HostSpec): Promise<{ props: HostProps; lines: string[] }> {
-    const prev = state.get(spec.name);
-    const { result, lines } = await captureConsole(() =>
-      prev ? impl.update(spec.name, prev, spec as HostProps).then((r) => r.outs as HostProps) : impl.create(spec as HostProps).then((r) => r.outs as HostProps),
-    );
-    state.set(spec.name, result);
-    return { props: result, lines };
-  }
+  const rollOut = (spec: HostSpec) => rollOutThrough(state, spec);
 
   before(async function () {
     assert.equal(process.getuid?.(), 0, "the simulated fleet needs root");

@@ -6,6 +6,8 @@ import * as fs from "node:fs";
 import { promisify } from "node:util";
 import { loadInventory } from "../../../lib/inventory/load";
 import { planHosts } from "../../../lib/inventory/plan";
+import * as impl from "../../../providers/impl";
+import type { HostProps } from "../../../providers/props";
 import type { HostSpec } from "../../../lib/rollout/spec";
 import { fleetInventoryObject } from "../../../sim/inventory";
 import type { FleetJson, TimelineEvent } from "../../../sim/types";
@@ -66,6 +68,24 @@ export async function captureConsole<T>(f: () => Promise<T>): Promise<{ result: 
   } finally {
     console.log = original;
   }
+}
+
+/**
+ * Rolls `spec` out through the provider as the engine would: a create the first time, then an
+ * update from the state recorded in `state`, which gets the new outputs. `inputs` turns the spec
+ * into the property bag the engine sends (e.g. with its serialized provider).
+ */
+export async function rollOutThrough(
+  state: Map<string, HostProps>,
+  spec: HostSpec,
+  inputs: (spec: HostSpec) => HostProps = (s) => s as HostProps,
+): Promise<{ props: HostProps; lines: string[] }> {
+  const prev = state.get(spec.name);
+  const { result, lines } = await captureConsole(() =>
+    prev ? impl.update(spec.name, prev, inputs(spec)).then((r) => r.outs as HostProps) : impl.create(inputs(spec)).then((r) => r.outs as HostProps),
+  );
+  state.set(spec.name, result);
+  return { props: result, lines };
 }
 
 /** Whether any file in a simulated host's /nix/store contains `needle`. */
