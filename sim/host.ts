@@ -5,13 +5,16 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { hostPaths } from "./layout";
-import type { Holder } from "./mounts";
+import { ENV, hostPaths } from "./layout";
+import { nsenterArgs, type Holder } from "./mounts";
 import { setHostLink, type HostNet } from "./netns";
 import { BootError, chooseSystem, clearRun, newBootId, PowerOffWait, powerOn } from "./power";
-import { killAndWait, messageOf, pidsInMountNamespace, refOf, sleep, type ProcRef } from "./proc";
+import { killAndWait, messageOf, pidsInMountNamespace, refOf, runOk, sleep, type ProcRef } from "./proc";
 import type { Resources } from "./resources";
+import { bootServices } from "./hosttools/boot-units";
+import type { JsonObject } from "./hosttools/evaluate";
 import { hostStorePath } from "./hosttools/index";
+import { SYSTEM_CONFIG_FILE } from "./hosttools/system-info";
 import { dropSshSessions, parseAccepted, Sshd, sshdSetupFor, writeAuthorizedKeys, type SshdSetup } from "./sshd";
 import type { Timeline } from "./timeline";
 import { breaks, type FaultName, type FaultScope, type FaultsFile, type SimTimings } from "./types";
@@ -48,6 +51,8 @@ export type PowerState = "off" | "booting" | "up" | "going-down" | "down";
 /** The delay before a requested reboot starts, so the answer reaches the caller first. */
 const REBOOT_DELAY_MS = 50;
 const KILL_TIMEOUT_MS = 5000;
+/** How long starting the configuration's own boot services may take. */
+const BOOT_UNITS_TIMEOUT_MS = 20_000;
 
 /** One simulated host: its power state, sshd and faults. */
 export class SimHost {
@@ -113,7 +118,31 @@ export class SimHost {
       this.ctx.kube.setFault(this.name, "kubelet-never-ready", this.hits("kubelet-never-ready"));
       this.ctx.timeline.record(this.name, "up", { bootId, system });
       this.ctx.kube.hostUp(this.name, bootId);
+      await this.startBootServices(system);
     });
+  }
+
+  /**
+   * systemd starts the services the booted configuration defines with a script (boot-units.ts),
+   * inside the host. A unit that fails to start does not stop the boot, as with systemd.
+   */
+  private async startBootServices(system: string): Promise<void> {
+    let config: JsonObject;
+    try {
+      config = JSON.parse(fs.readFileSync(path.join(hostStorePath(this.dir, system), SYSTEM_CONFIG_FILE), "utf8")) as JsonObject;
+    } catch {
+      return;
+    }
+    if (bootServices(config).length === 0) return;
+    const env = this.ctx.sessionEnv(this.name, this.dir);
+    try {
+      await runOk("nsenter", ["--wd=/", ...nsenterArgs(this.holder), process.execPath, path.join(env[ENV.toolsDir], "boot-units.js")], {
+        env: { ...env, HOME: "/root", USER: "root", LANG: "C.UTF-8" },
+        timeoutMs: BOOT_UNITS_TIMEOUT_MS,
+      });
+    } catch (error) {
+      this.ctx.log(`${this.name}: starting the boot services of ${system} failed: ${messageOf(error)}`);
+    }
   }
 
   /**

@@ -31,6 +31,7 @@ export const TIMEOUT_DEFAULTS: Timeouts = {
   settleSeconds: 300,
   readySeconds: 600,
   healthSeconds: 600,
+  confirmSeconds: 60,
 };
 
 /** kubectl drain's defaults: without --force and --delete-emptydir-data such pods stop the drain. */
@@ -54,6 +55,7 @@ export const TIMEOUT_LIMITS: Timeouts = {
   settleSeconds: 3_600,
   readySeconds: 3_600,
   healthSeconds: 86_400,
+  confirmSeconds: 3_600,
 };
 
 export const KUBERNETES_DEFAULTS = { enabled: true, watchedNamespaces: ["kube-system"] } as const;

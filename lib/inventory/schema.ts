@@ -112,6 +112,7 @@ const timeoutsShape = {
   settleSeconds: seconds("settleSeconds").default(D.TIMEOUT_DEFAULTS.settleSeconds),
   readySeconds: seconds("readySeconds").default(D.TIMEOUT_DEFAULTS.readySeconds),
   healthSeconds: seconds("healthSeconds").default(D.TIMEOUT_DEFAULTS.healthSeconds),
+  confirmSeconds: seconds("confirmSeconds").default(D.TIMEOUT_DEFAULTS.confirmSeconds),
 };
 
 const hostTimeouts = strict({
@@ -124,6 +125,7 @@ const hostTimeouts = strict({
   settleSeconds: seconds("settleSeconds").optional(),
   readySeconds: seconds("readySeconds").optional(),
   healthSeconds: seconds("healthSeconds").optional(),
+  confirmSeconds: seconds("confirmSeconds").optional(),
 });
 
 const sshShape = {

@@ -7,6 +7,7 @@
  */
 import type { Host } from "../host/host";
 import type { Goal } from "./goal";
+import type { Guard, GuardOutcome } from "./guard";
 
 /** The boot-relevant parts of a NixOS system: what decides whether a reboot is needed. */
 export interface BootFacts {
@@ -66,6 +67,13 @@ export interface NixosOps {
   setProfile(system: string): Promise<number>;
   /** `<system>/bin/switch-to-configuration <goal>`; rejects (step "activate") when it exits non-zero. */
   activate(system: string, goal: Goal): Promise<void>;
+  /** Arms the host-side guard (guard.ts) that returns the host to `guard.previous` unless disarmed in time. */
+  armGuard(guard: Guard): Promise<void>;
+  /**
+   * Disarms an armed guard, over the current connection: run on a new connection, this is the
+   * confirmation that the host can still be reached. Says whether the guard had already fired.
+   */
+  disarmGuard(): Promise<GuardOutcome>;
   /** The kernel's boot id. */
   readBootId(timeoutMs: number): Promise<string>;
   /** Asks the host to reboot (`systemctl reboot`) and drops the connection. */

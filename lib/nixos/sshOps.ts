@@ -19,6 +19,7 @@ import { RolloutError } from "../rollout/errors";
 import { ETC_NIXOS, FLEET_STATE_DIR, readFiles, run, writeFilesAtomically } from "../rollout/remote";
 import type { Session } from "../rollout/session";
 import type { Goal } from "./goal";
+import { armScript, disarmScript, parseDisarm } from "./guard";
 import type { BootFacts, LiveFiles, NixosOps, SystemdState, SystemState } from "./ops";
 import { readBootFacts, readSystemState, SYSTEM_PROFILE } from "./systems";
 
@@ -88,6 +89,12 @@ export function sshOps(session: Session): NixosOps {
           what: `\`switch-to-configuration ${goal}\` of ${system} failed`,
         });
       }),
+    armGuard: (g) =>
+      guard(async () => {
+        await run(await host(), "activate", armScript(g), { what: `arming the ${g.kind} guard (return to ${g.previous} unless confirmed) failed` });
+      }),
+    disarmGuard: () =>
+      guard(async () => parseDisarm((await run(await host(), "confirm", disarmScript(), { what: "confirming the new configuration (disarming its guard) failed" })).stdout)),
     readBootId: (timeoutMs) =>
       guard(async () => (await run(await host(), "boot", "cat /proc/sys/kernel/random/boot_id", { timeoutMs })).stdout.trim()),
     reboot: async () => {

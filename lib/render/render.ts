@@ -7,7 +7,7 @@ import type { HostNixData } from "./hostData";
 import { toNix } from "./nixValue";
 
 /** The static modules shipped in nix/, copied to fleet/<name> on every host. */
-export const STATIC_MODULES = ["base.nix", "k3s.nix"] as const;
+export const STATIC_MODULES = ["base.nix", "k3s.nix", "guard.nix"] as const;
 export type StaticModuleName = (typeof STATIC_MODULES)[number];
 
 /** A module of the user's, by its path relative to the project folder (posix, normalized). */

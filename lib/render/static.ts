@@ -20,5 +20,5 @@ export function nixModulesDir(from: string = __dirname): string {
 /** Contents of every static module, read through `readFile`. */
 export function readStaticModules(readFile: (p: string) => string, dir: string = nixModulesDir()): Record<StaticModuleName, string> {
   const read = (m: StaticModuleName) => readFile(path.join(dir, m));
-  return { "base.nix": read("base.nix"), "k3s.nix": read("k3s.nix") };
+  return { "base.nix": read("base.nix"), "k3s.nix": read("k3s.nix"), "guard.nix": read("guard.nix") };
 }

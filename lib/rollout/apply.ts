@@ -6,6 +6,7 @@
 import type { Cluster } from "../cluster/cluster";
 import { FleetLease, leaseIdentity } from "../cluster/lease";
 import type { HostConnector } from "../host/host";
+import type { NixosOps } from "../nixos/ops";
 import { sshOps } from "../nixos/sshOps";
 import { type Previous, rollOutHost } from "./hostRollout";
 import { checkpoint, resumeInterrupted } from "./interrupt";
@@ -38,6 +39,16 @@ export function ownerName(owner: LockOwner): string {
   return `nixos-fleet rollout by pid ${owner.pid} on ${owner.machine} (${owner.token})`;
 }
 
+/**
+ * A guard an earlier rollout armed and never confirmed (it stopped midway): this connection is a
+ * new one, so the host is reachable and the guard is confirmed. One that fired is reported.
+ */
+async function settleLeftGuard(ops: NixosOps, host: string, progress: Progress): Promise<void> {
+  const outcome = await ops.disarmGuard();
+  if (outcome === "disarmed") progress(`${host}: an earlier rollout left its guard armed; this new SSH connection confirms the configuration the host runs`);
+  if (outcome === "fired") progress(`${host}: an earlier rollout's guard fired: the host could not be reached on the new configuration and returned to its previous system by itself`);
+}
+
 /** Rolls one host out; throws a RolloutError when it stops. */
 export async function applyHost(spec: HostSpec, previous: Previous, deps: RolloutDeps): Promise<HostOutputs> {
   checkpoint(deps.signal);
@@ -58,6 +69,7 @@ export async function applyHost(spec: HostSpec, previous: Previous, deps: Rollou
       try {
         const node = spec.kubernetes?.nodeName;
         const ops = sshOps(session);
+        await settleLeftGuard(ops, spec.name, deps.progress);
         if (deps.cluster && node) await resumeInterrupted(deps.cluster, ops, { host: spec.name, node, timeouts: spec.timeouts, progress: deps.progress, clock: deps.clock });
         return await rollOutHost(spec, previous, ops, {
           cluster: deps.cluster,

@@ -16,6 +16,7 @@ export type Step =
   | "drain"
   | "profile"
   | "activate"
+  | "confirm"
   | "reboot"
   | "boot"
   | "settle"

@@ -7,14 +7,20 @@
  *   decide     reboot or not, from the built system against the booted one
  *   drain      before a reboot; a failure puts the files back and uncordons: nothing changed
  *   profile    the built system becomes the profile's generation; a failure changes nothing
+ *   guard      armed on the host before activating: unless confirmed, it returns the host to the
+ *              previous system (lib/nixos/guard.ts)
  *   activate   switch-to-configuration <goal> (`boot` when a reboot follows); a failure rolls back
+ *   confirm    a new SSH connection reaches the host (after the activation, or on the new boot)
+ *              and disarms the guard; a host it cannot reach returns by itself, then rolls back
  *   reboot     into the new boot default, then settle and kubelet Ready; a failure rolls back
  *   gates      health gates; a failure rolls back when the host changed
  */
 import type { Cluster } from "../cluster/cluster";
 import { HostConnectionError } from "../host/host";
-import { setsBootDefault, type Goal } from "../nixos/goal";
+import { activatesNow, setsBootDefault, type Goal } from "../nixos/goal";
+import type { Guard } from "../nixos/guard";
 import type { BootFacts, LiveFiles, NixosOps, SystemState } from "../nixos/ops";
+import { confirmOrFallBack, isCutOff } from "./confirm";
 import { decideReboot, rollbackTarget } from "./decide";
 import { releaseAfterFailedDrain, releaseCordon, releaseSentence } from "./cordon";
 import { cordonAndDrain, drainOptionsOf } from "./drain";
@@ -77,8 +83,11 @@ export async function rollOutHost(spec: HostSpec, previous: Previous, ops: Nixos
   const decision = decideReboot(spec.rebootPolicy, spec.action, before, built);
   p(`${spec.name}: built ${built.system}; ${decision.reboot ? "rebooting" : "no reboot"}: ${decision.reason}`);
   const target = rollbackTarget(before);
-  const undo = (error: unknown, step: "activate" | "reboot" | "health", rebooted: boolean, drained: boolean) =>
-    rollBackAfter(error, step, spec, target, landed, ops, deps, { rebooted, drained });
+  const undo = async (error: unknown, step: "activate" | "confirm" | "reboot" | "health", rebooted: boolean, drained: boolean) => {
+    // A host its new configuration cut off, and that did not come back, cannot be rolled back over SSH.
+    if (isCutOff(error) && !error.returned) return error;
+    return rollBackAfter(error, step, spec, target, landed, ops, deps, { rebooted, drained });
+  };
   let booted: { at: Date; state: SystemState } | undefined;
   try {
     // A safe point: a rollout told to stop here leaves the host exactly as it was.
@@ -89,7 +98,8 @@ export async function rollOutHost(spec: HostSpec, previous: Previous, ops: Nixos
   }
   if (decision.reboot) {
     const t = spec.timeouts;
-    await deps.holdLockFor?.(t.drainSeconds + t.shutdownSeconds + t.bootSeconds + t.settleSeconds + t.readySeconds);
+    // A guard that returns the host adds its deadline and one more reboot.
+    await deps.holdLockFor?.(t.drainSeconds + 2 * (t.shutdownSeconds + t.bootSeconds) + t.confirmSeconds + t.settleSeconds + t.readySeconds);
     if (deps.cluster && node) {
       try {
         await cordonAndDrain(deps.cluster, drainOptionsOf(spec, node, deps));
@@ -103,14 +113,31 @@ export async function rollOutHost(spec: HostSpec, previous: Previous, ops: Nixos
       }
     }
     await activate(spec, ops, built, decision.goal, before, landed, deps, undo, true);
+    const guard = { kind: "boot", system: built.system, previous: target.system, seconds: t.confirmSeconds } as const;
     try {
-      booted = await rebootAndWait(ops, deps.cluster, { host: spec.name, expectSystem: built.system, nodeName: node, timeouts: spec.timeouts, clock: deps.clock, progress: p });
+      await ops.armGuard(guard);
+      p(`${spec.name}: boot guard armed: unless a new SSH connection confirms the new boot within ${guard.seconds}s of it, the host returns to ${guard.previous}`);
+    } catch (error) {
+      throw await undo(error, "activate", false, true);
+    }
+    try {
+      booted = await rebootAndWait(ops, deps.cluster, { host: spec.name, expectSystem: built.system, nodeName: node, timeouts: t, clock: deps.clock, progress: p, guard });
     } catch (error) {
       throw await undo(error, "reboot", true, true);
     }
     if (deps.cluster && node) await releaseCordon(deps.cluster, { host: spec.name, node, progress: p });
   } else {
-    await activate(spec, ops, built, decision.goal, before, landed, deps, undo, false);
+    const goal = decision.goal;
+    // Activating the system that already runs changes nothing that could cut the host off.
+    const guard: Guard | undefined = activatesNow(goal) && built.system !== before.current.system ? { kind: "live", system: built.system, previous: target.system, goal, seconds: spec.timeouts.confirmSeconds } : undefined;
+    await activate(spec, ops, built, goal, before, landed, deps, undo, false, guard);
+    if (guard) {
+      try {
+        await confirmOrFallBack(ops, { host: spec.name, guard, timeouts: spec.timeouts, clock: deps.clock, progress: p }, 0);
+      } catch (error) {
+        throw await undo(error, "confirm", false, false);
+      }
+    }
   }
   const after = booted?.state ?? (await ops.readSystems());
   try {
@@ -182,9 +209,10 @@ async function build(spec: HostSpec, ops: NixosOps, landed: Landed, p: Progress)
 }
 
 /**
- * Sets the profile (when the goal makes a boot default), then runs switch-to-configuration.
- * A profile that could not be set changed nothing: the files go back. An activation that
- * fails may have moved the boot default and part of the running system: roll back.
+ * Sets the profile (when the goal makes a boot default), arms the live guard when one is given,
+ * then runs switch-to-configuration. A profile that could not be set changed nothing: the files
+ * go back. An activation that fails may have moved the boot default and part of the running
+ * system: the guard is disarmed over the connection still open and the rollout rolls back.
  */
 async function activate(
   spec: HostSpec,
@@ -196,6 +224,7 @@ async function activate(
   deps: StepDeps,
   undo: (error: unknown, step: "activate", rebooted: boolean, drained: boolean) => Promise<RolloutError>,
   drained: boolean,
+  guard?: Guard,
 ): Promise<void> {
   const node = spec.kubernetes?.nodeName;
   const isDrained = drained && deps.cluster !== undefined && node !== undefined;
@@ -208,10 +237,17 @@ async function activate(
       throw unchanged(inStep(spec.name, "profile", error), before, `the profile was left at ${before.profile.system}${cordon}`);
     }
   }
-  deps.progress(`${spec.name}: switch-to-configuration ${goal}`);
   try {
+    if (guard) {
+      await ops.armGuard(guard);
+      deps.progress(`${spec.name}: guard armed: unless a new SSH connection confirms ${built.system} within ${guard.seconds}s, the host returns to ${guard.previous}`);
+    }
+    deps.progress(`${spec.name}: switch-to-configuration ${goal}`);
     await ops.activate(built.system, goal);
   } catch (error) {
+    // The rollback runs over this connection; the guard must not switch beside it. A connection
+    // that is gone leaves the guard armed: it is then what brings the host back.
+    if (guard) await ops.disarmGuard().catch(() => undefined);
     throw await undo(error, "activate", false, isDrained);
   }
 }

@@ -4,12 +4,14 @@
  * Node Ready with the new boot id.
  */
 import type { Cluster } from "../cluster/cluster";
+import type { Guard } from "../nixos/guard";
+import { confirmWindowMs, waitForGuardReturn } from "./confirm";
 import { RolloutError } from "./errors";
 import type { Progress } from "./progress";
 import type { NixosOps, SystemState } from "../nixos/ops";
 import { isUnreachable } from "./session";
 import type { Timeouts } from "./spec";
-import { type Clock, done, notYet, realClock, waitUntil, WaitTimeoutError } from "./wait";
+import { type Clock, done, formatSeconds, notYet, realClock, waitUntil, WaitTimeoutError } from "./wait";
 
 export interface RebootOptions {
   readonly host: string;
@@ -19,6 +21,11 @@ export interface RebootOptions {
   readonly timeouts: Timeouts;
   readonly clock?: Clock;
   readonly progress: Progress;
+  /**
+   * The boot guard armed for the new system (lib/nixos/guard.ts): the first connection to the
+   * new boot confirms it; a host that cannot be reached returns to `guard.previous` by itself.
+   */
+  readonly guard?: Extract<Guard, { kind: "boot" }>;
 }
 
 /** What the host came back with. */
@@ -41,11 +48,14 @@ export async function rebootAndWait(ops: NixosOps, cluster: Cluster | undefined,
   o.progress(`rebooting ${o.host}`);
   await ops.reboot();
   let probes = 0;
+  const rebootSeconds = o.timeouts.shutdownSeconds + o.timeouts.bootSeconds;
+  // With a guard, the first boot we reach may be the guard's return to the previous system.
+  const guardSeconds = o.guard ? o.guard.seconds + rebootSeconds : 0;
   const bootId = await wrapWait(o.host, "boot", "the host may be stuck in firmware or the boot loader; check its console.", () =>
     waitUntil(
       {
         what: `${o.host} to come back on a new boot (old boot ${shortId(before)})`,
-        timeoutSeconds: o.timeouts.shutdownSeconds + o.timeouts.bootSeconds,
+        timeoutSeconds: rebootSeconds + guardSeconds,
         intervalMs: 250,
         clock,
       },
@@ -64,6 +74,7 @@ export async function rebootAndWait(ops: NixosOps, cluster: Cluster | undefined,
   );
   const at = new Date(clock.now());
   const state = await ops.readSystems();
+  if (o.guard) await confirmBoot(ops, o, state.booted.system, rebootSeconds);
   if (state.booted.system !== o.expectSystem) {
     throw new RolloutError(
       o.host,
@@ -76,6 +87,21 @@ export async function rebootAndWait(ops: NixosOps, cluster: Cluster | undefined,
   await waitForSettle(ops, o.host, o.timeouts.settleSeconds, clock);
   if (cluster && o.nodeName) await waitForNodeReady(cluster, o.nodeName, bootId, o, clock);
   return { bootId, at, state };
+}
+
+/**
+ * The first connection to the new boot confirms its guard. A host found back on the previous
+ * system, or whose guard fired as it was reached, was cut off by the new one: say so.
+ */
+async function confirmBoot(ops: NixosOps, o: RebootOptions, booted: string, rebootSeconds: number): Promise<void> {
+  const guard = o.guard as Extract<Guard, { kind: "boot" }>;
+  const confirm = { host: o.host, guard, timeouts: o.timeouts, clock: o.clock, progress: o.progress };
+  const missed = `the host answered only after its guard's ${formatSeconds(confirmWindowMs(guard.seconds) / 1000)}`;
+  if (booted === guard.previous && booted !== o.expectSystem) await waitForGuardReturn(ops, confirm, missed, rebootSeconds);
+  if (booted !== o.expectSystem) return;
+  const outcome = await ops.disarmGuard();
+  if (outcome === "fired") await waitForGuardReturn(ops, confirm, "its guard fired as the host was reached", rebootSeconds);
+  o.progress(`${o.host}: reached over a new SSH connection on its new boot; ${outcome === "disarmed" ? "the new configuration is confirmed" : "its guard was no longer armed"}`);
 }
 
 /** Waits until systemd has finished starting; throws a RolloutError of step "settle" when it is degraded or the deadline passes. */

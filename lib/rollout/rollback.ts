@@ -69,7 +69,8 @@ export async function rollBack(spec: HostSpec, target: BootFacts, ops: NixosOps,
   p(`rolling back ${spec.name} to ${target.system}`);
   await ops.setProfile(target.system);
   const now = await ops.readSystems();
-  const reboot = from.rebooted || bootChanges(now.booted, target).length > 0;
+  // A host already booted into the target (its guard returned it there) needs no reboot.
+  const reboot = now.booted.system !== target.system && (from.rebooted || bootChanges(now.booted, target).length > 0);
   let release: Release | undefined;
   if (!reboot) {
     // The running kernel is the target's own: switch back live; `switch` also makes it the boot default.

@@ -28,6 +28,11 @@ export interface Timeouts {
   readonly settleSeconds: number;
   readonly readySeconds: number;
   readonly healthSeconds: number;
+  /**
+   * How long the host-side guard waits for the rollout to reach the host over a new SSH
+   * connection after activating a new system (or booting it) before it returns to the previous one.
+   */
+  readonly confirmSeconds: number;
 }
 
 /**

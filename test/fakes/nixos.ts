@@ -4,11 +4,17 @@
  * current systems, /etc/nixos, secret files, boot id) and behaves as NixOS does where the
  * rollout depends on it: switch-to-configuration boot/switch installs the loader from the
  * profile's current generation, switch/test activate, an activation whose unit fails exits
- * non-zero after all that, a reboot boots the loader's default.
+ * non-zero after all that, a reboot boots the loader's default. Its guard (lib/nixos/guard.ts)
+ * fires on the fake's clock as the host-side one does: the live guard switches back to the
+ * previous system, the boot guard sets the previous system as boot default and reboots, each
+ * only when not disarmed first. A system in `faults.cutsOff` refuses new connections while it
+ * runs; a connection open before it was activated stays usable, as with sshd.
  */
 import type { ExecResult, Host } from "../../lib/host/host";
 import { HostConnectionError } from "../../lib/host/host";
 import { activatesNow, setsBootDefault, type Goal } from "../../lib/nixos/goal";
+import type { Guard, GuardOutcome } from "../../lib/nixos/guard";
+import type { Clock } from "../../lib/rollout/wait";
 import type { BootFacts, LiveFiles, NixosOps, SystemdState, SystemState } from "../../lib/nixos/ops";
 import { RolloutError } from "../../lib/rollout/errors";
 import type { FakeCluster } from "./cluster";
@@ -40,6 +46,8 @@ export interface FakeFaults {
   kubeletBroken: Set<string>;
   /** After a reboot the host never answers again. */
   neverReturns?: boolean;
+  /** Systems that refuse new SSH connections while they run (sshd off or moved, root's key gone). */
+  cutsOff: Set<string>;
 }
 
 export class FakeNixos implements NixosOps {
@@ -57,7 +65,16 @@ export class FakeNixos implements NixosOps {
   secrets: Record<string, string> = {};
   /** What the next build produces. */
   nextBuild: BootFacts;
-  readonly faults: FakeFaults = { activationFails: new Set(), degraded: new Set(), kubeletBroken: new Set() };
+  readonly faults: FakeFaults = { activationFails: new Set(), degraded: new Set(), kubeletBroken: new Set(), cutsOff: new Set() };
+  /** The clock the guard's deadlines run on: give it the rollout's. */
+  clock: Clock = { now: () => 0, sleep: async () => undefined };
+  /** The armed guard, with when it was armed. */
+  armed: { readonly guard: Guard; readonly at: number } | undefined;
+  /** The guard fired and nobody has been told yet. */
+  guardFired = false;
+  /** Whether the rollout holds a connection (reconnect opens one; a reboot drops it). */
+  connected = true;
+  private bootedAt = 0;
   /** Every operation, in order: "build", "set-profile S", "activate S goal", "reboot", "boot S". */
   readonly log: string[] = [];
   /** Command gate answers: command → result. */
@@ -90,7 +107,53 @@ export class FakeNixos implements NixosOps {
   }
 
   private mustBeUp(): void {
+    this.fireGuardIfDue();
     if (!this.up) throw new HostConnectionError(this.name, "connection refused");
+    if (!this.connected) throw new HostConnectionError(this.name, "not connected");
+  }
+
+  /** The host-side guard's timer or boot unit, run when its deadline has passed. */
+  private fireGuardIfDue(): void {
+    const a = this.armed;
+    if (!a || !this.up) return;
+    const g = a.guard;
+    if (g.kind === "live" && this.clock.now() >= a.at + g.seconds * 1000) {
+      this.armed = undefined;
+      this.guardFired = true;
+      this.log.push(`guard returns to ${g.previous}`);
+      if (setsBootDefault(g.goal)) {
+        this.setProfileNow(g.previous);
+        this.bootDefault = this.profile;
+      }
+      this.current = g.previous;
+    }
+    if (g.kind === "boot" && this.booted === g.system && this.clock.now() >= this.bootedAt + g.seconds * 1000) {
+      this.armed = undefined;
+      this.guardFired = true;
+      this.log.push(`guard returns to ${g.previous} and reboots`);
+      this.setProfileNow(g.previous);
+      this.bootDefault = this.profile;
+      this.goDown();
+    }
+  }
+
+  async armGuard(guard: Guard): Promise<void> {
+    this.mustBeUp();
+    this.log.push(`arm ${guard.kind} guard`);
+    this.armed = { guard, at: this.clock.now() };
+    this.guardFired = false;
+  }
+
+  async disarmGuard(): Promise<GuardOutcome> {
+    this.mustBeUp();
+    if (this.armed) {
+      this.armed = undefined;
+      this.log.push("disarm guard");
+      return "disarmed";
+    }
+    const fired = this.guardFired;
+    this.guardFired = false;
+    return fired ? "fired" : "none";
   }
 
   private setProfileNow(system: string): number {
@@ -187,11 +250,17 @@ export class FakeNixos implements NixosOps {
   async reboot(): Promise<void> {
     this.mustBeUp();
     this.log.push("reboot");
+    this.goDown();
+  }
+
+  private goDown(): void {
     this.up = false;
+    this.connected = false;
     this.cluster?.fake.nodes.set(this.cluster.node, { ...this.cluster.fake.nodes.get(this.cluster.node)!, ready: false });
   }
 
   async reachable(): Promise<boolean> {
+    this.fireGuardIfDue();
     if (this.up) return true;
     if (this.faults.neverReturns) return false;
     this.powerOn();
@@ -204,6 +273,7 @@ export class FakeNixos implements NixosOps {
     this.booted = this.bootDefault;
     this.current = this.bootDefault;
     this.up = true;
+    this.bootedAt = this.clock.now();
     this.log.push(`boot ${this.booted}`);
     if (this.cluster) {
       const n = this.cluster.fake.nodes.get(this.cluster.node)!;
@@ -212,7 +282,11 @@ export class FakeNixos implements NixosOps {
   }
 
   async reconnect(): Promise<void> {
-    this.mustBeUp();
+    this.fireGuardIfDue();
+    if (!this.up) throw new HostConnectionError(this.name, "connection refused");
+    this.connected = false;
+    if (this.faults.cutsOff.has(this.current)) throw new HostConnectionError(this.name, "authentication as root failed: the host does not accept the configured private key");
+    this.connected = true;
   }
 
   async systemd(): Promise<SystemdState> {

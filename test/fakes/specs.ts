@@ -27,6 +27,7 @@ export function testSpec(name: string, overrides: Partial<HostSpec> = {}): HostS
       settleSeconds: 30,
       readySeconds: 60,
       healthSeconds: 60,
+      confirmSeconds: 30,
     },
     ...overrides,
   };

@@ -64,7 +64,7 @@ describe("stopping a rollout", () => {
   });
 
   it("uncordons a marked node on the next run only once the host is healthy on its current boot", async () => {
-    const timeouts = { connectSeconds: 1, lockSeconds: 1, rebuildSeconds: 1, drainSeconds: 1, shutdownSeconds: 1, bootSeconds: 1, settleSeconds: 2, readySeconds: 2, healthSeconds: 1 };
+    const timeouts = { connectSeconds: 1, lockSeconds: 1, rebuildSeconds: 1, drainSeconds: 1, shutdownSeconds: 1, bootSeconds: 1, settleSeconds: 2, readySeconds: 2, healthSeconds: 1, confirmSeconds: 1 };
     const mark = JSON.stringify({ host: "srv2", step: "boot", at: "2026-01-01T00:00:00Z", cordonedByRollout: true });
     const host = new FakeNixos("srv2", fakeSystem("good"));
     host.bootId = "newboot";

@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { loadInventory } from "../../lib/inventory/load";
 import { publicKeyOf } from "../../lib/inventory/loginKey";
 import { planHosts } from "../../lib/inventory/plan";
+import { BOOT_GUARD_FILE, BOOT_GUARD_UNIT, GUARD_DIR } from "../../lib/nixos/guard";
 import { STATIC_MODULES } from "../../lib/render/render";
 import { nixModulesDir } from "../../lib/render/static";
 import type { HostSpec } from "../../lib/rollout/spec";
@@ -40,12 +41,13 @@ let
   pkgs = builtins.listToAttrs (map (n: { name = n; value = "pkg:" + n; }) [ ${PKGS.map((p) => `"${p}"`).join(" ")} ]);
   args = { inherit lib pkgs; config = { }; options = { }; };
 in
-{ base = import ./fleet/base.nix args; k3s = import ./fleet/k3s.nix args; }
+{ base = import ./fleet/base.nix args; k3s = import ./fleet/k3s.nix args; guard = import ./fleet/guard.nix args; }
 `;
 
 interface Evaluated {
   readonly base: unknown;
   readonly k3s: unknown;
+  readonly guard: unknown;
 }
 
 /** The value at a dotted path of evaluated JSON (undefined when absent). */
@@ -142,5 +144,19 @@ describe("nix/: the static NixOS modules", () => {
     assert.equal(at(base, "networking.nameservers.condition"), false);
     assert.match(String(at(k3s, "services.k3s.content.extraFlags")), /^--node-name=srv2 --node-label=nixos-fleet\.dev\/pool=general$/);
     assert.deepEqual(at(base, "imports"), [{ boot: { loader: { "systemd-boot": { enable: true }, efi: { canTouchEfiVariables: true } } }, time: { timeZone: "UTC" } }]);
+  });
+
+  it("give every system the boot guard's unit, reading the file the rollout arms", () => {
+    const { guard } = evaluate(plan(".sim/inventory.yaml")[1]);
+    const unit = at(guard, `systemd.services.${BOOT_GUARD_UNIT.replace(/\.service$/, "")}`) as Record<string, unknown>;
+    assert.deepEqual(unit.wantedBy, ["multi-user.target"]);
+    assert.equal(unit.restartIfChanged, false);
+    const script = String(unit.script);
+    assert.equal(`${GUARD_DIR}/boot`, BOOT_GUARD_FILE);
+    assert.match(script, new RegExp(`^dir=${GUARD_DIR}$`, "m"));
+    assert.match(script, /^armed=\$dir\/boot$/m);
+    // Nix's '' escapes leave bash's own ${...} in the script.
+    assert.match(script, /waiting \$\{seconds\}s/);
+    assert.match(script, /"\$previous\/bin\/switch-to-configuration" boot\nsystemctl reboot/);
   });
 });

@@ -64,17 +64,18 @@ describe("render: the files of each host", () => {
     const inv = both[0].inv;
     const data = hostNixData(inv, inv.hosts[3], ["k"]);
     const reversed = JSON.parse(JSON.stringify(data, (_k, v) => (v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).reverse()) : v)));
-    const statics = { "base.nix": "b", "k3s.nix": "k" } as const;
+    const statics = { "base.nix": "b", "k3s.nix": "k", "guard.nix": "g" } as const;
     assert.deepEqual(renderHostFiles({ data: reversed, staticModules: statics, userModules: [] }), renderHostFiles({ data, staticModules: statics, userModules: [] }));
   });
 
   it("writes a configuration.nix that imports the hardware configuration and every fleet module", () => {
     const w1 = both[0].specs[3];
-    assert.deepEqual(Object.keys(w1.files), ["configuration.nix", "fleet/host.nix", "fleet/base.nix", "fleet/k3s.nix", "fleet/user/examples/modules/node-exporter.nix"]);
+    assert.deepEqual(Object.keys(w1.files), ["configuration.nix", "fleet/host.nix", "fleet/base.nix", "fleet/k3s.nix", "fleet/guard.nix", "fleet/user/examples/modules/node-exporter.nix"]);
     assert.match(w1.files["configuration.nix"], /^# managed by nixos-fleet/);
-    assert.match(w1.files["configuration.nix"], /imports = \[\n {4}\.\/hardware-configuration\.nix\n {4}\.\/fleet\/base\.nix\n {4}\.\/fleet\/k3s\.nix\n {4}\.\/fleet\/user\/examples\/modules\/node-exporter\.nix\n {2}\];/);
+    assert.match(w1.files["configuration.nix"], /imports = \[\n {4}\.\/hardware-configuration\.nix\n {4}\.\/fleet\/base\.nix\n {4}\.\/fleet\/k3s\.nix\n {4}\.\/fleet\/guard\.nix\n {4}\.\/fleet\/user\/examples\/modules\/node-exporter\.nix\n {2}\];/);
     assert.equal(w1.files["fleet/user/examples/modules/node-exporter.nix"], fs.readFileSync(path.join(REPO, "examples/modules/node-exporter.nix"), "utf8"));
     assert.equal(w1.files["fleet/base.nix"], fs.readFileSync(path.join(REPO, "nix/base.nix"), "utf8"));
+    assert.equal(w1.files["fleet/guard.nix"], fs.readFileSync(path.join(REPO, "nix/guard.nix"), "utf8"));
     assert.ok(!("hardware-configuration.nix" in w1.files), "the host's own hardware configuration is never overwritten");
   });
 

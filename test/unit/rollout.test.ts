@@ -3,67 +3,17 @@
  * operations, from imperfect starting states and with a failure at each step.
  */
 import * as assert from "node:assert/strict";
-import { type Previous, rollOutHost } from "../../lib/rollout/hostRollout";
-import type { HostSpec } from "../../lib/rollout/spec";
-import { FakeCluster, fakePod, fastClock } from "../fakes/cluster";
-import { FakeNixos, fakeSystem } from "../fakes/nixos";
+import { rollOutHost } from "../../lib/rollout/hostRollout";
+import { fakePod, fastClock } from "../fakes/cluster";
 import { testSpec } from "../fakes/specs";
-
-const OLD = fakeSystem("old");
-const LIVE = fakeSystem("live-change");
-const KPARAM = fakeSystem("kernel-param", "quiet mitigations=off");
-const PENDING = fakeSystem("pending", "quiet pending=1");
-const OLD_CONF = "{ ... }: { old = true; }\n";
-const OLD_TOKEN = "old-token";
-
-interface World {
-  readonly host: FakeNixos;
-  readonly cluster: FakeCluster;
-  readonly spec: HostSpec;
-  readonly lines: string[];
-  run(): Promise<unknown>;
-}
-
-function world(built: typeof OLD, edit: Partial<HostSpec> = {}): World {
-  const cluster = new FakeCluster().addNode("srv2", true, "boot-1").addNode("srv1").addNode("srv3");
-  const host = new FakeNixos("srv2", OLD, { fake: cluster, node: "srv2" });
-  host.etcNixos["configuration.nix"] = OLD_CONF;
-  host.secrets["/var/lib/nixos-fleet/secrets/k3s-token"] = OLD_TOKEN;
-  host.nextBuild = built;
-  const spec = testSpec("srv2", { kubernetes: { kubeconfig: "", nodeName: "srv2" }, ...edit });
-  const lines: string[] = [];
-  const previous: Previous = { files: ["configuration.nix"], nodeLabels: {} };
-  return { host, cluster, spec, lines, run: () => rollOutHost(spec, previous, host, { cluster, progress: (l) => lines.push(l), clock: fastClock(), lockOwner: "unit test rollout" }) };
-}
-
-/** The host's systems: what runs, what booted, the profile and the loader's default. */
-function systems(h: FakeNixos) {
-  return { current: h.current, booted: h.booted, profile: h.profile, bootDefault: h.bootDefault };
-}
-const on = (s: typeof OLD) => ({ current: s.system, booted: s.system, profile: s.system, bootDefault: s.system });
-
-/** Asserts the files and secrets are the ones from before the rollout. */
-function assertFilesRestored(h: FakeNixos): void {
-  assert.equal(h.etcNixos["configuration.nix"], OLD_CONF);
-  assert.equal(h.secrets["/var/lib/nixos-fleet/secrets/k3s-token"], OLD_TOKEN);
-}
-
-async function rejects(w: World, ...patterns: RegExp[]): Promise<string> {
-  let message = "";
-  await assert.rejects(w.run(), (e: Error) => {
-    message = e.message;
-    for (const p of patterns) assert.match(e.message, p);
-    return true;
-  });
-  return message;
-}
+import { assertFilesRestored, KPARAM, LIVE, OLD, OLD_CONF, on, PENDING, rejects, systems, world } from "../fakes/world";
 
 describe("rollOutHost through fake NixOS operations", () => {
   it("activates a change without boot changes live: profile, boot default and running system move together", async () => {
     const w = world(LIVE);
     const out = await w.run();
     assert.deepEqual(systems(w.host), { ...on(LIVE), booted: OLD.system });
-    assert.deepEqual(w.host.log, ["build", `set-profile ${LIVE.system}`, `activate ${LIVE.system} switch`]);
+    assert.deepEqual(w.host.log, ["build", `set-profile ${LIVE.system}`, "arm live guard", `activate ${LIVE.system} switch`, "disarm guard"]);
     assert.equal(w.host.etcNixos["configuration.nix"], w.spec.files["configuration.nix"]);
     assert.deepEqual(w.cluster.calls, []);
     assert.deepEqual(out, { systemPath: LIVE.system, generation: 2, bootedKernel: "6.6.1", bootId: "boot-1", rebooted: false, rebootedAt: "", rebootReason: "kernel, initrd, kernel modules and parameters unchanged; activated live", pendingReboot: false });
@@ -72,7 +22,7 @@ describe("rollOutHost through fake NixOS operations", () => {
   it("drains before anything is activated when a reboot is needed, and activates with boot, never switch", async () => {
     const w = world(KPARAM);
     await w.run();
-    assert.deepEqual(w.host.log, ["build", `set-profile ${KPARAM.system}`, `activate ${KPARAM.system} boot`, "reboot", `boot ${KPARAM.system}`]);
+    assert.deepEqual(w.host.log, ["build", `set-profile ${KPARAM.system}`, `activate ${KPARAM.system} boot`, "arm boot guard", "reboot", `boot ${KPARAM.system}`, "disarm guard"]);
     assert.deepEqual(w.cluster.calls, ["cordon srv2", "uncordon srv2"]);
     const cordonAt = w.lines.indexOf("draining srv2");
     const activateAt = w.lines.indexOf(`srv2: switch-to-configuration boot`);
@@ -167,7 +117,8 @@ describe("rollOutHost through fake NixOS operations", () => {
   it("the host never returns: says the rollback failed and that the host could not be read", async () => {
     const w = world(KPARAM, { timeouts: { ...testSpec("x").timeouts, shutdownSeconds: 1, bootSeconds: 2 } });
     w.host.faults.neverReturns = true;
-    await rejects(w, /^srv2: boot failed: gave up after 3s waiting for srv2 to come back/, /the rollback to \/nix\/store\/old-nixos-system failed too/, /could not be read/, /needs attention by hand/);
+    // 3 s to come back, plus the 30 s of its guard and 3 s more: the first boot reached may be the guard's return.
+    await rejects(w, /^srv2: boot failed: gave up after 36s waiting for srv2 to come back/, /the rollback to \/nix\/store\/old-nixos-system failed too/, /could not be read/, /needs attention by hand/);
   });
 
   it("from a pending generation (behaviour 2): rolls back to the booted system, not to the generation that never booted", async () => {
