@@ -121,6 +121,8 @@ async function rollout(news: HostProps, olds: HostProps | undefined): Promise<Ho
   const pinnedHostKey = tofuPin(spec, connector, olds?.pinnedHostKey);
   const outs: HostProps = { ...spec, ...outputs, rolledOutSystem: outputs.systemPath, pinnedHostKey, readError: "" };
   if (rotated && connector.usedPreviousKey) await confirmNewKey(spec, pinnedHostKey, news, outs, rotated);
+  // The rollout's own new connection (confirming the activation) already logged in with the new key.
+  else if (rotated && connector.movedToNewKey) progress(`${spec.name}: the host accepts the new SSH private key now`);
   if (cluster && spec.kubernetes) await claimNode(cluster, spec.name, spec.kubernetes.nodeName, progress);
   progress(`${spec.name} done: generation ${outputs.generation}, ${outputs.rebooted ? "rebooted" : "not rebooted"}`);
   return outs;

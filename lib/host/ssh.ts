@@ -47,6 +47,8 @@ export interface SshConnector extends HostConnector {
   readonly pinnedHostKey: string;
   /** Whether the last successful connect logged in with the previous (rotated-out) private key. */
   readonly usedPreviousKey: boolean;
+  /** Whether an earlier connect needed the previous private key and a later one logged in with the new one. */
+  readonly movedToNewKey: boolean;
 }
 
 /** An open SSH session. */
@@ -89,6 +91,9 @@ export function sshConnector(o: SshConnectorOptions): SshConnector {
     },
     get usedPreviousKey() {
       return usedPrevious;
+    },
+    get movedToNewKey() {
+      return told && !usedPrevious;
     },
     async connect(timeoutMs: number): Promise<SshHost> {
       const { host, keyIndex } = await connectOnce(o, pinned, keys, timeoutMs);

@@ -116,14 +116,15 @@ describe("NixosHost provider state against the simulated fleet", function () {
     let failure: RecordedFailure;
     try {
       const spec = plan((inv) => {
-        inv.timeouts = { ...inv.timeouts, shutdownSeconds: 1, bootSeconds: 2, connectSeconds: 1 };
+        inv.timeouts = { ...inv.timeouts, shutdownSeconds: 1, bootSeconds: 2, connectSeconds: 1, confirmSeconds: 2 };
         inv.hosts[2].nix = { settings: { boot: { kernelParams: ["unreachable=1"] } } };
       }).get("srv3")!;
       failure = await failedRollOut(spec);
     } finally {
       await fleet.setFault("srv3", "never-returns", false);
     }
-    assert.match(failure.message, /^srv3: boot failed: gave up after 3s waiting for srv3 to come back/);
+    // 1 + 2 s to come back, 2 s of its guard, then 1 + 2 s more: the first boot reached may be the guard's return.
+    assert.match(failure.message, /^srv3: boot failed: gave up after 8s waiting for srv3 to come back/);
     assert.match(failure.properties.readError!, /^srv3: read failed: srv3: could not connect|^srv3: connect failed:/);
     assert.equal(failure.properties.systemPath, "");
     assert.equal((await impl.diff("srv3", failure.properties, inputs(plan().get("srv3")!))).changes, true);

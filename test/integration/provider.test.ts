@@ -299,11 +299,12 @@ describe("NixosHost provider against the simulated fleet", function () {
     await fleet.setFault("srv3", "never-returns", true);
     try {
       const spec = plan((inv) => {
-        inv.timeouts = { ...inv.timeouts, shutdownSeconds: 1, bootSeconds: 2, connectSeconds: 1 };
+        inv.timeouts = { ...inv.timeouts, shutdownSeconds: 1, bootSeconds: 2, connectSeconds: 1, confirmSeconds: 2 };
         inv.hosts[2].nix = { settings: { boot: { kernelParams: ["never=1"] } } };
       }).get("srv3")!;
       await assert.rejects(rollOut(spec), (e: Error) => {
-        assert.match(e.message, /^srv3: boot failed: gave up after 3s waiting for srv3 to come back on a new boot/);
+        // 1 + 2 s to come back, 2 s of its guard, then 1 + 2 s more: the first boot reached may be the guard's return.
+        assert.match(e.message, /^srv3: boot failed: gave up after 8s waiting for srv3 to come back on a new boot/);
         assert.match(e.message, /the host needs attention by hand; it is still cordoned/);
         return true;
       });

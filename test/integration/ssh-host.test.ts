@@ -154,11 +154,13 @@ describe("SSH host (lib/host/ssh.ts) against a real sshd", function () {
     const connector = sshConnector(options({ privateKey: fresh, previousPrivateKey: sshd.clientKey, notice: (l) => notices.push(l) }));
     open.push(await connector.connect(5000));
     assert.equal(connector.usedPreviousKey, true);
+    assert.equal(connector.movedToNewKey, false, "still on the previous key");
     open.push(await connector.connect(5000));
     assert.deepEqual(notices, ["bare: the host does not accept the new SSH private key yet; logged in with the previous one until the new configuration authorizes the new key"]);
     const current = sshConnector(options({ previousPrivateKey: fresh }));
     open.push(await current.connect(5000));
     assert.equal(current.usedPreviousKey, false);
+    assert.equal(current.movedToNewKey, false, "it never needed the previous key");
   });
 
   it("rejects before connecting when no key is pinned and trust on first use is off, or a key is garbage", function () {
