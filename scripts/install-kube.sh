@@ -10,7 +10,8 @@
 # go.etcd.io/etcd/server/v3 with a one-call main.
 #
 # Idempotent: a binary is rebuilt only when it is missing or its stamp (the
-# pinned version and the wrapper module's go.mod, go.sum and sources) changed.
+# pinned version, the wrapper module's go.mod, go.sum and sources, the Go
+# release and the link flags) changed.
 # A cold build takes about 24 CPU-minutes (25 minutes on a shared 2-core
 # machine, etcd about 2 of them), 0.8 GB of modules and 4 GB of build cache;
 # a relink from a warm cache about 30 s; with nothing to do about 0.1 s
@@ -45,10 +46,11 @@ up_to_date() {
 }
 
 # All builds read only go.mod/go.sum: nothing is resolved afresh, and every
-# download is checked against go.sum. Static binaries, as upstream releases them.
+# download is checked against go.sum. Static binaries, as upstream releases them,
+# and without this checkout's git state in them, so the stamp says all they depend on.
 go_build() {
   local dir="$1"; shift
-  (cd "$dir" && CGO_ENABLED=0 go build -mod=readonly -trimpath "$@")
+  (cd "$dir" && CGO_ENABLED=0 go build -mod=readonly -trimpath -buildvcs=false "$@")
 }
 
 # --- etcd ---------------------------------------------------------------------
@@ -56,7 +58,8 @@ go_mod_etcd="$(cd "$etcd_module" && go list -m -f '{{.Version}}' go.etcd.io/etcd
 [ "$go_mod_etcd" = "v$etcd_version" ] ||
   fail "tools/etcd/go.mod pins go.etcd.io/etcd/server/v3 $go_mod_etcd but scripts/env.sh pins v$etcd_version; make them equal"
 
-etcd_stamp="$(stamp "$etcd_module" "$etcd_version")"
+etcd_ldflags="-s -w"
+etcd_stamp="$(stamp "$etcd_module" "$etcd_version")-$(echo "$etcd_ldflags" | sha256sum | cut -c1-16)"
 mkdir -p "$FLEET_ETCD_BIN"
 if up_to_date "$FLEET_ETCD_BIN" etcd "$etcd_stamp"; then
   say "etcd v$etcd_version already built in $FLEET_ETCD_BIN"
@@ -65,7 +68,7 @@ else
   start=$SECONDS
   stage="$(mktemp -d "$FLEET_ETCD_BIN/.build.XXXXXX")"
   trap 'rm -rf "$stage"' EXIT
-  go_build "$etcd_module" -ldflags "-s -w" -o "$stage/etcd" ./cmd/etcd
+  go_build "$etcd_module" -ldflags "$etcd_ldflags" -o "$stage/etcd" ./cmd/etcd
   reported="$("$stage/etcd" --version 2>&1 | head -n1 || true)"
   [ "$reported" = "etcd Version: $etcd_version" ] ||
     fail "the freshly built etcd does not report $etcd_version: $reported"
@@ -88,7 +91,14 @@ skewed="$(awk -v want="v0.$kube_minor_patch" '$2 == "=>" && $1 ~ /^k8s\.io\// &&
   fail "tools/kube/go.mod replaces staging modules with another release than v0.$kube_minor_patch: $skewed"
 
 kube_commands=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
-kube_stamp="$(stamp "$kube_module" "$kube_version")"
+# The version every component reports (and kube-apiserver serves on /version)
+# is stamped in by ldflags, as upstream's release build does.
+ldflags="-s -w"
+for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  ldflags+=" -X $pkg.gitVersion=v$kube_version -X $pkg.gitMajor=${kube_version%%.*}"
+  ldflags+=" -X $pkg.gitMinor=${kube_minor_patch%%.*} -X $pkg.gitTreeState=clean"
+done
+kube_stamp="$(stamp "$kube_module" "$kube_version")-$(echo "$ldflags" | sha256sum | cut -c1-16)"
 mkdir -p "$FLEET_KUBE_BIN"
 missing=()
 for cmd in "${kube_commands[@]}"; do
@@ -102,13 +112,6 @@ else
   start=$SECONDS
   stage="$(mktemp -d "$FLEET_KUBE_BIN/.build.XXXXXX")"
   trap 'rm -rf "$stage"' EXIT
-  # The version every component reports (and kube-apiserver serves on /version)
-  # is stamped in by ldflags, as upstream's release build does.
-  ldflags="-s -w"
-  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ldflags+=" -X $pkg.gitVersion=v$kube_version -X $pkg.gitMajor=${kube_version%%.*}"
-    ldflags+=" -X $pkg.gitMinor=${kube_minor_patch%%.*} -X $pkg.gitTreeState=clean"
-  done
   pkgs=()
   for cmd in "${missing[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$cmd"); done
   # One invocation for all commands, so their shared packages compile once.
