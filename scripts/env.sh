@@ -5,8 +5,9 @@
 #   fleet_pulumi_use_file_backend "$state_dir"   # then set PULUMI_CONFIG_PASSPHRASE
 #
 # It is the one place for the pinned tool versions and the tool cache, puts the
-# tools scripts/install-pulumi.sh and scripts/install-actionlint.sh build on
-# PATH (ahead of anything installed system-wide), and configures the Pulumi CLI
+# tools scripts/install-pulumi.sh, scripts/install-actionlint.sh and
+# scripts/install-kube.sh build on PATH (ahead of anything installed
+# system-wide), and configures the Pulumi CLI
 # so it never reaches the internet: no update check (which also carries usage
 # metadata), no plugin downloads, no registry look-ups. It deliberately sets no
 # backend and no passphrase; each caller chooses its own state folder.
@@ -20,13 +21,24 @@ FLEET_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 FLEET_PULUMI_VERSION="3.248.0"
 # actionlint release built by install-actionlint.sh.
 FLEET_ACTIONLINT_VERSION="1.7.12"
+# Kubernetes release of the control plane the simulated fleet runs
+# (kube-apiserver, kube-controller-manager, kube-scheduler) and of kubectl;
+# must equal k8s.io/kubernetes in tools/kube/go.mod, whose staging modules
+# are replaced by their v0.X.Y builds (install-kube.sh checks both).
+FLEET_KUBE_VERSION="1.37.2"
+# etcd release behind that control plane; must equal
+# go.etcd.io/etcd/server/v3 in tools/etcd/go.mod.
+FLEET_ETCD_VERSION="3.7.3"
 
 # Built tools live outside the checkout so that cleaning or re-cloning the
 # repository does not cost another multi-minute build.
 FLEET_CACHE="${NIXOS_FLEET_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nixos-fleet}"
 FLEET_PULUMI_BIN="$FLEET_CACHE/pulumi-v$FLEET_PULUMI_VERSION/bin"
 FLEET_ACTIONLINT_BIN="$FLEET_CACHE/actionlint-v$FLEET_ACTIONLINT_VERSION/bin"
+FLEET_KUBE_BIN="$FLEET_CACHE/kube-v$FLEET_KUBE_VERSION/bin"
+FLEET_ETCD_BIN="$FLEET_CACHE/etcd-v$FLEET_ETCD_VERSION/bin"
 export FLEET_ROOT FLEET_CACHE FLEET_PULUMI_VERSION FLEET_PULUMI_BIN FLEET_ACTIONLINT_VERSION FLEET_ACTIONLINT_BIN
+export FLEET_KUBE_VERSION FLEET_KUBE_BIN FLEET_ETCD_VERSION FLEET_ETCD_BIN
 
 case ":$PATH:" in
   *":$FLEET_PULUMI_BIN:"*) ;;
@@ -35,6 +47,15 @@ esac
 case ":$PATH:" in
   *":$FLEET_ACTIONLINT_BIN:"*) ;;
   *) PATH="$FLEET_ACTIONLINT_BIN:$PATH" ;;
+esac
+# kubectl of the same release as the simulated fleet's control plane, and etcd.
+case ":$PATH:" in
+  *":$FLEET_KUBE_BIN:"*) ;;
+  *) PATH="$FLEET_KUBE_BIN:$PATH" ;;
+esac
+case ":$PATH:" in
+  *":$FLEET_ETCD_BIN:"*) ;;
+  *) PATH="$FLEET_ETCD_BIN:$PATH" ;;
 esac
 export PATH
 

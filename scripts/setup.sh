@@ -5,10 +5,12 @@
 #      ip, nsenter/unshare, openssl, ps, ...), installed only when missing, and the
 #      machine's Nix store under /nix, created by `nix-store --init` when missing;
 #   2. node_modules (npm ci), when missing or older than package-lock.json;
-#   3. the Pulumi CLI and language host (install-pulumi.sh) and actionlint
-#      (install-actionlint.sh), built into a cache outside the checkout.
+#   3. the Pulumi CLI and language host (install-pulumi.sh), actionlint
+#      (install-actionlint.sh) and the Kubernetes control plane the simulated fleet
+#      runs, with kubectl and etcd (install-kube.sh), built into a cache outside the
+#      checkout.
 # Idempotent: on a prepared machine it changes nothing and takes about a second.
-# Node.js (>= 20.19) and Go (>= 1.25) must already be installed: Debian's own
+# Node.js (>= 20.19) and Go (>= 1.26) must already be installed: Debian's own
 # packages of both are too old.
 set -euo pipefail
 
@@ -34,11 +36,11 @@ version_at_least() {
 # --- prerequisites that do not come from apt ---------------------------------
 command -v node >/dev/null || fail "node is not installed; install Node.js >= 20.19 first"
 command -v npm >/dev/null || fail "npm is not installed; install it with Node.js"
-command -v go >/dev/null || fail "go is not installed; install Go >= 1.25 first"
+command -v go >/dev/null || fail "go is not installed; install Go >= 1.26 first"
 node_version="$(node -p 'process.versions.node')"
 version_at_least "$node_version" 20.19.0 || fail "Node.js $node_version is too old; package.json needs >= 20.19"
 go_version="$(go env GOVERSION)"
-version_at_least "${go_version#go}" 1.25 || fail "$go_version is too old; tools/pulumi/go.mod needs Go >= 1.25"
+version_at_least "${go_version#go}" 1.26 || fail "$go_version is too old; tools/kube/go.mod (Kubernetes 1.37) needs Go >= 1.26"
 
 # --- Debian packages ---------------------------------------------------------
 missing=()
@@ -104,5 +106,6 @@ fi
 # --- tools built from source -------------------------------------------------
 bash "$FLEET_ROOT/scripts/install-pulumi.sh"
 bash "$FLEET_ROOT/scripts/install-actionlint.sh"
+bash "$FLEET_ROOT/scripts/install-kube.sh"
 
-say "done; run 'source scripts/env.sh' to put pulumi and actionlint on PATH"
+say "done; run 'source scripts/env.sh' to put pulumi, actionlint, kubectl and etcd on PATH"
