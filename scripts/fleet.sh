@@ -4,8 +4,9 @@
 #   bash scripts/fleet.sh STACK preview --diff
 #   bash scripts/fleet.sh STACK up --yes
 #
-# Builds the TypeScript first (Pulumi runs dist/), uses the file backend in .pulumi-state/
-# unless PULUMI_BACKEND_URL names another, and creates the stack when it does not exist yet.
+# Builds the TypeScript first when a source changed since the last build (Pulumi runs dist/;
+# scripts/build-if-stale.sh), uses the file backend in .pulumi-state/ unless
+# PULUMI_BACKEND_URL names another, and creates the stack when it does not exist yet.
 # PULUMI_CONFIG_PASSPHRASE must be set (the dev stack's is public: see README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,6 @@ if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FI
   exit 1
 fi
 [ -n "${PULUMI_BACKEND_URL:-}" ] || fleet_pulumi_use_file_backend .pulumi-state
-npm run --silent build
+bash scripts/build-if-stale.sh
 pulumi stack select --create --secrets-provider passphrase "$stack" >/dev/null
 exec pulumi --non-interactive "$@" --stack "$stack"
