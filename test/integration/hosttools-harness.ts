@@ -116,7 +116,8 @@ export class TestHost {
       const src = path.join(this.dir, m.source);
       if (m.file) {
         fs.mkdirSync(path.dirname(src), { recursive: true });
-        fs.writeFileSync(src, "00000000-0000-4000-8000-000000000001\n");
+        // The boot writes the kernel's files and os-release; a boot_id is there from the start.
+        fs.writeFileSync(src, m.target.endsWith("/boot_id") ? "00000000-0000-4000-8000-000000000001\n" : "");
       } else {
         fs.mkdirSync(src, { recursive: true });
       }
