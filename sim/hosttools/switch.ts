@@ -19,6 +19,7 @@ import { installLoader } from "./loader";
 import { HOST } from "./paths";
 import { currentGeneration, listGenerations, replaceSymlink } from "./profile";
 import { readSystemInfo, type SystemInfo } from "./system-info";
+import { startAllUnits } from "./system-units";
 
 export const SWITCH_ACTIONS = ["switch", "boot", "test", "dry-activate"] as const;
 export type SwitchAction = (typeof SWITCH_ACTIONS)[number];
@@ -70,6 +71,8 @@ export async function switchToConfiguration(system: string, action: SwitchAction
     replaceSymlink(HOST.currentSystem, system);
     // "setting up /etc": /etc/os-release follows the system; the running kernel does not change.
     activateOsRelease(system);
+    // Starting the active targets starts every unit they want, those stopped by hand included.
+    startAllUnits();
     await restartFleetServices(ctx, system);
     ctx.io.err(listLine("the following new units were started:", added.filter((u) => !info.failingUnits.includes(u))));
   }
