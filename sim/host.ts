@@ -15,6 +15,8 @@ import { bootServices } from "./hosttools/boot-units";
 import type { JsonObject } from "./hosttools/evaluate";
 import { hostStorePath } from "./hosttools/index";
 import { SYSTEM_CONFIG_FILE } from "./hosttools/system-info";
+import { stoppedUnits, stoppedUnitsDirIn } from "./hosttools/system-units";
+import { SSHD_UNIT } from "./hosttools/unit-control";
 import { dropSshSessions, parseAccepted, Sshd, sshdSetupFor, writeAuthorizedKeys, type SshdSetup } from "./sshd";
 import type { Timeline } from "./timeline";
 import { breaks, type FaultName, type FaultScope, type FaultsFile, type SimTimings } from "./types";
@@ -219,8 +221,9 @@ export class SimHost {
   }
 
   /**
-   * switch-to-configuration activated `system`: as systemd does for sshd.service, stop sshd when
-   * the system disables it, restart it when its sshd_config changed, start it when it was off.
+   * switch-to-configuration activated `system`, or systemctl started or stopped sshd.service of
+   * the running `system`: as systemd does for sshd.service, stop sshd when the system disables it
+   * or it was stopped by hand, restart it when its sshd_config changed, start it when it was off.
    * Sessions already open stay. Root's keys are rewritten in any case (sshd reads them per login).
    */
   servicesChanged(system: string): Promise<void> {
@@ -274,15 +277,21 @@ export class SimHost {
     });
   }
 
-  /** What sshd runs with now: the followed system's OpenSSH settings. */
+  /** Whether `systemctl stop sshd` stopped sshd.service since the last boot or activation. */
+  private sshdStoppedByHand(): boolean {
+    return stoppedUnits(stoppedUnitsDirIn(hostPaths(this.dir).run)).includes(SSHD_UNIT);
+  }
+
+  /** What sshd runs with now: the followed system's OpenSSH settings; no sshd while sshd.service is stopped. */
   private sshdSetup(): SshdSetup {
-    return sshdSetupFor({
+    const setup = sshdSetupFor({
       hostDir: this.dir,
       system: this.sshdSystem === undefined ? undefined : hostStorePath(this.dir, this.sshdSystem),
       address: this.net.hostAddress,
       otherHostKey: this.faultSet.has("host-key-changed"),
       env: this.ctx.sessionEnv(this.name, this.dir),
     });
+    return this.sshdStoppedByHand() ? { ...setup, config: undefined } : setup;
   }
 
   private async startSshd(): Promise<void> {
@@ -290,7 +299,8 @@ export class SimHost {
     const setup = this.sshdSetup();
     writeAuthorizedKeys(this.dir, setup.rootKeys);
     if (setup.config === undefined) {
-      this.ctx.log(`${this.name}: services.openssh.enable is false in ${this.sshdSystem}; sshd does not run`);
+      const why = this.sshdStoppedByHand() ? `${SSHD_UNIT} was stopped with systemctl` : `services.openssh.enable is false in ${this.sshdSystem}`;
+      this.ctx.log(`${this.name}: ${why}; sshd does not run`);
       return;
     }
     const configPath = path.join(p.sshd, "sshd_config");

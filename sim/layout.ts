@@ -37,6 +37,13 @@ export const HOST_MOUNTS: readonly HostMount[] = [
   { source: "fs/var-lib", target: "/var/lib" },
   { source: "fs/run", target: "/run" },
   { source: "fs/boot_id", target: "/proc/sys/kernel/random/boot_id", file: true },
+  // What the booted kernel says about itself, written at each boot (hosttools/host-facts.ts).
+  { source: "fs/kernel/cmdline", target: "/proc/cmdline", file: true },
+  { source: "fs/kernel/proc-version", target: "/proc/version", file: true },
+  { source: "fs/kernel/osrelease", target: "/proc/sys/kernel/osrelease", file: true },
+  { source: "fs/kernel/version", target: "/proc/sys/kernel/version", file: true },
+  // The running system's os-release (on Debian /etc/os-release is a link: the mount lands on its target).
+  { source: "fs/os-release", target: "/etc/os-release", file: true },
 ];
 
 /** Environment that sshd gives every session on a simulated host (sshd_config SetEnv). */
@@ -63,6 +70,13 @@ export function hostPaths(hostDir: string) {
     varLib: fs("var-lib"),
     run: fs("run"),
     bootIdFile: fs("boot_id"),
+    kernel: {
+      cmdline: fs("kernel/cmdline"),
+      procVersion: fs("kernel/proc-version"),
+      osrelease: fs("kernel/osrelease"),
+      version: fs("kernel/version"),
+    },
+    osRelease: fs("os-release"),
     sshd: path.join(hostDir, "sshd"),
     faults: path.join(hostDir, "faults.json"),
     info: path.join(hostDir, "host.json"),

@@ -181,6 +181,7 @@ export async function mountHostFs(holder: Holder, hostDir: string, hostName: str
   for (const m of ALL_MOUNTS) {
     const source = path.join(hostDir, m.source);
     if (m.file) {
+      fs.mkdirSync(path.dirname(source), { recursive: true });
       if (!fs.existsSync(source)) fs.writeFileSync(source, "");
     } else {
       fs.mkdirSync(source, { recursive: true });

@@ -13,8 +13,10 @@
  *   POST /hosts/{name}/drop-sessions  body: {}  → 204
  *        kills every SSH session of the host (sshd keeps listening): a network blip.
  *   POST /hosts/{name}/services  body: { system: string }  → 204
- *        switch-to-configuration activated `system`; answers once the daemons the fleet runs for
- *        the host (sshd) follow its configuration (systemd restarting sshd.service).
+ *        switch-to-configuration activated `system`, or systemctl started or stopped one of its
+ *        units by hand (/run/nixos-sim/stopped-units/); answers once the daemons the fleet runs
+ *        for the host (sshd) follow its configuration and those units (systemd restarting,
+ *        stopping or starting sshd.service).
  *   GET  /hosts/{name}/faults   → 200 { faults: FaultName[] }
  *   PUT  /hosts/{name}/faults   body: { fault: FaultName, on: boolean } → 200 { faults: FaultName[] }
  *   GET  /fleet                 → 200 FleetJson

@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { hostPaths } from "../layout";
 import type { SimTimings } from "../types";
+import { linkOsRelease, writeKernelFacts } from "./host-facts";
 import { readBootDefault, type BootDefault } from "./loader";
 import { HOST, RUN_SIM_FILES } from "./paths";
 import { readSystemInfo, type SystemInfo } from "./system-info";
@@ -40,9 +41,13 @@ export interface BootState {
 /**
  * Gives a host the /run of a fresh boot: emptied (it is a tmpfs on NixOS), then
  * /run/current-system and /run/booted-system → the system, and /run/nixos-sim/booted-at
- * and timings.json for systemctl.
+ * and timings.json for systemctl. The kernel of the system is now the running one
+ * (/proc/cmdline, uname), and /etc/os-release is the system's.
  */
 export function writeBootState(hostDir: string, state: BootState): void {
+  const storeRoot = (p: string) => hostStorePath(hostDir, p);
+  writeKernelFacts(hostDir, state.system, storeRoot);
+  linkOsRelease(hostDir, state.system, storeRoot);
   const run = hostPaths(hostDir).run;
   fs.mkdirSync(run, { recursive: true });
   for (const name of fs.readdirSync(run)) fs.rmSync(path.join(run, name), { recursive: true, force: true });

@@ -27,7 +27,7 @@ export interface ControlClient {
   reboot(): Promise<void>;
   /** Kills every SSH session of the host (the calling program's included). */
   dropSessions(): Promise<void>;
-  /** Tells the fleet that `system` was activated, so sshd follows its configuration. */
+  /** Tells the fleet that `system` was activated or sshd.service stopped or started, so sshd follows. */
   servicesChanged(system: string): Promise<void>;
 }
 

@@ -26,6 +26,8 @@ export const SW_BIN_TOOLS: readonly ToolSpec[] = [
   { name: "journalctl", script: "journalctl.js" },
   { name: "bootctl", script: "bootctl.js" },
   { name: "reboot", script: "reboot.js" },
+  // coreutils' uname, answering for the booted simulated kernel instead of the machine's.
+  { name: "uname", script: "uname.js" },
   { name: "poweroff", script: "systemctl.js", leadingArgs: ["poweroff"] },
   { name: "halt", script: "systemctl.js", leadingArgs: ["halt"] },
 ];

@@ -63,11 +63,15 @@ function osRelease(plan: SystemPlan): string {
   const release = plan.evaluation.nixos.release;
   return [
     `ANSI_COLOR="1;34"`,
+    `BUG_REPORT_URL="https://github.com/NixOS/nixpkgs/issues"`,
     `BUILD_ID="${plan.nixosVersion}"`,
+    `DOCUMENTATION_URL="https://nixos.org/learn.html"`,
+    `HOME_URL="https://nixos.org/"`,
     `ID=nixos`,
     `LOGO="nix-snowflake"`,
     `NAME=NixOS`,
     `PRETTY_NAME="NixOS ${release} (${plan.codeName})"`,
+    `SUPPORT_URL="https://nixos.org/community.html"`,
     `VERSION="${release} (${plan.codeName})"`,
     `VERSION_CODENAME=${plan.codeName.toLowerCase()}`,
     `VERSION_ID="${release}"`,

@@ -14,10 +14,12 @@ import * as path from "node:path";
 import type { Io } from "./cli";
 import { recordEvent, type ControlClient } from "./control";
 import { ACTIVATION_FAULT_UNIT, systemBrokenBy } from "./faults";
+import { activateOsRelease } from "./host-facts";
 import { installLoader } from "./loader";
 import { HOST } from "./paths";
 import { currentGeneration, listGenerations, replaceSymlink } from "./profile";
 import { readSystemInfo, type SystemInfo } from "./system-info";
+import { startAllUnits } from "./system-units";
 
 export const SWITCH_ACTIONS = ["switch", "boot", "test", "dry-activate"] as const;
 export type SwitchAction = (typeof SWITCH_ACTIONS)[number];
@@ -67,6 +69,10 @@ export async function switchToConfiguration(system: string, action: SwitchAction
     ctx.io.err("activating the configuration...\nsetting up /etc...\nreloading user units for root...\nrestarting sysinit-reactivation.target\n");
     fs.mkdirSync(path.dirname(HOST.currentSystem), { recursive: true });
     replaceSymlink(HOST.currentSystem, system);
+    // "setting up /etc": /etc/os-release follows the system; the running kernel does not change.
+    activateOsRelease(system);
+    // Starting the active targets starts every unit they want, those stopped by hand included.
+    startAllUnits();
     await restartFleetServices(ctx, system);
     ctx.io.err(listLine("the following new units were started:", added.filter((u) => !info.failingUnits.includes(u))));
   }

@@ -6,6 +6,7 @@
  *   less than systemdSettleMs since it starting
  *   a failing unit or `degraded` set   degraded
  *   otherwise                          running
+ * A unit stopped by hand (system-units.ts) is inactive and leaves the system running.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -13,6 +14,7 @@ import { DEFAULT_TIMINGS } from "../types";
 import { ACTIVATION_FAULT_UNIT, systemBrokenBy } from "./faults";
 import { HOST, RUN_SIM_FILES } from "./paths";
 import { readSystemInfo, type SystemInfo } from "./system-info";
+import { stoppedUnits } from "./system-units";
 
 export type SystemState = "offline" | "starting" | "running" | "degraded";
 export type UnitState = "active" | "activating" | "failed" | "inactive";
@@ -28,6 +30,8 @@ export interface StateInput {
   /** Units of the running system, and those that fail. */
   readonly units: readonly string[];
   readonly failingUnits: readonly string[];
+  /** Units of the running system stopped by `systemctl stop` since it booted or was activated (system-units.ts). */
+  readonly stoppedUnits: readonly string[];
   /** networking.hostName of the running system, if known. */
   readonly hostName?: string;
 }
@@ -59,7 +63,8 @@ export function unitState(s: StateInput, unit: string): UnitState {
   if (failedUnits(s).includes(name)) return "failed";
   if (!s.units.includes(name)) return "inactive";
   if (s.bootedAtMs === undefined) return "inactive";
-  return s.failingUnits.includes(name) ? "activating" : "active";
+  if (s.failingUnits.includes(name)) return "activating";
+  return s.stoppedUnits.includes(name) ? "inactive" : "active";
 }
 
 function readNumber(file: string): number | undefined {
@@ -106,6 +111,7 @@ export function readStateInput(degradedFault: boolean, nowMs: number = Date.now(
     degradedFault,
     units: info?.units ?? [],
     failingUnits: info?.failingUnits ?? [],
+    stoppedUnits: stoppedUnits(),
     hostName: info?.hostName,
   };
 }

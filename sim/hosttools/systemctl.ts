@@ -1,8 +1,10 @@
 /**
  * systemctl on a simulated host: the verbs a rollout uses (is-system-running, --failed,
- * is-active, show, status, stop of transient units, reboot [--boot-loader-entry=]), answered
- * from the state in system-state.ts and the transient units of transient.ts.
+ * is-active, show, status, start/stop/restart, reboot [--boot-loader-entry=]), answered from
+ * the state in system-state.ts, the units stopped by hand (system-units.ts, unit-control.ts)
+ * and the transient units of transient.ts.
  */
+import * as fs from "node:fs";
 import { processIo, runProgram, type Io } from "./cli";
 import { setOneShot } from "./efivars";
 import { readFaults } from "./faults";
@@ -10,11 +12,16 @@ import { requestReboot } from "./reboot";
 import { failedUnits, loadedUnits, readStateInput, systemState, type StateInput } from "./system-state";
 import { listUnits, readUnit, unitName } from "./transient";
 import { resetFailed, stopTransient, transientStatus, unitProperties, viewUnit } from "./unit-query";
+import { controlUnits, type UnitVerb } from "./unit-control";
+import { controlFromEnv } from "./control";
+import { HOST } from "./paths";
 import { bootEntryIds } from "./bootctl";
 
 interface Options {
   quiet: boolean;
   legend: boolean;
+  /** --all: list-units shows inactive units too. */
+  all: boolean;
   failedOnly: boolean;
   wait: boolean;
   value: boolean;
@@ -25,9 +32,10 @@ interface Options {
 /** How long `systemctl stop` waits for a transient unit to stop (systemd waits for the job). */
 const STOP_WAIT_MS = 120_000;
 
-const IGNORED_OPTIONS = new Set(["--no-pager", "--no-block", "--plain", "--full", "-l", "--all", "-a", "--system", "--no-ask-password", "--now"]);
+const IGNORED_OPTIONS = new Set(["--no-pager", "--no-block", "--plain", "--full", "-l", "--system", "--no-ask-password", "--now"]);
 const POWER_VERBS = new Set(["poweroff", "halt", "kexec", "suspend", "hibernate", "hybrid-sleep", "suspend-then-hibernate", "soft-reboot"]);
-const NOOP_UNIT_VERBS = new Set(["start", "restart", "reload", "try-restart", "reload-or-restart", "enable", "disable"]);
+/** Verbs that change nothing a simulated host shows: they only check that the units exist. */
+const NOOP_UNIT_VERBS = new Set(["reload", "try-restart", "enable", "disable"]);
 
 function unitTable(s: StateInput, units: readonly string[], opts: Options): string {
   const rows = units.map((u) => {
@@ -59,7 +67,7 @@ async function isSystemRunning(io: Io, opts: Options, degraded: boolean): Promis
 
 /** Runs one systemctl command line; returns its exit status. */
 export async function systemctl(argv: readonly string[], io: Io): Promise<number> {
-  const opts: Options = { quiet: false, legend: true, failedOnly: false, wait: false, value: false, properties: [], bootLoaderEntry: undefined };
+  const opts: Options = { quiet: false, legend: true, all: false, failedOnly: false, wait: false, value: false, properties: [], bootLoaderEntry: undefined };
   const words: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -72,6 +80,7 @@ export async function systemctl(argv: readonly string[], io: Io): Promise<number
     else if (a === "--value") opts.value = true;
     else if (a.startsWith("--boot-loader-entry=")) opts.bootLoaderEntry = a.slice("--boot-loader-entry=".length);
     else if (a === "--no-legend") opts.legend = false;
+    else if (a === "--all" || a === "-a") opts.all = true;
     else if (a === "--failed" || a === "--state=failed") opts.failedOnly = true;
     else if (a === "--wait") opts.wait = true;
     else if (IGNORED_OPTIONS.has(a) || /^--(type|state|output|lines)=/.test(a)) continue;
@@ -89,7 +98,9 @@ export async function systemctl(argv: readonly string[], io: Io): Promise<number
       const s = readStateInput(degraded());
       const transient = listTransient();
       const all = [...new Set([...loadedUnits(s), ...transient])].sort();
-      io.out(unitTable(s, opts.failedOnly ? all.filter((u) => viewUnit(s, u).activeState === "failed") : all, opts));
+      // Like systemd, only units that are active or failed unless --all.
+      const shown = all.filter((u) => (opts.failedOnly ? viewUnit(s, u).activeState === "failed" : opts.all || viewUnit(s, u).activeState !== "inactive"));
+      io.out(unitTable(s, shown, opts));
       return 0;
     }
     case "show": {
@@ -135,7 +146,8 @@ export async function systemctl(argv: readonly string[], io: Io): Promise<number
           code = Math.max(code, 4);
           continue;
         }
-        io.out(`${st === "failed" ? "×" : "●"} ${u}\n     Loaded: loaded (/etc/systemd/system/${u}; enabled; preset: enabled)\n     Active: ${st}\n`);
+        const mark = st === "failed" ? "×" : st === "inactive" ? "○" : "●";
+        io.out(`${mark} ${v.id}\n     Loaded: loaded (/etc/systemd/system/${v.id}; enabled; preset: enabled)\n     Active: ${st} (${v.subState})\n`);
         if (st !== "active") code = Math.max(code, 3);
       }
       return code;
@@ -173,8 +185,23 @@ export async function systemctl(argv: readonly string[], io: Io): Promise<number
         return 0;
       }
       if (verb === "reset-failed") return 0;
-      return noopUnitVerb(verb, units, io, degraded());
+      if (verb === "kill") return noopUnitVerb(verb, units, io, degraded());
+      // Transient units among the system's own: each stopped its own way.
+      for (const t of transient) {
+        const problem = t ? await stopTransient(t, STOP_WAIT_MS) : undefined;
+        if (problem) {
+          io.err(`${problem}\n`);
+          return 1;
+        }
+      }
+      return systemUnits("stop", units.filter((_u, i) => transient[i] === undefined), io, degraded());
     }
+    case "start":
+    case "restart":
+      return systemUnits(verb, units, io, degraded());
+    case "reload-or-restart":
+      // Starts the unit when it is not running, like restart.
+      return systemUnits("restart", units, io, degraded());
     default:
       if (NOOP_UNIT_VERBS.has(verb)) return noopUnitVerb(verb, units, io, degraded());
       if (POWER_VERBS.has(verb)) {
@@ -191,10 +218,22 @@ function noopUnitVerb(verb: string, units: readonly string[], io: Io, degraded: 
   const s = readStateInput(degraded);
   const unknown = units.find((u) => !loadedUnits(s).includes(unitName(u)));
   if (unknown !== undefined) {
-    io.err(`Failed to ${verb} ${unknown}: Unit ${unitName(unknown)} not found.\n`);
+    io.err(`Failed to ${verb} ${unitName(unknown)}: Unit ${unitName(unknown)} not found.\n`);
     return 5;
   }
   return 0;
+}
+
+/**
+ * start/stop/restart of the running system's units (unit-control.ts). The fleet, which runs sshd
+ * for the host, is told as after an activation of the running system.
+ */
+function systemUnits(verb: UnitVerb, units: readonly string[], io: Io, degraded: boolean): Promise<number> {
+  return controlUnits(verb, units, readStateInput(degraded), io, async () => {
+    const control = controlFromEnv();
+    if (!control) return;
+    await control.servicesChanged(fs.realpathSync(HOST.currentSystem));
+  });
 }
 
 function listTransient(): string[] {

@@ -50,6 +50,8 @@ const SERVICE_UNITS: ReadonlyArray<readonly [string, string]> = [
   ["services.nfs.server.enable", "nfs-server.service"],
   ["services.qemuGuest.enable", "qemu-guest-agent.service"],
   ["services.smartd.enable", "smartd.service"],
+  ["virtualisation.lxd.agent.enable", "lxd-agent.service"],
+  ["services.amazon-ssm-agent.enable", "amazon-ssm-agent.service"],
 ];
 
 export interface UnitSummary {

@@ -11,7 +11,9 @@ let
   lib = import ./lib.nix;
   channel = import ./channel.nix;
   pkgs = import ./pkgs.nix { inherit lib channel; };
-  modulesPath = ./nixpkgs/nixos/modules;
+  # A string, as NixOS's eval-config.nix passes it (builtins.toString ../modules): "${modulesPath}/…"
+  # then names the file where it is instead of copying the whole folder into the store.
+  modulesPath = toString ./nixpkgs/nixos/modules;
   inherit (import ./modules.nix { inherit lib; }) evalModules showDefs;
 
   evaluated = evalModules {

@@ -31,6 +31,7 @@ let
     cpupower = "6.6";
     perf = "6.6";
     wireguard = "1.0.20220627";
+    ena = "2.12.0";
   };
 
   linuxPackagesFor = kernel:

@@ -122,4 +122,6 @@ in
   fail2ban = "1.0.2";
   qemu-guest-agent = "9.0.1";
   cloud-init = "24.1.4";
+  amazon-ec2-utils = "2.2.0";
+  amazon-ssm-agent = "3.3.40.0";
 }

@@ -10,6 +10,7 @@ import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ENV, HOST_MOUNTS, SESSION_PATH, hostPaths } from "../../sim/layout";
+import { ensureMountpoints, releaseMountpoints } from "../../sim/mounts";
 import type { EventBody } from "../../sim/protocol";
 import type { FaultName } from "../../sim/types";
 import { initialConfiguration, readBootTarget, toolsDir, writeBootState } from "../../sim/hosttools";
@@ -22,9 +23,6 @@ export function requireTools(): void {
   if (spawnSync("unshare", ["--version"]).status !== 0) throw new Error("unshare (util-linux) is missing or not runnable");
   if (process.getuid?.() !== 0) throw new Error("these tests create mount namespaces and need root");
 }
-
-/** Whether makeFleet made /etc/nixos on this machine (its cleanup removes it again). */
-let createdEtcNixos = false;
 
 export interface RecordedEvent extends EventBody {
   readonly host: string;
@@ -118,7 +116,8 @@ export class TestHost {
       const src = path.join(this.dir, m.source);
       if (m.file) {
         fs.mkdirSync(path.dirname(src), { recursive: true });
-        fs.writeFileSync(src, "00000000-0000-4000-8000-000000000001\n");
+        // The boot writes the kernel's files and os-release; a boot_id is there from the start.
+        fs.writeFileSync(src, m.target.endsWith("/boot_id") ? "00000000-0000-4000-8000-000000000001\n" : "");
       } else {
         fs.mkdirSync(src, { recursive: true });
       }
@@ -243,11 +242,9 @@ export class TestHost {
 
 /** A temporary root for hosts plus the control server; `cleanup` removes both. */
 export async function makeFleet(): Promise<{ root: string; control: ControlServer; cleanup: () => Promise<void> }> {
-  // Bind mounts need their mount points; the other targets exist on any Debian system.
-  if (!fs.existsSync("/etc/nixos")) {
-    fs.mkdirSync("/etc/nixos", { recursive: true });
-    createdEtcNixos = true;
-  }
+  // Bind mounts need their mount points (/etc/nixos on a machine that is not NixOS), made and
+  // released the fleet's way: a simulated fleet running beside the tests may use them too.
+  const mountpoints = ensureMountpoints(HOST_MOUNTS);
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "hosttools-"));
   const control = new ControlServer(path.join(root, "control.sock"));
   await control.start();
@@ -258,15 +255,8 @@ export async function makeFleet(): Promise<{ root: string; control: ControlServe
       for (const pgid of control.sessions) killGroup(pgid);
       await control.stop();
       fs.rmSync(root, { recursive: true, force: true });
-      if (createdEtcNixos) {
-        // Only when empty: a simulated fleet running beside the tests may use it too.
-        try {
-          fs.rmdirSync("/etc/nixos");
-          createdEtcNixos = false;
-        } catch {
-          // still in use; the fleet that uses it removes it
-        }
-      }
+      // Only when no mount namespace uses it: removing a mountpoint detaches it in every namespace.
+      releaseMountpoints(mountpoints);
     },
   };
 }

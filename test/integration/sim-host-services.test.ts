@@ -17,7 +17,7 @@ import { initialConfiguration } from "../../sim/hosttools";
 import { startTimeOf } from "../../sim/proc";
 import { generateKey } from "../../sim/sshd";
 import type { FleetJson, SimTimings, TimelineEvent } from "../../sim/types";
-import { connect, hostInfo, pollUntil, sshCli, waitForEvent } from "./helpers/fleet-client";
+import { connect, hostInfo, pollUntil, sshCli, waitForNextBoot } from "./helpers/fleet-client";
 
 const TIMINGS: Partial<SimTimings> = { downMs: 500, slowBootMs: 1000, systemdSettleMs: 200, kubeletReadyMs: 200, podTerminationMs: 50, rescheduleMs: 100 };
 const HOST = "srv1";
@@ -87,7 +87,7 @@ describe("simulated host: sshd, systemd-run, journalctl, bootctl", function () {
     const h = await connect(json, HOST);
     await h.exec(command, { timeoutMs: 10_000 }).catch(() => undefined);
     await h.close().catch(() => undefined);
-    return waitForEvent(events, { host: HOST, kind: "up", since }, 30_000);
+    return waitForNextBoot(events, HOST, since, 30_000);
   }
 
   const lockouts: Array<[string, (t: string) => string, () => readonly string[], RegExp]> = [

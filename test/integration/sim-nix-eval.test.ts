@@ -111,6 +111,49 @@ describe("sim/nix module system under the real nix-instantiate", function () {
     assert.match(await failure(`{ config, ... }: { imports = [ ./hardware.nix ]; networking.hostName = config.networking.hostName; }`), /infinite recursion encountered/);
   });
 
+  it('imports "${modulesPath}/…" as NixOS does, and the modules installers and cloud images write', async () => {
+    const lxd = await config(`{ modulesPath, ... }: {
+      imports = [
+        "\${modulesPath}/virtualisation/lxd-virtual-machine.nix"
+        "\${modulesPath}/installer/scan/not-detected.nix"
+      ];
+    }`);
+    assert.deepEqual(lxd.kernelParams, ["loglevel=4", "console=tty1", "console=ttyS0"]);
+    assert.equal(at(lxd.config, "fileSystems./.device"), "/dev/disk/by-label/nixos");
+    assert.equal(at(lxd.config, "fileSystems./boot.device"), "/dev/disk/by-label/ESP");
+    assert.equal(at(lxd.config, "boot.loader.systemd-boot.enable"), true);
+    assert.equal(at(lxd.config, "boot.loader.grub.enable"), false);
+    assert.equal(at(lxd.config, "virtualisation.lxd.agent.enable"), true);
+    assert.equal(at(lxd.config, "services.openssh.enable"), true);
+    // The minimal profile's mkDefault false, overridden by the LXC instance's documentation.
+    assert.equal(at(lxd.config, "documentation.enable"), true);
+    assert.equal(at(lxd.config, "documentation.man.enable"), false);
+    assert.equal(at(lxd.config, "hardware.enableRedistributableFirmware"), true);
+    assert.ok(Array.isArray(at(lxd.config, "boot.initrd.availableKernelModules")), "qemu-guest.nix was imported");
+
+    const ec2 = await config(`{ modulesPath, ... }: {
+      imports = [ "\${modulesPath}/virtualisation/amazon-image.nix" ];
+      networking.hostName = "web1";
+    }`);
+    assert.deepEqual(ec2.kernelParams, ["loglevel=4", "console=ttyS0,115200n8", "random.trust_cpu=on", "panic=1", "boot.panic_on_fail"]);
+    assert.match(ec2.extraModulePackages[0], /-ena-[\d.]+-6\.6\.45$/);
+    assert.deepEqual(at(ec2.config, "boot.loader.grub.devices"), ["/dev/xvda"]);
+    assert.equal(at(ec2.config, "services.openssh.enable"), true);
+    assert.equal(ec2.hostName, "web1");
+    const efi = await config(`{ modulesPath, ... }: {
+      imports = [ (modulesPath + "/virtualisation/amazon-image.nix") ];
+      disabledModules = [ "\${modulesPath}/profiles/headless.nix" ];
+      ec2.efi = true;
+    }`);
+    assert.deepEqual(efi.kernelParams, ["loglevel=4", "console=ttyS0,115200n8", "random.trust_cpu=on"], "the headless profile was disabled by its interpolated path");
+    assert.deepEqual(at(efi.config, "boot.loader.grub.devices"), ["nodev"]);
+    assert.equal(at(efi.config, "fileSystems./boot.fsType"), "vfat");
+    assert.equal(efi.hostName, "", "the instance takes its host name from EC2");
+
+    const missing = await failure(`{ modulesPath, ... }: { imports = [ ./hardware.nix "\${modulesPath}/profiles/qemu-guests.nix" ]; }`);
+    assert.match(missing, /getting status of '\/\S+\/profiles\/qemu-guests\.nix': No such file or directory/);
+  });
+
   it("gives kernels and module packages from the channel", async () => {
     const r = await config(`{ config, pkgs, ... }: {
       imports = [ ./hardware.nix ];

@@ -74,7 +74,7 @@ describe("sim host tools: failing units", () => {
 });
 
 describe("sim host tools: systemd state", () => {
-  const s = (o: Partial<StateInput>): StateInput => ({ bootedAtMs: 1000, nowMs: 2000, settleMs: 400, degradedFault: false, units: ["sshd.service"], failingUnits: [], ...o });
+  const s = (o: Partial<StateInput>): StateInput => ({ bootedAtMs: 1000, nowMs: 2000, settleMs: 400, degradedFault: false, units: ["sshd.service"], failingUnits: [], stoppedUnits: [], ...o });
   const table: ReadonlyArray<readonly [string, Partial<StateInput>, string]> = [
     ["not booted", { bootedAtMs: undefined }, "offline"],
     ["within the settle time", { nowMs: 1399 }, "starting"],
@@ -93,6 +93,12 @@ describe("sim host tools: systemd state", () => {
     assert.equal(unitState(s({}), "nope.service"), "inactive");
     assert.equal(unitState(s({ units: ["x.service"], failingUnits: ["x.service"] }), "x.service"), "failed");
     assert.equal(unitState(s({ units: ["x.service"], failingUnits: ["x.service"], nowMs: 1100 }), "x.service"), "activating");
+  });
+
+  it("a unit stopped by hand is inactive and leaves the system running; a failing one stays failed", () => {
+    assert.equal(unitState(s({ stoppedUnits: ["sshd.service"] }), "sshd"), "inactive");
+    assert.equal(systemState(s({ stoppedUnits: ["sshd.service"] })), "running");
+    assert.equal(unitState(s({ units: ["x.service"], failingUnits: ["x.service"], stoppedUnits: ["x.service"] }), "x.service"), "failed");
   });
 });
 

@@ -48,13 +48,35 @@ describe("simulated fleet: boot loader and power (sim/power.ts)", function () {
     });
   }
 
+  /** Records `system` in the store as the simulated nixos-rebuild would: its record, os-release and kernel modules. */
+  const recordSystem = (kernelParams: readonly string[]) => {
+    const p = hostPaths(dir);
+    const sys = path.join(p.store, path.basename(system));
+    const modules = "/nix/store/0000000000000000000000000000000b-linux-6.6.45-modules";
+    fs.mkdirSync(path.join(sys, "etc", "nixos-sim"), { recursive: true });
+    fs.mkdirSync(path.join(p.store, path.basename(modules), "lib", "modules", "6.6.45"), { recursive: true });
+    const info = { system, kernelVersion: "6.6.45", kernelModules: modules, kernelParams };
+    fs.writeFileSync(path.join(sys, "etc", "nixos-sim", "system.json"), JSON.stringify(info));
+    fs.writeFileSync(path.join(sys, "etc", "os-release"), 'NAME=NixOS\nID=nixos\nVERSION_ID="24.05"\n');
+  };
+
   it("starts each boot with a fresh /run and the files the host tools read", function () {
     const p = hostPaths(dir);
+    recordSystem(["loglevel=4", "console=ttyS0"]);
     fs.writeFileSync(path.join(p.run, "stale"), "x");
     fs.writeFileSync(p.bootIdFile, "old\n");
+    fs.mkdirSync(path.dirname(p.kernel.cmdline), { recursive: true });
+    fs.writeFileSync(p.kernel.cmdline, "BOOT_IMAGE=/vmlinuz-6.1.0-18-amd64 root=/dev/sda1\n");
     const inode = fs.statSync(p.run).ino;
+    const cmdlineInode = fs.statSync(p.kernel.cmdline).ino;
     powerOn(dir, system, "b-1", DEFAULT_TIMINGS, 1234);
     assert.equal(fs.statSync(p.run).ino, inode, "the /run folder itself is kept (the bind mount holds it)");
+    assert.equal(fs.readFileSync(p.kernel.cmdline, "utf8"), `init=${system}/init loglevel=4 console=ttyS0\n`);
+    assert.equal(fs.statSync(p.kernel.cmdline).ino, cmdlineInode, "/proc/cmdline's file is rewritten in place (the bind mount holds it)");
+    assert.equal(fs.readFileSync(p.kernel.osrelease, "utf8"), "6.6.45\n", "uname -r: the release under the system's kernel modules");
+    assert.match(fs.readFileSync(p.kernel.version, "utf8"), /^#1-NixOS SMP PREEMPT_DYNAMIC /);
+    assert.match(fs.readFileSync(p.kernel.procVersion, "utf8"), /^Linux version 6\.6\.45 \(nixbld@localhost\) /);
+    assert.match(fs.readFileSync(p.osRelease, "utf8"), /^ID=nixos$/m);
     assert.deepEqual(fs.readdirSync(p.run).sort(), ["booted-system", "current-system", "nixos-sim", "sshd", "wrappers"]);
     assert.equal(fs.readlinkSync(path.join(p.run, "current-system")), system);
     assert.equal(fs.readFileSync(p.bootIdFile, "utf8"), "b-1\n");

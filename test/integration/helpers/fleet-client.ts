@@ -87,6 +87,17 @@ export async function waitForEvent(
   }
 }
 
+/**
+ * Waits for the power cycle that follows `since`: its "down", then the "up" after it. Waiting for
+ * an "up" at or after `since` alone can match the previous boot's, recorded in the very
+ * millisecond `since` was taken.
+ */
+export async function waitForNextBoot(events: () => TimelineEvent[], host: string, since: number, timeoutMs: number): Promise<TimelineEvent> {
+  const deadline = Date.now() + timeoutMs;
+  const down = await waitForEvent(events, { host, kind: "down", since }, timeoutMs);
+  return waitForEvent(events, { host, kind: "up", since: down.t }, Math.max(0, deadline - Date.now()));
+}
+
 /** Polls until `fn` resolves with a value accepted by `ok`; rejects naming `what` and the last value. */
 export async function pollUntil<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number, what: string): Promise<T> {
   const deadline = Date.now() + timeoutMs;
