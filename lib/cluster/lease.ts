@@ -65,7 +65,7 @@ const at = (slot: string) => `${FLEET_LEASE_DEFAULTS.namespace}/${slot}`;
 function describeBlockers(blockers: readonly Blocker[], claim: Claim, host: string): string {
   const held = blockers.map((b) => `${at(b.slot)}, held by ${b.holder}`).join("; ");
   if (blockers.some((b) => b.why === "group")) {
-    return `${held} (${describeGroup(groupOf(blockers[0].holder))}; ${host} is in ${describeGroup(claim.group)})`;
+    return `${held} (its holder is in ${describeGroup(groupOf(blockers[0].holder))}; ${host} is in ${describeGroup(claim.group)})`;
   }
   return claim.maxUnavailable === 1 ? held : `${held} (${blockers.length} of at most ${claim.maxUnavailable} hosts disrupted at once)`;
 }

@@ -51,7 +51,7 @@ export function groupOf(identity: string): string {
 /** How a group reads in messages. */
 export function describeGroup(group: string): string {
   if (group === "") return "no failure domain";
-  if (group.startsWith("control-plane ")) return `the control-plane host ${group.slice("control-plane ".length)}, which goes alone`;
+  if (group.startsWith("control-plane ")) return "a group of its own, as a control-plane host";
   return `the failure domain ${group}`;
 }
 

@@ -94,7 +94,7 @@ describe("fleet lease slots: FleetLease with a budget and groups", () => {
       assert.match(e.summary, /hosts of two failure domains, or a control-plane host and any other host, are never disrupted at once/);
       return true;
     });
-    assert.match(lines[0], /held by nixos-fleet rollout of srv2 .*\(the failure domain topology\.kubernetes\.io\/zone=a; srv3 is in the failure domain topology\.kubernetes\.io\/zone=b\)/);
+    assert.match(lines[0], /held by nixos-fleet rollout of srv2 .*\(its holder is in the failure domain topology\.kubernetes\.io\/zone=a; srv3 is in the failure domain topology\.kubernetes\.io\/zone=b\)/);
     // A control-plane host is a group of its own: it waits for the worker too.
     await assert.rejects(FleetLease.take(c, { ...o, progress: quiet, host: "cp1", identity: "cp", group: "control-plane cp1" }), /never disrupted at once/);
     await a.release();
