@@ -119,7 +119,14 @@ export class FleetLease {
         const written =
           verdict.seen === undefined ? await cluster.createLease(namespace, verdict.slot, spec) : await cluster.updateLease(namespace, verdict.slot, verdict.seen.resourceVersion, spec);
         if (written.kind === "conflict") return notYet("another rollout wrote the lease at the same moment");
-        const check = checkClaim(await cluster.listLeases(namespace), claim, verdict.slot, clock.now());
+        let check: ReturnType<typeof checkClaim>;
+        try {
+          check = checkClaim(await cluster.listLeases(namespace), claim, verdict.slot, clock.now());
+        } catch (error) {
+          // A slot we cannot vouch for must not stay held until it expires.
+          await giveBack(cluster, verdict.slot, written.lease, claim.me).catch(() => undefined);
+          throw error;
+        }
         if (check === "lost") return notYet(`another rollout took ${at(verdict.slot)} right after us`);
         if (check.length === 0) return done({ slot: verdict.slot, lease: written.lease });
         // Another rollout took another slot at the same moment: give ours back, so that of the two at most one goes on.

@@ -206,3 +206,15 @@ class RacyCluster extends FakeCluster {
     return super.updateLease(namespace, name, resourceVersion, spec);
   }
 }
+
+describe("fleet lease slots: a failed check after the write", () => {
+  it("gives the slot back when the API fails on the read that checks the claim, and reports the error", async () => {
+    const c = new FakeCluster();
+    let lists = 0;
+    c.beforeList = () => {
+      if (++lists === 2) throw new Error("list leases in kube-system: 503 Service Unavailable");
+    };
+    await assert.rejects(FleetLease.take(c, { host: "srv2", identity: "a", waitSeconds: 3, progress: quiet, clock: fastClock() }), /503 Service Unavailable/);
+    assert.equal(c.leases.get("kube-system/nixos-fleet-rollout")?.spec.holderIdentity, undefined);
+  });
+});
