@@ -1,6 +1,7 @@
 /**
  * The nixos-fleet program: reads the inventory from stack config, plans the rollout and
- * declares one NixosHost per host, each depending on the one before it.
+ * declares one NixosHost per host, wave by wave: each host depends on every host of the wave
+ * before it (rollout.maxUnavailable hosts at most per wave, one failure domain each).
  *
  * Stack config (namespace `fleet`): `inventory` (structured) or `inventoryFile` (YAML path),
  * and the secrets `sshPrivateKey`,
@@ -11,7 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_KEYS } from "./lib/inventory/defaults";
 import { InventoryError } from "./lib/inventory/errors";
 import { loadInventory } from "./lib/inventory/load";
-import { planHosts } from "./lib/inventory/plan";
+import { planHosts, planRolloutWaves } from "./lib/inventory/plan";
 import { NixValueError } from "./lib/render/nixValue";
 import { hostExports, rollOutFleet } from "./providers/fleet";
 
@@ -53,7 +54,7 @@ function plan() {
       },
       io,
     );
-    return planHosts(
+    const specs = planHosts(
       inventory,
       {
         sshPrivateKey: secretConfig(CONFIG_KEYS.sshPrivateKey),
@@ -62,6 +63,7 @@ function plan() {
       },
       io,
     );
+    return { specs, waves: planRolloutWaves(inventory) };
   } catch (error) {
     // Bad input stops the program before any host is touched, without a stack trace.
     if (error instanceof InventoryError) throw new pulumi.RunError(error.message);
@@ -74,10 +76,12 @@ function plan() {
   }
 }
 
-const specs = plan();
-const hosts = rollOutFleet(specs);
+const { specs, waves } = plan();
+const hosts = rollOutFleet(specs, waves);
 
 /** Per host: system path, generation, booted kernel, boot id, whether/when/why it rebooted. */
-export const fleet = hostExports(hosts, specs);
-/** The rollout order the engine follows. */
-export const rolloutOrder = specs.map((s) => s.name);
+export const fleet = hostExports(hosts, waves);
+/** The rollout order the engine follows: the waves one after the other. */
+export const rolloutOrder = waves.flat();
+/** The waves: the hosts of one wave are rolled out at once, each wave after the one before. */
+export const rolloutWaves = waves;

@@ -1,8 +1,12 @@
 /**
- * Wires the planned hosts into NixosHost resources, each depending on the one before, so the
- * engine rolls them out one at a time in plan order and a failure stops the rollout there.
+ * Wires the planned hosts into NixosHost resources wave by wave (lib/inventory/waves.ts): the
+ * hosts of a wave do not depend on each other, so the engine rolls them out at once; each host
+ * of a wave depends on every host of the wave before, so a wave starts only once the one before
+ * has finished, and a failure stops the rollout before the next wave (the engine lets the
+ * steps of the failing wave that are under way finish). Waves of one host are a chain.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { Waves } from "../lib/inventory/waves";
 import type { HostSpec } from "../lib/rollout/spec";
 import { NixosHost } from "./nixosHost";
 
@@ -18,31 +22,59 @@ export interface HostExport {
   readonly pendingReboot: pulumi.Output<boolean>;
 }
 
-/** Creates the resources in the order given (the rollout order) and chains them. */
-export function rollOutFleet(specs: readonly HostSpec[], opts?: pulumi.CustomResourceOptions): NixosHost[] {
+/** Waves of one host each, in the order given: the rollout one host at a time. */
+export function oneByOne(specs: readonly HostSpec[]): string[][] {
+  return specs.map((s) => [s.name]);
+}
+
+/** Throws unless `waves` name every host of `specs` exactly once and nothing else. */
+function checkWaves(specs: readonly HostSpec[], waves: Waves): void {
+  const names = new Set(specs.map((s) => s.name));
+  const seen = new Set<string>();
+  for (const name of waves.flat()) {
+    if (!names.has(name)) throw new Error(`the rollout waves name ${name}, which is not a planned host`);
+    if (seen.has(name)) throw new Error(`the rollout waves name ${name} twice`);
+    seen.add(name);
+  }
+  const missing = [...names].filter((n) => !seen.has(n));
+  if (missing.length > 0) throw new Error(`the rollout waves leave out ${missing.join(", ")}`);
+}
+
+/**
+ * Creates one resource per host, wave by wave (the resources in the returned list follow the
+ * waves), each depending on every host of the wave before it.
+ */
+export function rollOutFleet(specs: readonly HostSpec[], waves: Waves = oneByOne(specs), opts?: pulumi.CustomResourceOptions): NixosHost[] {
+  checkWaves(specs, waves);
+  const byName = new Map(specs.map((s) => [s.name, s]));
   const hosts: NixosHost[] = [];
-  for (const spec of specs) {
-    const previous = hosts[hosts.length - 1];
-    const host = new NixosHost(
-      spec.name,
-      {
-        ...spec,
-        sshPrivateKey: pulumi.secret(spec.sshPrivateKey),
-        secretFiles: pulumi.secret(spec.secretFiles),
-        kubernetes: spec.kubernetes ? pulumi.secret(spec.kubernetes) : undefined,
-      },
-      { ...opts, dependsOn: previous ? [previous] : [] },
-    );
-    hosts.push(host);
+  let before: NixosHost[] = [];
+  for (const wave of waves) {
+    const current = wave.map((name) => {
+      const spec = byName.get(name) as HostSpec;
+      return new NixosHost(
+        spec.name,
+        {
+          ...spec,
+          sshPrivateKey: pulumi.secret(spec.sshPrivateKey),
+          secretFiles: pulumi.secret(spec.secretFiles),
+          kubernetes: spec.kubernetes ? pulumi.secret(spec.kubernetes) : undefined,
+        },
+        { ...opts, dependsOn: before },
+      );
+    });
+    hosts.push(...current);
+    before = current;
   }
   return hosts;
 }
 
-/** The stack outputs of each host, keyed by host name. */
-export function hostExports(hosts: readonly NixosHost[], specs: readonly HostSpec[]): Record<string, HostExport> {
+/** The stack outputs of each host, keyed by host name; `waves` are those rollOutFleet was given. */
+export function hostExports(hosts: readonly NixosHost[], waves: Waves): Record<string, HostExport> {
+  const names = waves.flat();
   const out: Record<string, HostExport> = {};
   hosts.forEach((h, i) => {
-    out[specs[i].name] = {
+    out[names[i]] = {
       systemPath: h.systemPath,
       generation: h.generation,
       bootedKernel: h.bootedKernel,

@@ -17,7 +17,7 @@ import { isInterrupted, stoppableClock } from "../lib/rollout/interrupt";
 import { syncNodeLabels } from "../lib/rollout/labels";
 import type { HostOutputs } from "../lib/rollout/outputs";
 import { engineWatch } from "./engineWatch";
-import type { HostSpec } from "../lib/rollout/spec";
+import type { DisruptionBudget, HostSpec } from "../lib/rollout/spec";
 import { changedInputs, type HostProps, QUIET_INPUTS, specOf } from "./props";
 import { diffHost, driftOf, failedRolloutProps, type LiveRead, RecordedFailure } from "./state";
 
@@ -223,8 +223,17 @@ export async function remove(_id: string, props: HostProps): Promise<void> {
   const cluster = clusterFor(spec);
   // Draining the Node disrupts it like a reboot: under the fleet lease too.
   const token = randomBytes(8).toString("hex");
+  // State recorded before budgets existed has none: the lease then behaves as it always did (one host at a time).
+  const budget: DisruptionBudget | undefined = spec.disruption;
   const lease = cluster
-    ? await FleetLease.take(cluster, { host: spec.name, identity: leaseIdentity(spec.name, process.pid, os.hostname(), token), waitSeconds: spec.timeouts.lockSeconds, progress })
+    ? await FleetLease.take(cluster, {
+        host: spec.name,
+        identity: leaseIdentity(spec.name, process.pid, os.hostname(), token),
+        maxUnavailable: budget?.maxUnavailable,
+        group: budget?.group,
+        waitSeconds: spec.timeouts.lockSeconds,
+        progress,
+      })
     : undefined;
   try {
     await removeHost(spec.name, cluster, spec.kubernetes?.nodeName, spec, progress);

@@ -31,10 +31,11 @@ export const ROLLOUT_INPUTS = [
   "drain",
   "gates",
   "timeouts",
+  "disruption",
 ] as const satisfies readonly (keyof HostSpec)[];
 
 /** Inputs that only change how the next rollout reaches or judges the host, not the host itself. */
-export const QUIET_INPUTS: ReadonlySet<string> = new Set(["sshPrivateKey", "kubernetes", "nodeLabels", "drain", "gates", "timeouts", "trustOnFirstUse"]);
+export const QUIET_INPUTS: ReadonlySet<string> = new Set(["sshPrivateKey", "kubernetes", "nodeLabels", "drain", "gates", "timeouts", "trustOnFirstUse", "disruption"]);
 
 /** Inputs that are secret and stay secret in the outputs. */
 export const SECRET_PROPS = ["sshPrivateKey", "secretFiles", "kubernetes"] as const;

@@ -82,6 +82,11 @@ export interface LeaseState {
   readonly resourceVersion: string;
 }
 
+/** A Lease with its name, as a list answers it. */
+export interface NamedLease extends LeaseState {
+  readonly name: string;
+}
+
 /** The answer to a create or an update of a Lease. */
 export type LeaseWrite =
   | { readonly kind: "written"; readonly lease: LeaseState }
@@ -113,6 +118,8 @@ export interface Cluster {
   getNodeAnnotation(name: string, key: string): Promise<string | undefined>;
   /** Sets (a string) or removes (null) one annotation of a Node. */
   setNodeAnnotation(name: string, key: string, value: string | null): Promise<void>;
+  /** Every Lease of a namespace, read at one moment (one list). */
+  listLeases(namespace: string): Promise<NamedLease[]>;
   /** Reads a Lease; undefined when there is none. */
   getLease(namespace: string, name: string): Promise<LeaseState | undefined>;
   /** Creates a Lease; "conflict" when it exists already. */

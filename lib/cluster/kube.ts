@@ -17,7 +17,7 @@ import {
   type ResponseContext,
   type ObservableMiddleware,
 } from "@kubernetes/client-node";
-import { type Cluster, type EvictionResult, type LeaseSpec, type LeaseState, type LeaseWrite, type NodeState, type PodOnNode, type PodRef, type WorkloadHealth } from "./cluster";
+import { type Cluster, type EvictionResult, type LeaseSpec, type LeaseState, type LeaseWrite, type NamedLease, type NodeState, type PodOnNode, type PodRef, type WorkloadHealth } from "./cluster";
 import { KubeApiError, httpStatus, statusOf, toKubeApiError } from "./kubeErrors";
 import { budgetOf, nodeState, podOnNode } from "./kubeObjects";
 import { rolloutStatus } from "./rolloutStatus";
@@ -200,6 +200,11 @@ export function kubeCluster(kubeconfigYaml: string, options: KubeClusterOptions 
       await call(`annotate node ${name}`, () =>
         core.patchNode({ name, body: { metadata: { annotations: { [key]: value } } } }, requestOptions(timeoutMs, PatchStrategy.MergePatch)),
       );
+    },
+
+    async listLeases(namespace: string): Promise<NamedLease[]> {
+      const list = await call(`list leases in ${namespace}`, () => coordination.listNamespacedLease({ namespace }, opts));
+      return list.items.map((l) => ({ name: l.metadata?.name ?? "", ...leaseState(l) }));
     },
 
     async getLease(namespace: string, name: string): Promise<LeaseState | undefined> {

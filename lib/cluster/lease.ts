@@ -1,91 +1,80 @@
 /**
- * The fleet-wide lease: at most one node of a cluster is disrupted at a time, whichever stack,
- * checkout or machine rolls it out. It is a coordination.k8s.io/v1 Lease
- * (kube-system/nixos-fleet-rollout) held while a host is rolled out, renewed while held,
- * released at the end, and taken over only once it expired (renewTime + leaseDurationSeconds
- * passed on the taker's clock, so the machines' clocks must be synchronized, as for kured's lock).
- * Anyone can see who holds it: `kubectl -n kube-system get lease nixos-fleet-rollout`.
- * Every write names the resourceVersion it read, so of two rollouts racing for it one wins.
+ * The fleet-wide lease: at most maxUnavailable nodes of a cluster are disrupted at a time, never
+ * two disruption groups (failure domains) at once, whichever stack, checkout or machine rolls
+ * them out. It is a set of coordination.k8s.io/v1 Leases, the slots (./leaseSlots.ts; with the
+ * default budget of one, the single Lease kube-system/nixos-fleet-rollout), one held while a host
+ * is rolled out, renewed while held, released at the end, and taken over only once it expired
+ * (renewTime + leaseDurationSeconds passed on the taker's clock, so the machines' clocks must be
+ * synchronized, as for kured's lock). Anyone can see who holds them:
+ * `kubectl -n kube-system get leases`. Every write names the resourceVersion it read, so of two
+ * rollouts racing for one slot one wins; a taker reads all slots again after its write and gives
+ * its slot back when that read shows the budget or the groups broken, so of two rollouts that
+ * took two slots at once the later one never goes on.
  */
 import { RolloutError } from "../rollout/errors";
 import type { Progress } from "../rollout/progress";
 import { type Clock, done, formatSeconds, notYet, realClock, waitUntil, WaitTimeoutError } from "../rollout/wait";
-import type { Cluster, LeaseSpec, LeaseState } from "./cluster";
+import type { Cluster, LeaseState } from "./cluster";
+import {
+  type Blocker,
+  checkClaim,
+  type Claim,
+  describeGroup,
+  FLEET_LEASE_DEFAULTS,
+  groupOf,
+  holderIdentity,
+  judgeSlots,
+  releasingSpec,
+  takingSpec,
+} from "./leaseSlots";
 
-/** Defaults of the fleet lease; one place. */
-export const FLEET_LEASE_DEFAULTS = {
-  namespace: "kube-system",
-  name: "nixos-fleet-rollout",
-  durationSeconds: 60,
-  renewEverySeconds: 10,
-} as const;
-
-/** What a rollout may do about the lease as read. */
-export type LeaseVerdict =
-  | { readonly kind: "absent" }
-  | { readonly kind: "free" }
-  | { readonly kind: "ours" }
-  | { readonly kind: "held"; readonly holder: string; readonly untilMs: number }
-  | { readonly kind: "expired"; readonly holder: string; readonly expiredForMs: number };
-
-/** Whether the lease may be written by `me` now. */
-export function mayTake(v: LeaseVerdict): boolean {
-  return v.kind !== "held";
-}
-
-/** When a lease runs out: its last renewal (or acquisition) plus its duration; undefined when it never does. */
-export function leaseExpiry(spec: LeaseSpec): number | undefined {
-  const last = spec.renewTime ?? spec.acquireTime;
-  if (last === undefined || spec.leaseDurationSeconds === undefined) return undefined;
-  return Date.parse(last) + spec.leaseDurationSeconds * 1000;
-}
-
-/** Decides about the lease as read; `nowMs` is this machine's clock. */
-export function judgeLease(lease: LeaseState | undefined, me: string, nowMs: number): LeaseVerdict {
-  if (lease === undefined) return { kind: "absent" };
-  const holder = lease.spec.holderIdentity ?? "";
-  if (holder === "") return { kind: "free" };
-  if (holder === me) return { kind: "ours" };
-  const until = leaseExpiry(lease.spec);
-  // A holder without a duration never expires by itself: treat it as held for a full default term from now.
-  if (until === undefined) return { kind: "held", holder, untilMs: nowMs + FLEET_LEASE_DEFAULTS.durationSeconds * 1000 };
-  return nowMs >= until ? { kind: "expired", holder, expiredForMs: nowMs - until } : { kind: "held", holder, untilMs: until };
-}
-
-/** The spec that takes (or renews) the lease for `me`. */
-export function takingSpec(previous: LeaseState | undefined, me: string, nowMs: number, durationSeconds: number): LeaseSpec {
-  const now = new Date(nowMs).toISOString();
-  const prev = previous?.spec;
-  const renewing = prev?.holderIdentity === me;
-  return {
-    holderIdentity: me,
-    leaseDurationSeconds: durationSeconds,
-    acquireTime: renewing && prev?.acquireTime ? prev.acquireTime : now,
-    renewTime: now,
-    leaseTransitions: (prev?.leaseTransitions ?? 0) + (renewing || !prev?.holderIdentity ? 0 : 1),
-  };
-}
-
-/** The spec that gives the lease up: no holder, so the next rollout takes it at once. */
-export function releasingSpec(previous: LeaseState): LeaseSpec {
-  const { holderIdentity: _holder, ...rest } = previous.spec;
-  return { ...rest, leaseDurationSeconds: 1 };
-}
+export {
+  FLEET_LEASE_DEFAULTS,
+  judgeLease,
+  leaseExpiry,
+  leaseIdentity,
+  type LeaseVerdict,
+  mayTake,
+  releasingSpec,
+  slotName,
+  takingSpec,
+} from "./leaseSlots";
 
 /** How FleetLease.take waits. */
 export interface FleetLeaseOptions {
   /** The host about to be rolled out (for messages). */
   readonly host: string;
-  /** holderIdentity: who holds it, readable, unique per rollout. */
+  /** Who holds it, readable, unique per rollout; the holderIdentity adds the group to it. */
   readonly identity: string;
   readonly waitSeconds: number;
   readonly progress: Progress;
   readonly clock?: Clock;
   readonly durationSeconds?: number;
   readonly renewEverySeconds?: number;
+  /** How many hosts of the cluster may be disrupted at once (default 1: the single Lease, as always). */
+  readonly maxUnavailable?: number;
+  /** The rollout's disruption group (default "": the fleet has no failure domains). */
+  readonly group?: string;
+  /** Draws the pause before a retry after giving a slot back, in [0, 1). */
+  readonly random?: () => number;
 }
 
-const where = `${FLEET_LEASE_DEFAULTS.namespace}/${FLEET_LEASE_DEFAULTS.name}`;
+const at = (slot: string) => `${FLEET_LEASE_DEFAULTS.namespace}/${slot}`;
+
+/** "kube-system/nixos-fleet-rollout, held by X" for each blocker, and why it blocks. */
+function describeBlockers(blockers: readonly Blocker[], claim: Claim, host: string): string {
+  const held = blockers.map((b) => `${at(b.slot)}, held by ${b.holder}`).join("; ");
+  if (blockers.some((b) => b.why === "group")) {
+    return `${held} (its holder is in ${describeGroup(groupOf(blockers[0].holder))}; ${host} is in ${describeGroup(claim.group)})`;
+  }
+  return claim.maxUnavailable === 1 ? held : `${held} (${blockers.length} of at most ${claim.maxUnavailable} hosts disrupted at once)`;
+}
+
+/** The rule a rollout waited for, as the error says it. */
+function rule(blockers: readonly Blocker[], claim: Claim): string {
+  if (blockers.some((b) => b.why === "group")) return "hosts of two failure domains, or a control-plane host and any other host, are never disrupted at once";
+  return claim.maxUnavailable === 1 ? "at most one node of the cluster is disrupted at a time" : `at most ${claim.maxUnavailable} nodes of the cluster are disrupted at a time`;
+}
 
 /** The fleet lease while this rollout holds it. */
 export class FleetLease {
@@ -96,47 +85,80 @@ export class FleetLease {
   private constructor(
     private readonly cluster: Cluster,
     private readonly o: FleetLeaseOptions,
+    private readonly me: string,
+    private readonly slotName: string,
     private current: LeaseState,
   ) {}
 
-  /** Waits until the lease is free or expired, takes it and starts renewing it. */
+  /**
+   * Waits until a slot may be taken (the budget is not used up and every live holder is of our
+   * group), takes it, checks on a fresh read that the claim stands, and starts renewing it.
+   */
   static async take(cluster: Cluster, o: FleetLeaseOptions): Promise<FleetLease> {
     const clock = o.clock ?? realClock;
     const duration = o.durationSeconds ?? FLEET_LEASE_DEFAULTS.durationSeconds;
-    const { namespace, name } = FLEET_LEASE_DEFAULTS;
-    let blocked: Extract<LeaseVerdict, { kind: "held" }> | undefined;
+    const group = o.group ?? "";
+    const claim: Claim = { me: holderIdentity(o.identity, group), group, maxUnavailable: o.maxUnavailable ?? 1 };
+    const { namespace } = FLEET_LEASE_DEFAULTS;
+    let blockers: readonly Blocker[] = [];
     let said = false;
+    const waitFor = (found: readonly Blocker[]) => {
+      blockers = found;
+      if (!said) o.progress(`${o.host}: waiting for the fleet lease ${describeBlockers(found, claim, o.host)}`);
+      said = true;
+      return notYet(found.map((b) => `${at(b.slot)} held by ${b.holder} until ${new Date(b.untilMs).toISOString()}`).join("; "));
+    };
     try {
-      const lease = await waitUntil({ what: `the fleet lease ${where}`, timeoutSeconds: o.waitSeconds, intervalMs: 1000, clock: o.clock }, async () => {
-        const seen = await cluster.getLease(namespace, name);
-        const verdict = judgeLease(seen, o.identity, clock.now());
-        if (verdict.kind === "held") {
-          blocked = verdict;
-          if (!said) o.progress(`${o.host}: waiting for the fleet lease ${where}, held by ${verdict.holder}`);
-          said = true;
-          return notYet(`held by ${verdict.holder} until ${new Date(verdict.untilMs).toISOString()}`);
+      const held = await waitUntil({ what: `the fleet lease ${at(FLEET_LEASE_DEFAULTS.name)}`, timeoutSeconds: o.waitSeconds, intervalMs: 1000, clock: o.clock }, async () => {
+        const verdict = judgeSlots(await cluster.listLeases(namespace), claim, clock.now());
+        if (verdict.kind === "wait") return waitFor(verdict.blockers);
+        if (verdict.expired) {
+          o.progress(`${o.host}: taking over the fleet lease of ${verdict.expired.holder}, expired ${formatSeconds(verdict.expired.expiredForMs / 1000)} ago (${at(verdict.slot)})`);
         }
-        if (verdict.kind === "expired") o.progress(`${o.host}: taking over the fleet lease of ${verdict.holder}, expired ${formatSeconds(verdict.expiredForMs / 1000)} ago`);
-        const spec = takingSpec(seen, o.identity, clock.now(), duration);
-        const written = seen === undefined ? await cluster.createLease(namespace, name, spec) : await cluster.updateLease(namespace, name, seen.resourceVersion, spec);
-        return written.kind === "written" ? done(written.lease) : notYet("another rollout wrote the lease at the same moment");
+        const spec = takingSpec(verdict.seen, claim.me, clock.now(), duration);
+        const written =
+          verdict.seen === undefined ? await cluster.createLease(namespace, verdict.slot, spec) : await cluster.updateLease(namespace, verdict.slot, verdict.seen.resourceVersion, spec);
+        if (written.kind === "conflict") return notYet("another rollout wrote the lease at the same moment");
+        let check: ReturnType<typeof checkClaim>;
+        try {
+          check = checkClaim(await cluster.listLeases(namespace), claim, verdict.slot, clock.now());
+        } catch (error) {
+          // A slot we cannot vouch for must not stay held until it expires.
+          await giveBack(cluster, verdict.slot, written.lease, claim.me).catch(() => undefined);
+          throw error;
+        }
+        if (check === "lost") return notYet(`another rollout took ${at(verdict.slot)} right after us`);
+        if (check.length === 0) return done({ slot: verdict.slot, lease: written.lease });
+        // Another rollout took another slot at the same moment: give ours back, so that of the two at most one goes on.
+        await giveBack(cluster, verdict.slot, written.lease, claim.me);
+        o.progress(`${o.host}: gave ${at(verdict.slot)} back: another rollout took a slot at the same moment`);
+        await clock.sleep(Math.floor((o.random ?? Math.random)() * 1000));
+        return waitFor(check);
       });
-      const held = new FleetLease(cluster, o, lease);
-      held.schedule(o.renewEverySeconds ?? FLEET_LEASE_DEFAULTS.renewEverySeconds, duration);
-      return held;
+      const lease = new FleetLease(cluster, o, claim.me, held.slot, held.lease);
+      lease.schedule(o.renewEverySeconds ?? FLEET_LEASE_DEFAULTS.renewEverySeconds, duration);
+      return lease;
     } catch (error) {
       if (!(error instanceof WaitTimeoutError)) throw error;
-      const who = blocked ? `${blocked.holder}, until ${new Date(blocked.untilMs).toISOString()} unless renewed` : "another rollout";
+      const who =
+        blockers.length === 0
+          ? `${at(FLEET_LEASE_DEFAULTS.name)} is held by another rollout`
+          : blockers.map((b) => `${at(b.slot)} is held by ${b.holder}, until ${new Date(b.untilMs).toISOString()} unless renewed`).join("; ");
       throw new RolloutError(
         o.host,
         "lock",
-        `the fleet lease ${where} is held by ${who} (waited ${o.waitSeconds}s); at most one node of the cluster is disrupted at a time`,
+        `the fleet lease ${who} (waited ${o.waitSeconds}s); ${rule(blockers, claim)}`,
         `another rollout (another stack or checkout of this fleet) is rolling out a node of this cluster: let it finish, then run the rollout again. ` +
-          `If that rollout was killed, the lease expires by itself and the next rollout takes it over; see it with kubectl -n ${namespace} get lease ${name} -o yaml.`,
+          `If that rollout was killed, the lease expires by itself and the next rollout takes it over; see it with kubectl -n ${namespace} get leases -o yaml.`,
         undefined,
         error,
       );
     }
+  }
+
+  /** The Lease this rollout holds. */
+  get slot(): string {
+    return this.slotName;
   }
 
   /** Who took the lease from us, if anyone did (ours expired unrenewed). */
@@ -150,13 +172,7 @@ export class FleetLease {
     this.timer = undefined;
     await this.renewal;
     if (this.lostTo !== undefined) return;
-    const { namespace, name } = FLEET_LEASE_DEFAULTS;
-    const r = await this.cluster.updateLease(namespace, name, this.current.resourceVersion, releasingSpec(this.current));
-    if (r.kind === "conflict") {
-      // Changed since our last renewal: give it up only if it still names us.
-      const seen = await this.cluster.getLease(namespace, name);
-      if (seen?.spec.holderIdentity === this.o.identity) await this.cluster.updateLease(namespace, name, seen.resourceVersion, releasingSpec(seen));
-    }
+    await giveBack(this.cluster, this.slotName, this.current, this.me);
   }
 
   private schedule(everySeconds: number, duration: number): void {
@@ -164,18 +180,19 @@ export class FleetLease {
     this.timer = setInterval(() => {
       this.renewal = this.renewal.then(async () => {
         if (this.lostTo !== undefined) return;
-        const { namespace, name } = FLEET_LEASE_DEFAULTS;
+        const { namespace } = FLEET_LEASE_DEFAULTS;
+        const name = this.slotName;
         try {
-          const r = await this.cluster.updateLease(namespace, name, this.current.resourceVersion, takingSpec(this.current, this.o.identity, clock.now(), duration));
+          const r = await this.cluster.updateLease(namespace, name, this.current.resourceVersion, takingSpec(this.current, this.me, clock.now(), duration));
           if (r.kind === "written") {
             this.current = r.lease;
             return;
           }
           const seen = await this.cluster.getLease(namespace, name);
-          if (seen && seen.spec.holderIdentity === this.o.identity) this.current = seen;
+          if (seen && seen.spec.holderIdentity === this.me) this.current = seen;
           else {
             this.lostTo = seen?.spec.holderIdentity ?? "nobody";
-            this.o.progress(`${this.o.host}: the fleet lease ${where} is no longer ours; it is held by ${this.lostTo}`);
+            this.o.progress(`${this.o.host}: the fleet lease ${at(name)} is no longer ours; it is held by ${this.lostTo}`);
           }
         } catch {
           // The API server may be briefly away; the lease's duration leaves room for the next try.
@@ -186,7 +203,11 @@ export class FleetLease {
   }
 }
 
-/** holderIdentity of one host's rollout: readable and unique. */
-export function leaseIdentity(host: string, pid: number, machine: string, token: string): string {
-  return `nixos-fleet rollout of ${host} by pid ${pid} on ${machine} (${token})`;
+/** Gives a slot up if it still names `me`: at the version we wrote, else at the version read again. */
+async function giveBack(cluster: Cluster, slot: string, ours: LeaseState, me: string): Promise<void> {
+  const { namespace } = FLEET_LEASE_DEFAULTS;
+  const r = await cluster.updateLease(namespace, slot, ours.resourceVersion, releasingSpec(ours));
+  if (r.kind === "written") return;
+  const seen = await cluster.getLease(namespace, slot);
+  if (seen?.spec.holderIdentity === me) await cluster.updateLease(namespace, slot, seen.resourceVersion, releasingSpec(seen));
 }

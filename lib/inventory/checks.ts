@@ -12,6 +12,27 @@ export function checkInventory(inv: ParsedInventory, issues: IssueList): void {
   inv.hosts.forEach((h, i) => checkNetwork(inv, h, i, issues));
   checkK3s(inv, issues);
   checkRebuild(inv, issues);
+  checkFailureDomains(inv, issues);
+}
+
+/**
+ * With rollout.failureDomainLabel set, every host must say which domain it is in: a host
+ * without it could be disrupted together with any domain, which is what the label forbids.
+ */
+function checkFailureDomains(inv: ParsedInventory, issues: IssueList): void {
+  const key = inv.rollout.failureDomainLabel;
+  if (key === undefined) return;
+  inv.hosts.forEach((h, i) => {
+    const value = h.labels[key];
+    if (value === undefined) {
+      issues.add(
+        ["hosts", i, "labels"],
+        `${h.name} has no label ${key}, which rollout.failureDomainLabel names: give it its failure domain (labels: { ${JSON.stringify(key)}: <domain> }), or remove rollout.failureDomainLabel`,
+      );
+    } else if (value === "") {
+      issues.add(["hosts", i, "labels", key], `${h.name}'s ${key} is empty; rollout.failureDomainLabel needs the name of the host's failure domain there`);
+    }
+  });
 }
 
 /** `test` activates without a boot default; a reboot after it would undo the change at once. */

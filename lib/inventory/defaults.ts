@@ -58,6 +58,13 @@ export const TIMEOUT_LIMITS: Timeouts = {
   confirmSeconds: 3_600,
 };
 
+/**
+ * How many hosts may be disrupted at once. One: the rollout goes host by host, as it always did.
+ * The most is a sanity bound, not a fleet size: every slot is a Lease that each waiting rollout reads.
+ */
+export const ROLLOUT_DEFAULTS = { maxUnavailable: 1 } as const;
+export const MAX_UNAVAILABLE_LIMIT = 1000;
+
 export const KUBERNETES_DEFAULTS = { enabled: true, watchedNamespaces: ["kube-system"] } as const;
 
 export const HEALTH_DEFAULTS = { nodesReady: true } as const;

@@ -11,8 +11,9 @@ import { IssueList, unreadableFile } from "./errors";
 import { publicKeyProblem } from "./formats";
 import { publicKeyOf, withKey } from "./loginKey";
 import { rolloutOrder } from "./order";
-import { drainPolicyOf, hostNixData, modulePathsOf, nodeNameOf, sshPort, sshUser, timeoutsOf } from "./resolve";
+import { drainPolicyOf, hostNixData, modulePathsOf, nodeNameOf, sshPort, sshUser, timeoutsOf, waveHostOf } from "./resolve";
 import type { Inventory, InventoryHost, InventoryIo } from "./types";
+import { disruptionGroup, planWaves } from "./waves";
 
 /** Secret stack config, read by the program and handed over as plain strings. */
 export interface PlanSecrets {
@@ -171,6 +172,7 @@ function specOf(inv: Inventory, host: InventoryHost, inputs: Inputs): HostSpec {
       commands: inv.health.commands.map((g) => ({ ...g, passWhen: [...g.passWhen] })),
     },
     timeouts: timeoutsOf(inv, host),
+    disruption: { maxUnavailable: inv.rollout.maxUnavailable, group: disruptionGroup(waveHostOf(inv, host)) },
   };
 }
 
@@ -182,4 +184,12 @@ function specOf(inv: Inventory, host: InventoryHost, inputs: Inputs): HostSpec {
 export function planHosts(inv: Inventory, secrets: PlanSecrets, io: PlanIo): HostSpec[] {
   const inputs = gatherInputs(inv, secrets, io);
   return rolloutOrder(inv.hosts).map((host) => specOf(inv, host, inputs));
+}
+
+/**
+ * The waves of the rollout (host names): control-plane hosts one by one first, then the workers
+ * at most rollout.maxUnavailable at a time, one failure domain per wave (./waves.ts).
+ */
+export function planRolloutWaves(inv: Inventory): string[][] {
+  return planWaves(rolloutOrder(inv.hosts).map((h) => waveHostOf(inv, h)), inv.rollout.maxUnavailable);
 }

@@ -10,6 +10,7 @@ import { ipFamily, parseStaticAddress } from "./formats";
 import { rolloutOrder } from "./order";
 import { mergeSettings } from "./settings";
 import type { Inventory, InventoryHost } from "./types";
+import type { WaveHost } from "./waves";
 
 /** The SSH user of a host (its override, else the fleet's). */
 export function sshUser(inv: Inventory, host: InventoryHost): string {
@@ -42,6 +43,13 @@ export function drainPolicyOf(inv: Inventory, host: InventoryHost): DrainPolicy 
     force: host.drain.force ?? inv.drain.force,
     deleteEmptyDirData: host.drain.deleteEmptyDirData ?? inv.drain.deleteEmptyDirData,
   };
+}
+
+/** A host as the wave planner sees it: its role and its failure domain (`<label>=<value>`) if the fleet names one. */
+export function waveHostOf(inv: Inventory, host: InventoryHost): WaveHost {
+  const key = inv.rollout.failureDomainLabel;
+  const value = key === undefined ? undefined : host.labels[key];
+  return { name: host.name, role: host.role, ...(key !== undefined && value !== undefined ? { domain: `${key}=${value}` } : {}) };
 }
 
 /** The host's user modules (fleet-wide first), project-relative and normalized, without repeats. */

@@ -102,6 +102,19 @@ const labels = z.record(z.string(), text()).superRefine((rec, ctx) => {
   }
 });
 
+const labelKey = checkedText((s) => {
+  const p = labelKeyProblem(s);
+  return p === undefined ? undefined : `${q(s)} is not a label key: ${p}`;
+});
+
+const maxUnavailable = num(
+  z
+    .number()
+    .int({ error: (iss) => `${q(iss.input)} is not a whole number; give how many hosts may be disrupted at once (1, 2, ...)` })
+    .min(1, { error: (iss) => `${q(iss.input)} is less than 1; at least one host must be allowed to reboot, or nothing could be rolled out` })
+    .max(D.MAX_UNAVAILABLE_LIMIT, { error: (iss) => `${q(iss.input)} is more than ${D.MAX_UNAVAILABLE_LIMIT}, the most maxUnavailable may be` }),
+);
+
 const timeoutsShape = {
   connectSeconds: seconds("connectSeconds").default(D.TIMEOUT_DEFAULTS.connectSeconds),
   lockSeconds: seconds("lockSeconds").default(D.TIMEOUT_DEFAULTS.lockSeconds),
@@ -195,6 +208,12 @@ export const inventorySchema = strict({
     rebootPolicy: z.enum(REBOOT_POLICIES).default(D.REBUILD_DEFAULTS.rebootPolicy),
   }).prefault({}),
   timeouts: strict(timeoutsShape).prefault({}),
+  /** Disruption budget: how many hosts at once, and never two failure domains at once. */
+  rollout: strict({
+    maxUnavailable: maxUnavailable.default(D.ROLLOUT_DEFAULTS.maxUnavailable),
+    /** A key of the hosts' labels whose value names the host's failure domain (e.g. topology.kubernetes.io/zone). */
+    failureDomainLabel: labelKey.optional(),
+  }).prefault({}),
   drain: strict({
     force: drainShape.force.default(D.DRAIN_DEFAULTS.force),
     deleteEmptyDirData: drainShape.deleteEmptyDirData.default(D.DRAIN_DEFAULTS.deleteEmptyDirData),

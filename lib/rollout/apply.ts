@@ -1,5 +1,6 @@
 /**
- * The rollout of one host over SSH: take the fleet lease and the host-side lock, finish what an
+ * The rollout of one host over SSH: take a slot of the fleet lease (within the budget and the
+ * host's disruption group) and the host-side lock, finish what an
  * interrupted rollout left, run the steps (hostRollout.ts) through the host's NixOS operations,
  * then release the lock and the lease.
  */
@@ -57,6 +58,8 @@ export async function applyHost(spec: HostSpec, previous: Previous, deps: Rollou
     ? await FleetLease.take(deps.cluster, {
         host: spec.name,
         identity: leaseIdentity(spec.name, deps.owner.pid, deps.owner.machine, deps.owner.token),
+        maxUnavailable: spec.disruption.maxUnavailable,
+        group: spec.disruption.group,
         waitSeconds: spec.timeouts.lockSeconds,
         progress: deps.progress,
         clock: deps.clock,

@@ -78,6 +78,21 @@ export interface KubernetesTarget {
   readonly nodeName: string;
 }
 
+/**
+ * What the rollout of a host may disrupt along with it, held in the fleet lease so that it
+ * holds across stacks and machines (lib/cluster/lease.ts).
+ */
+export interface DisruptionBudget {
+  /** How many hosts of the cluster may be disrupted at once. */
+  readonly maxUnavailable: number;
+  /**
+   * Hosts of different groups are never disrupted at once: a failure domain
+   * (`topology.kubernetes.io/zone=zone-a`), a control-plane host's own group, or "" in a fleet
+   * without failure domains (lib/inventory/waves.ts decides).
+   */
+  readonly group: string;
+}
+
 /** The NixosHost resource's inputs. */
 export interface HostSpec {
   readonly name: string;
@@ -105,4 +120,5 @@ export interface HostSpec {
   readonly drain: DrainPolicy;
   readonly gates: HealthGates;
   readonly timeouts: Timeouts;
+  readonly disruption: DisruptionBudget;
 }

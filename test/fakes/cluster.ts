@@ -1,5 +1,5 @@
 /** An in-memory Cluster for unit tests of drain, cordon and health gates. */
-import type { Cluster, EvictionResult, LeaseSpec, LeaseState, LeaseWrite, NodeState, PodOnNode, PodRef, WorkloadHealth } from "../../lib/cluster/cluster";
+import type { Cluster, EvictionResult, LeaseSpec, LeaseState, LeaseWrite, NamedLease, NodeState, PodOnNode, PodRef, WorkloadHealth } from "../../lib/cluster/cluster";
 import type { Clock } from "../../lib/rollout/wait";
 
 /** A pod of the fake, with knobs for the Eviction API's answers. */
@@ -103,6 +103,12 @@ export class FakeCluster implements Cluster {
   /** Leases with the API server's optimistic concurrency: a write naming an old resourceVersion conflicts. */
   leases = new Map<string, LeaseState>();
   private leaseVersion = 0;
+  /** Runs before each list answers, e.g. to let a racing rollout write between two reads. */
+  beforeList: (() => void | Promise<void>) | undefined;
+  async listLeases(namespace: string): Promise<NamedLease[]> {
+    await this.beforeList?.();
+    return [...this.leases.entries()].filter(([k]) => k.startsWith(`${namespace}/`)).map(([k, l]) => ({ name: k.slice(namespace.length + 1), ...l }));
+  }
   async getLease(namespace: string, name: string) {
     return this.leases.get(`${namespace}/${name}`);
   }

@@ -29,6 +29,7 @@ export function testSpec(name: string, overrides: Partial<HostSpec> = {}): HostS
       healthSeconds: 60,
       confirmSeconds: 30,
     },
+    disruption: { maxUnavailable: 1, group: "" },
     ...overrides,
   };
 }

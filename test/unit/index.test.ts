@@ -16,6 +16,9 @@ interface Seen {
   readonly files: Record<string, string>;
 }
 
+/** The exports of the program's last run. */
+let exported: { rolloutOrder: string[]; rolloutWaves: string[][] } | undefined;
+
 /** Runs the program with `config` (secret keys listed in `secretKeys`) and returns what it declared. */
 async function runProgram(config: Record<string, string>, secretKeys: string[]): Promise<Seen[]> {
   const seen: Seen[] = [];
@@ -43,8 +46,9 @@ async function runProgram(config: Record<string, string>, secretKeys: string[]):
   process.chdir(PROJECT);
   try {
     delete require.cache[INDEX];
-    const program = require(INDEX) as { rolloutOrder: string[] };
+    const program = require(INDEX) as { rolloutOrder: string[]; rolloutWaves: string[][] };
     assert.ok(Array.isArray(program.rolloutOrder));
+    exported = program;
     await new Promise((resolve) => setTimeout(resolve, 300));
   } finally {
     process.chdir(cwd);
@@ -80,6 +84,28 @@ describe("index.ts under Pulumi's mocks", () => {
       assert.ok(s.files["configuration.nix"].includes("./hardware-configuration.nix"));
       assert.ok(!JSON.stringify(s.files).includes("t0ken"));
     }
+  });
+
+  it("declares the hosts wave by wave under a budget and failure domains, and exports the waves", async () => {
+    const zone = (z: string) => ({ "topology.kubernetes.io/zone": z });
+    const zoned = {
+      ...inventory,
+      rollout: { maxUnavailable: 2, failureDomainLabel: "topology.kubernetes.io/zone" },
+      hosts: [
+        { ...inventory.hosts[0], labels: zone("a") },
+        { ...inventory.hosts[1], labels: zone("a") },
+        { ...inventory.hosts[2], labels: zone("b") },
+        { name: "w3", role: "worker", address: "192.0.2.13", ssh: { trustOnFirstUse: true }, labels: zone("a") },
+      ],
+    };
+    const seen = await runProgram(
+      { "fleet:inventory": JSON.stringify(zoned), "fleet:sshPrivateKey": loginKey(), "fleet:secrets": JSON.stringify({ k3sToken: "t0ken" }), "fleet:kubeconfig": "apiVersion: v1\nkind: Config\n" },
+      ["fleet:sshPrivateKey", "fleet:secrets", "fleet:kubeconfig"],
+    );
+    assert.deepEqual(exported?.rolloutWaves, [["cp1"], ["w1", "w3"], ["w2"]]);
+    assert.deepEqual(exported?.rolloutOrder, ["cp1", "w1", "w3", "w2"]);
+    const deps = Object.fromEntries(seen.map((s) => [s.name, s.dependencies.map((d) => d.replace(/.*::/, "")).sort()]));
+    assert.deepEqual(deps, { cp1: [], w1: ["cp1"], w3: ["cp1"], w2: ["w1", "w3"] });
   });
 
   it("refuses a secret stored in plain text, before declaring any host", async () => {

@@ -12,7 +12,7 @@ interface Registration {
 }
 
 /** Registers the fleet against Pulumi's mocks and records what the engine would be told. */
-async function register(names: string[]): Promise<Registration[]> {
+async function register(names: string[], waves?: string[][]): Promise<Registration[]> {
   const seen: Registration[] = [];
   await pulumi.runtime.setMocks(
     {
@@ -35,7 +35,7 @@ async function register(names: string[]): Promise<Registration[]> {
     deps.set(req.getName(), { d: req.getDependenciesList(), s: req.getAdditionalsecretoutputsList() });
     return original(req, cb);
   };
-  const hosts = rollOutFleet(names.map((n) => testSpec(n)));
+  const hosts = rollOutFleet(names.map((n) => testSpec(n)), waves);
   await Promise.all(hosts.map((h) => new Promise((resolve) => pulumi.all([h.urn, h.systemPath]).apply(resolve))));
   return seen.map((r) => ({ ...r, dependencies: deps.get(r.name)?.d ?? [], secretOutputs: deps.get(r.name)?.s ?? [] }));
 }
@@ -49,6 +49,36 @@ describe("the fleet program", () => {
     assert.match(regs[1].dependencies[0], /::srv1$/);
     assert.equal(regs[2].dependencies.length, 1);
     assert.match(regs[2].dependencies[0], /::srv2$/);
+  });
+
+  it("with waves of one host is exactly that chain", async () => {
+    const regs = await register(["srv1", "srv2", "srv3"], [["srv1"], ["srv2"], ["srv3"]]);
+    assert.deepEqual(
+      regs.map((r) => [r.name, r.dependencies.map((d) => d.replace(/.*::/, ""))]),
+      [["srv1", []], ["srv2", ["srv1"]], ["srv3", ["srv2"]]],
+    );
+  });
+
+  it("lets the hosts of a wave run at once and makes each host wait for every host of the wave before", async () => {
+    const waves = [["cp1"], ["a1", "a2"], ["a3"], ["b1", "b2"]];
+    const regs = await register(["cp1", "a1", "b1", "a2", "b2", "a3"], waves);
+    const deps = new Map(regs.map((r) => [r.name, r.dependencies.map((d) => d.replace(/.*::/, "")).sort()]));
+    assert.deepEqual(regs.map((r) => r.name), ["cp1", "a1", "a2", "a3", "b1", "b2"]);
+    assert.deepEqual(Object.fromEntries(deps), {
+      cp1: [],
+      a1: ["cp1"],
+      a2: ["cp1"],
+      a3: ["a1", "a2"],
+      b1: ["a3"],
+      b2: ["a3"],
+    });
+  });
+
+  it("refuses waves that leave a host out, name one twice or name an unknown one", async () => {
+    const specs = ["srv1", "srv2"].map((n) => testSpec(n));
+    assert.throws(() => rollOutFleet(specs, [["srv1"]]), /leave out srv2/);
+    assert.throws(() => rollOutFleet(specs, [["srv1"], ["srv1", "srv2"]]), /srv1 twice/);
+    assert.throws(() => rollOutFleet(specs, [["srv1", "srv2", "srv9"]]), /srv9, which is not a planned host/);
   });
 
   it("keeps the SSH key, secret files and kubeconfig secret in the outputs", async () => {

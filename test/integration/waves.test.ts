@@ -1,0 +1,122 @@
+/**
+ * Disruption budgets against the simulated fleet: rollouts started close together through the
+ * provider (as two or three stacks would), each with rollout.maxUnavailable 2, kept apart by
+ * the fleet lease's slots and failure domains. The timeline proves what was disrupted when.
+ */
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { CoordinationV1Api, KubeConfig } from "@kubernetes/client-node";
+import type { HostSpec } from "../../lib/rollout/spec";
+import type { HostProps } from "../../providers/props";
+import { SimFleet } from "../../sim/fleet";
+import type { FleetJson, SimTimings, TimelineEvent } from "../../sim/types";
+import { assertNeverTwoDisrupted, inventoryFor, planForFleet, rollOutThrough } from "./helpers/provider-harness";
+
+const TIMINGS: Partial<SimTimings> = { downMs: 600, slowBootMs: 2000, systemdSettleMs: 300, kubeletReadyMs: 300, podTerminationMs: 100, rescheduleMs: 300 };
+const ZONE = "topology.kubernetes.io/zone";
+
+/** Every moment's set of disrupted hosts (cordoned, rebooting or down, until uncordoned), in time order. */
+function disruptedOverTime(events: readonly TimelineEvent[]): { t: number; hosts: string[] }[] {
+  const now = new Set<string>();
+  const out: { t: number; hosts: string[] }[] = [];
+  for (const e of [...events].sort((a, b) => a.t - b.t)) {
+    if (e.kind === "cordon" || e.kind === "reboot-started" || e.kind === "down") now.add(e.host);
+    if (e.kind === "uncordon") now.delete(e.host);
+    out.push({ t: e.t, hosts: [...now].sort() });
+  }
+  return out;
+}
+
+describe("disruption budgets (rollout.maxUnavailable, failure domains) against the simulated fleet", function () {
+  this.timeout(300_000);
+  let stateDir: string;
+  let fleet: SimFleet;
+  let fj: FleetJson;
+  const state = new Map<string, HostProps>();
+
+  /** The fleet's inventory with a budget of two, srv1..srv3 in the zones given, and a kernel parameter per host that needs a reboot. */
+  function plan(zones: readonly string[], mark: string): Map<string, HostSpec> {
+    const inv = inventoryFor();
+    inv.timeouts = { ...inv.timeouts, lockSeconds: 120, healthSeconds: 60 };
+    inv.rollout = { maxUnavailable: 2, failureDomainLabel: ZONE };
+    inv.hosts.forEach((h, i) => {
+      h.labels = { [ZONE]: zones[i] };
+      h.nix = { settings: { boot: { kernelParams: [`waves=${mark}-${h.name as string}`] } } };
+    });
+    return new Map(planForFleet(inv, fj, { k3sToken: "waves-test-token" }).map((s) => [s.name, s]));
+  }
+  const events = (since: number): TimelineEvent[] => fleet.timeline().filter((e) => e.t >= since);
+
+  /** Rolls the hosts out through the provider, each as its own stack would, started 300 ms apart. */
+  async function concurrently(specs: readonly HostSpec[]): Promise<{ props: HostProps; lines: string[] }[]> {
+    const log = console.log;
+    const runs: Promise<{ props: HostProps; lines: string[] }>[] = [];
+    for (const spec of specs) {
+      if (runs.length > 0) await new Promise((r) => setTimeout(r, 300));
+      runs.push(rollOutThrough(state, spec));
+    }
+    // Overlapping console captures restore each other's stand-in: put the real one back.
+    return Promise.all(runs).finally(() => (console.log = log));
+  }
+
+  async function slotsHeld(): Promise<string[]> {
+    const kc = new KubeConfig();
+    kc.loadFromString(fs.readFileSync(fj.kubeconfig, "utf8"));
+    const list = await kc.makeApiClient(CoordinationV1Api).listNamespacedLease({ namespace: "kube-system" });
+    return list.items.filter((l) => l.metadata?.name?.startsWith("nixos-fleet-rollout") && l.spec?.holderIdentity).map((l) => `${l.metadata?.name}: ${l.spec?.holderIdentity}`);
+  }
+
+  before(async function () {
+    assert.equal(process.getuid?.(), 0, "the simulated fleet needs root");
+    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "nfsim-waves-"));
+    fleet = await SimFleet.start({ stateDir, hosts: 3, timings: TIMINGS });
+    fj = fleet.fleetJson;
+    for (const spec of plan(["zone-a", "zone-a", "zone-b"], "0").values()) await rollOutThrough(state, spec);
+  });
+
+  after(async function () {
+    await fleet?.stop();
+    if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it("never disrupts two failure domains at once: srv2 (zone-a) and srv3 (zone-b) go one after the other", async () => {
+    const since = Date.now();
+    const specs = plan(["zone-a", "zone-a", "zone-b"], "1");
+    assert.deepEqual([specs.get("srv2")!.disruption, specs.get("srv3")!.disruption], [
+      { maxUnavailable: 2, group: `${ZONE}=zone-a` },
+      { maxUnavailable: 2, group: `${ZONE}=zone-b` },
+    ]);
+    const [a, b] = await concurrently([specs.get("srv2")!, specs.get("srv3")!]);
+    assert.equal(a.props.rebooted, true);
+    assert.equal(b.props.rebooted, true);
+    assertNeverTwoDisrupted(events(since));
+    const lines = [...a.lines, ...b.lines].join("\n");
+    assert.match(lines, /srv3: waiting for the fleet lease kube-system\/nixos-fleet-rollout, held by nixos-fleet rollout of srv2 .*\[group topology\.kubernetes\.io\/zone=zone-a\] \(its holder is in the failure domain topology\.kubernetes\.io\/zone=zone-a; srv3 is in the failure domain topology\.kubernetes\.io\/zone=zone-b\)/);
+    assert.deepEqual(await slotsHeld(), [], "every slot is released at the end");
+  });
+
+  it("lets two hosts of one domain be disrupted together, never three, and never the control plane with another", async () => {
+    const since = Date.now();
+    const specs = plan(["zone-a", "zone-a", "zone-a"], "2");
+    const runs = await concurrently([specs.get("srv2")!, specs.get("srv3")!, specs.get("srv1")!]);
+    for (const r of runs) assert.equal(r.props.rebooted, true);
+    const moments = disruptedOverTime(events(since));
+    let most = 0;
+    for (const m of moments) {
+      const at = new Date(m.t).toISOString();
+      assert.ok(m.hosts.length <= 2, `three hosts disrupted at ${at}: ${m.hosts.join(", ")}`);
+      assert.ok(!(m.hosts.includes("srv1") && m.hosts.length > 1), `the control-plane host srv1 disrupted with another at ${at}: ${m.hosts.join(", ")}`);
+      most = Math.max(most, m.hosts.length);
+    }
+    // The budget is used: srv2 and srv3, started 300 ms apart, were disrupted at the same time.
+    assert.equal(most, 2, `srv2 and srv3 never overlapped:\n${moments.map((m) => `${new Date(m.t).toISOString()} ${m.hosts.join(",")}`).join("\n")}`);
+    assert.ok(
+      moments.some((m) => m.hosts.join() === "srv2,srv3"),
+      "srv2 and srv3 were the two disrupted together",
+    );
+    assert.match(runs[2].lines.join("\n"), /srv1: waiting for the fleet lease .*\(its holder is in the failure domain topology\.kubernetes\.io\/zone=zone-a; srv1 is in a group of its own, as a control-plane host\)/);
+    assert.deepEqual(await slotsHeld(), [], "every slot is released at the end");
+  });
+});
