@@ -7,7 +7,7 @@
  */
 import { messageOf } from "../proc";
 import type { SimTimings, TimelineKind } from "../types";
-import { type Api, apiOf } from "./api";
+import { type Api, apiOf, unless } from "./api";
 import { AuditTail, findingOf } from "./audit";
 import { type K3sState, readK3sState, readNodeFacts } from "./host-system";
 import { Kubelet } from "./kubelet";
@@ -40,6 +40,8 @@ export const KUBELET_DEFAULTS = {
   /** One round of every kubelet, the pod loop and the Node watch. */
   tickMs: 300,
   auditPollMs: 200,
+  /** Deadline of one step of the loop (a kubelet's requests, the pod loop, the Node watch), so a hung request cannot stop it. */
+  stepTimeoutMs: 10_000,
   /** Deadline for the pdb-blocks fault's pod to run under its budget. */
   pinnedTimeoutMs: 60_000,
 } as const;
@@ -170,11 +172,11 @@ export class SimKubelets {
     await this.attempt("the Node watch", () => this.watchNodes());
   }
 
-  /** Records ready / not-ready when a Node's Ready condition turns True or stops being True. */
+  /** Records ready / not-ready when a Node's Ready condition turns True or stops being True (one GET per Node: read from etcd). */
   private async watchNodes(): Promise<void> {
-    for (const n of (await this.api.core.listNode()).items) {
-      const name = n.metadata?.name ?? "";
-      if (!this.hosts.has(name)) continue;
+    for (const name of this.hosts.keys()) {
+      const n = await unless(404, this.api.core.readNode({ name }));
+      if (n === undefined) continue;
       const ready = n.status?.conditions?.find((c) => c.type === "Ready")?.status === "True";
       const before = this.ready.get(name);
       this.ready.set(name, ready);
@@ -205,13 +207,19 @@ export class SimKubelets {
 
   /** Runs one step; a failure is logged once per distinct message, and the loop goes on. */
   private async attempt(what: string, step: () => Promise<void>): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_r, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${KUBELET_DEFAULTS.stepTimeoutMs} ms`)), KUBELET_DEFAULTS.stepTimeoutMs);
+    });
     try {
-      await step();
+      await Promise.race([step(), deadline]);
       this.errors.delete(what);
     } catch (e) {
       const m = messageOf(e);
       if (this.errors.get(what) !== m) this.o.log(`${what}: ${m}`);
       this.errors.set(what, m);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
