@@ -145,7 +145,7 @@ export class SimFleet {
       hosts: names.map((name, i) => ({ name, address: nets[i].hostAddress, hostDir: path.join(sd, "hosts", name) })),
       timings: this.timings,
       auditLog: path.join(sd, "audit.log"),
-      record: (host, kind, detail) => void this.tl.record(host, kind, detail),
+      record: (host, kind, detail, at) => void this.tl.record(host, kind, detail, at),
       log: this.logFn,
     });
     await this.kube.start();

@@ -10,13 +10,16 @@ import type { TimelineKind } from "../types";
 export interface AuditEvent {
   readonly verb?: string;
   readonly stage?: string;
+  /** When the stage was reached (RFC 3339 with microseconds). */
+  readonly stageTimestamp?: string;
   readonly objectRef?: { readonly resource?: string; readonly subresource?: string; readonly namespace?: string; readonly name?: string };
   readonly responseStatus?: { readonly code?: number };
   readonly responseObject?: { readonly kind?: string; readonly spec?: { readonly unschedulable?: boolean } };
 }
 
-/** A timeline event taken from the audit log; `pod` when the host is the pod's node. */
+/** A timeline event taken from the audit log; `pod` when the host is the pod's node; `at` when it happened. */
 export interface AuditFinding {
+  readonly at?: number;
   readonly host?: string;
   readonly pod?: { readonly namespace: string; readonly name: string };
   readonly kind: TimelineKind;
@@ -28,6 +31,12 @@ export interface AuditFinding {
  * spec.unschedulable and is updated: a cordon is a change of it, whoever made it and however.
  */
 export function findingOf(e: AuditEvent, cordoned: Map<string, boolean>): AuditFinding | undefined {
+  const f = meaningOf(e, cordoned);
+  const at = e.stageTimestamp === undefined ? NaN : Date.parse(e.stageTimestamp);
+  return f === undefined || Number.isNaN(at) ? f : { ...f, at };
+}
+
+function meaningOf(e: AuditEvent, cordoned: Map<string, boolean>): AuditFinding | undefined {
   const ref = e.objectRef;
   const code = e.responseStatus?.code ?? 0;
   if (e.stage !== "ResponseComplete" || ref?.name === undefined) return undefined;

@@ -31,7 +31,8 @@ export interface SimKubeletsOptions {
   readonly timings: SimTimings;
   /** kube-apiserver's audit log (policy AUDIT_POLICY); without it no cordon/eviction events are recorded. */
   readonly auditLog?: string;
-  readonly record: (host: string, kind: TimelineKind, detail?: Record<string, unknown>) => void;
+  /** Timeline sink; `at` is when the event happened, when it was read later. */
+  readonly record: (host: string, kind: TimelineKind, detail?: Record<string, unknown>, at?: number) => void;
   readonly log: (line: string) => void;
 }
 
@@ -192,14 +193,14 @@ export class SimKubelets {
     const pod = f.pod;
     const host = f.host ?? (pod === undefined ? undefined : this.pods.nodeOf(pod.namespace, pod.name));
     if (host !== undefined || pod === undefined) {
-      if (host !== undefined && this.hosts.has(host)) this.o.record(host, f.kind, f.detail);
+      if (host !== undefined && this.hosts.has(host)) this.o.record(host, f.kind, f.detail, f.at);
       return;
     }
     // A pod the pod loop has not listed yet: ask where it is bound.
     void this.api.core.readNamespacedPod({ name: pod.name, namespace: pod.namespace }).then(
       (p) => {
         const node = p.spec?.nodeName;
-        if (node !== undefined && this.hosts.has(node)) this.o.record(node, f.kind, f.detail);
+        if (node !== undefined && this.hosts.has(node)) this.o.record(node, f.kind, f.detail, f.at);
       },
       (e: unknown) => this.o.log(`the eviction of ${pod.namespace}/${pod.name} is not on the timeline: its node is unknown (${messageOf(e)})`),
     );

@@ -1,8 +1,12 @@
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import type { V1Pod } from "@kubernetes/client-node";
 import { findingOf, type AuditEvent } from "../../sim/kubelet/audit";
 import { k3sSettings, k3sState, pathFromOutside } from "../../sim/kubelet/host-system";
 import { podAction } from "../../sim/kubelet/pods";
+import { readTimelineFile, Timeline } from "../../sim/timeline";
 
 const settings = (k3s: Record<string, unknown>) => k3sSettings({ services: { k3s } as never });
 
@@ -76,5 +80,28 @@ describe("simulated kubelets: what a kubelet does with a pod (sim/kubelet/pods.t
     assert.equal(podAction(deleting(30), ready, 1000, 1399, delays).kind, "wait");
     assert.equal(podAction(deleting(30), { ...ready, ready: false }, 1000, 1400, delays).kind, "remove");
     assert.equal(podAction(deleting(0), ready, 1000, 1000, delays).kind, "remove", "grace 0 is at once");
+  });
+});
+
+describe("the fleet's timeline with events read after the fact (sim/timeline.ts)", function () {
+  it("puts an event at the time it happened among those recorded meanwhile, in memory and in timeline.jsonl", function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "timeline-"));
+    try {
+      const file = path.join(dir, "timeline.jsonl");
+      const tl = new Timeline(file);
+      tl.record("a", "up", undefined, 1000);
+      tl.record("a", "reboot-started", undefined, 3000);
+      tl.record("a", "cordon", undefined, 2000);
+      tl.record("a", "uncordon", undefined, 3000);
+      assert.deepEqual(tl.all().map((e) => [e.t, e.kind]), [[1000, "up"], [2000, "cordon"], [3000, "reboot-started"], [3000, "uncordon"]]);
+      assert.deepEqual(readTimelineFile(file), tl.all());
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("an audit event carries the time kube-apiserver completed it", function () {
+    const f = findingOf({ verb: "delete", stage: "ResponseComplete", stageTimestamp: "2026-12-01T19:01:04.123456Z", objectRef: { resource: "nodes", name: "w2" }, responseStatus: { code: 200 } }, new Map());
+    assert.equal(f?.at, Date.parse("2026-12-01T19:01:04.123Z"));
   });
 });

@@ -67,7 +67,7 @@ export async function startKubelets(timings: SimTimings = TEST_TIMINGS): Promise
   const events: RecordedEvent[] = [];
   const kubelets = new SimKubelets({
     kubeconfig, hosts, timings, auditLog,
-    record: (host, kind, detail) => events.push({ t: Date.now(), host, kind, ...(detail === undefined ? {} : { detail }) }),
+    record: (host, kind, detail, at = Date.now()) => events.push({ t: at, host, kind, ...(detail === undefined ? {} : { detail }) }),
     log: (line) => (process.env.KUBELET_TEST_LOG ? console.log(`      [kubelets] ${line}`) : undefined),
   });
   let n = 0;
