@@ -19,7 +19,7 @@ export interface FleetJson {
   readonly hosts: readonly SimHostInfo[];
   /** Client private key (OpenSSH format) that root on every host accepts. */
   readonly sshKeyPath: string;
-  /** kubeconfig for the simulated Kubernetes API server. */
+  /** Admin kubeconfig of the fleet's Kubernetes control plane. */
   readonly kubeconfig: string;
   /** The state folder itself (absolute). */
   readonly stateDir: string;
