@@ -39,7 +39,7 @@ export interface SimKubeletsOptions {
 /** Defaults of the kubelets' loops. */
 export const KUBELET_DEFAULTS = {
   /** One round of every kubelet, the pod loop and the Node watch. */
-  tickMs: 300,
+  tickMs: 500,
   auditPollMs: 200,
   /** Deadline of one step of the loop (a kubelet's requests, the pod loop, the Node watch), so a hung request cannot stop it. */
   stepTimeoutMs: 10_000,
