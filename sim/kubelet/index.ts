@@ -10,7 +10,7 @@ import type { SimTimings, TimelineKind } from "../types";
 import { type Api, apiOf, unless } from "./api";
 import { AuditTail, findingOf } from "./audit";
 import { type K3sState, readK3sState, readNodeFacts } from "./host-system";
-import { Kubelet } from "./kubelet";
+import { Kubelet, readinessEvent, type SeenReady } from "./kubelet";
 import { PodLoop, type PodHost } from "./pods";
 import { addPinned, pinnedPending, removePinned, seedPending, seedWorkloads } from "./workloads";
 
@@ -61,7 +61,8 @@ export class SimKubelets {
   private readonly api: Api;
   private readonly hosts = new Map<string, HostState>();
   private readonly pods: PodLoop;
-  private readonly ready = new Map<string, boolean>();
+  /** What each Node's Ready condition was last seen as, and for which boot. */
+  private readonly ready = new Map<string, SeenReady>();
   private readonly cordoned = new Map<string, boolean>();
   private readonly errors = new Map<string, string>();
   private audit: AuditTail | undefined;
@@ -86,7 +87,7 @@ export class SimKubelets {
   async settled(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const notReady = [...this.hosts.values()].filter((h) => h.kubelet !== undefined && this.ready.get(h.host.name) !== true).map((h) => h.host.name);
+      const notReady = [...this.hosts.values()].filter((h) => h.kubelet !== undefined && this.ready.get(h.host.name)?.ready !== true).map((h) => h.host.name);
       const pending = notReady.length > 0 ? `Nodes ${notReady.join(", ")} to be Ready` : await seedPending(this.api).catch((e: unknown) => messageOf(e));
       if (pending === undefined) return;
       if (Date.now() > deadline) throw new Error(`gave up after ${timeoutMs} ms waiting for the simulated cluster to settle: ${pending}`);
@@ -152,7 +153,11 @@ export class SimKubelets {
     }
     if (h.kubelet !== undefined) return;
     const run = { node: h.host.name, role: k3s.role, address: h.host.address, bootId: h.bootId ?? "", facts: readNodeFacts(h.host.hostDir, h.system ?? system), labels: k3s.labels };
-    h.kubelet = new Kubelet(this.api, run, now, this.o.timings.kubeletReadyMs, () => (h.neverReady ? "kubelet never became ready (fault kubelet-never-ready)" : undefined));
+    h.kubelet = new Kubelet(
+      this.api, run, now, this.o.timings.kubeletReadyMs,
+      () => (h.neverReady ? "kubelet never became ready (fault kubelet-never-ready)" : undefined),
+      (ready) => this.observe(run.node, ready, run.bootId),
+    );
   }
 
   private schedule(): void {
@@ -173,18 +178,23 @@ export class SimKubelets {
     await this.attempt("the Node watch", () => this.watchNodes());
   }
 
-  /** Records ready / not-ready when a Node's Ready condition turns True or stops being True (one GET per Node: read from etcd). */
+  /**
+   * Reads each Node (a GET, from etcd) for what others changed: the node lifecycle controller
+   * marking it Unknown. What a kubelet posts itself is observed as it posts it.
+   */
   private async watchNodes(): Promise<void> {
     for (const name of this.hosts.keys()) {
       const n = await unless(404, this.api.core.readNode({ name }));
       if (n === undefined) continue;
-      const ready = n.status?.conditions?.find((c) => c.type === "Ready")?.status === "True";
-      const before = this.ready.get(name);
-      this.ready.set(name, ready);
-      const bootId = n.status?.nodeInfo?.bootID ?? "";
-      if (ready && before !== true) this.o.record(name, "ready", { bootId });
-      if (!ready && before === true) this.o.record(name, "not-ready", { bootId });
+      this.observe(name, n.status?.conditions?.find((c) => c.type === "Ready")?.status === "True", n.status?.nodeInfo?.bootID ?? "");
     }
+  }
+
+  /** Records ready when a Node turns Ready (or is Ready for a new boot), not-ready when it stops being Ready. */
+  private observe(name: string, ready: boolean, bootId: string): void {
+    const event = readinessEvent(this.ready.get(name), { ready, bootId });
+    this.ready.set(name, { ready, bootId });
+    if (event !== undefined) this.o.record(name, event, { bootId });
   }
 
   private onAudit(e: Parameters<typeof findingOf>[0]): void {

@@ -26,6 +26,8 @@ export class Kubelet {
     private readonly readyAfterMs: number,
     /** The reason the kubelet does not turn Ready (a fault), or undefined. */
     private readonly heldBack: () => string | undefined,
+    /** Called after each status this kubelet posted, with its Ready. */
+    private readonly posted: (ready: boolean) => void,
   ) {}
 
   /** Whether the kubelet reports Ready now. */
@@ -56,6 +58,7 @@ export class Kubelet {
       }
       this.postedReady = readiness.ready;
       this.lastStatusMs = now;
+      this.posted(readiness.ready);
     }
     if (now - this.lastLeaseMs >= KUBELET_INTERVALS.leaseRenewMs) {
       await this.renewLease(now);
@@ -81,4 +84,21 @@ export class Kubelet {
     lease.spec = { ...lease.spec, holderIdentity: this.run.node, renewTime: microTime(new Date(now)) };
     await c.replaceNamespacedLease({ name: this.run.node, namespace: NODE_LEASE_NAMESPACE, body: lease });
   }
+}
+
+/** A Node's Ready condition as last seen, and the boot it was reported for. */
+export interface SeenReady {
+  readonly ready: boolean;
+  readonly bootId: string;
+}
+
+/**
+ * The timeline event a newly seen Ready state means: ready when the Node turns Ready, or is
+ * Ready for another boot (its NotReady moment fell between two looks); not-ready when it stops
+ * being Ready. Pure.
+ */
+export function readinessEvent(before: SeenReady | undefined, now: SeenReady): "ready" | "not-ready" | undefined {
+  if (now.ready && (before?.ready !== true || before.bootId !== now.bootId)) return "ready";
+  if (!now.ready && before?.ready === true) return "not-ready";
+  return undefined;
 }

@@ -5,6 +5,7 @@ import * as path from "node:path";
 import type { V1Pod } from "@kubernetes/client-node";
 import { findingOf, type AuditEvent } from "../../sim/kubelet/audit";
 import { k3sSettings, k3sState, pathFromOutside } from "../../sim/kubelet/host-system";
+import { readinessEvent } from "../../sim/kubelet/kubelet";
 import { podAction } from "../../sim/kubelet/pods";
 import { readTimelineFile, Timeline } from "../../sim/timeline";
 
@@ -103,5 +104,16 @@ describe("the fleet's timeline with events read after the fact (sim/timeline.ts)
   it("an audit event carries the time kube-apiserver completed it", function () {
     const f = findingOf({ verb: "delete", stage: "ResponseComplete", stageTimestamp: "2026-12-01T19:01:04.123456Z", objectRef: { resource: "nodes", name: "w2" }, responseStatus: { code: 200 } }, new Map());
     assert.equal(f?.at, Date.parse("2026-12-01T19:01:04.123Z"));
+  });
+});
+
+describe("simulated kubelets: ready and not-ready on the timeline (sim/kubelet/kubelet.ts)", function () {
+  it("ready when a Node turns Ready, and when it is Ready for a new boot whose NotReady moment was not seen; not-ready when it stops being Ready", function () {
+    assert.equal(readinessEvent(undefined, { ready: false, bootId: "a" }), undefined, "registered NotReady");
+    assert.equal(readinessEvent({ ready: false, bootId: "a" }, { ready: true, bootId: "a" }), "ready");
+    assert.equal(readinessEvent({ ready: true, bootId: "a" }, { ready: true, bootId: "a" }), undefined);
+    assert.equal(readinessEvent({ ready: true, bootId: "a" }, { ready: true, bootId: "b" }), "ready");
+    assert.equal(readinessEvent({ ready: true, bootId: "b" }, { ready: false, bootId: "b" }), "not-ready");
+    assert.equal(readinessEvent({ ready: false, bootId: "b" }, { ready: false, bootId: "c" }), undefined);
   });
 });
