@@ -153,11 +153,13 @@ export class SimKubelets {
     }
     if (h.kubelet !== undefined) return;
     const run = { node: h.host.name, role: k3s.role, address: h.host.address, bootId: h.bootId ?? "", facts: readNodeFacts(h.host.hostDir, h.system ?? system), labels: k3s.labels };
-    h.kubelet = new Kubelet(
+    const kubelet: Kubelet = new Kubelet(
       this.api, run, now, this.o.timings.kubeletReadyMs,
       () => (h.neverReady ? "kubelet never became ready (fault kubelet-never-ready)" : undefined),
-      (ready) => this.observe(run.node, ready, run.bootId),
+      // A post that was under way when the host lost power says nothing about a later boot.
+      (ready) => (h.kubelet === kubelet ? this.observe(run.node, ready, run.bootId) : undefined),
     );
+    h.kubelet = kubelet;
   }
 
   private schedule(): void {
