@@ -42,7 +42,7 @@ export const USAGE = [
   "usage: npm run sim -- <command> [options]      (needs root)",
   "",
   "  up --hosts N [--host-names a,b,c] [timings] [--state-dir DIR]",
-  "        start N simulated NixOS hosts and a simulated Kubernetes API server in the background",
+  "        start N simulated NixOS hosts and the Kubernetes control plane with their kubelets in the background",
   "  down [--state-dir DIR]                         stop the fleet and remove everything it created",
   "  status [--json] [--state-dir DIR]              hosts, addresses, power state and faults",
   "  fault <host> <fault> [on|off] [--system STORE-PATH] [--state-dir DIR]",

@@ -1,14 +1,17 @@
 /**
  * The simulated fleet: N NixOS hosts in their own network and mount namespaces, reached over
- * real OpenSSH, a simulated Kubernetes API server, a control socket and a timeline. This file
- * wires the pieces together; each concern lives in its own module.
+ * real OpenSSH, the real Kubernetes control plane with a simulated kubelet per host, a control
+ * socket and a timeline. This file wires the pieces together; each concern lives in its own
+ * module.
  */
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ControlServer } from "./control";
 import { SimHost, type HostContext, type PowerState } from "./host";
-import { installHost } from "./install";
-import { SimKube } from "./kube/index";
+import { installHost, type K3sJoin } from "./install";
+import { ControlPlane } from "./controlplane/index";
+import { SimKubelets } from "./kubelet/index";
 import { fleetIdOf, hostNames, NeedsRootError, prepareHostDir, recoverCrashed, type SimFleetOptions, type SimRole } from "./fleet-setup";
 import { ENV, hostPaths, SESSION_PATH } from "./layout";
 import { withMachineLock } from "./lock";
@@ -24,11 +27,13 @@ export { fleetIdOf, hostNames, NeedsRootError, type SimFleetOptions, type SimRol
 
 /** The compiled host tools (dist/sim/hosttools). */
 const TOOLS_DIR = path.join(__dirname, "hosttools");
-const STOP_TIMEOUT_MS = 20_000;
-/** Files of the state folder this fleet owns (others, like kube/, belong to their writers). */
+const STOP_TIMEOUT_MS = 30_000;
+/** Deadline for every host's Node to be Ready and the seeded workloads available after the start. */
+const SETTLE_TIMEOUT_MS = 120_000;
 /** State folders of the fleets running in this process (resources.json names the process, not the fleet). */
 const LIVE_STATE_DIRS = new Set<string>();
-const OWN_FILES = ["fleet.json", "timeline.jsonl", "known_hosts", "control.sock", "id_ed25519", "id_ed25519.pub", "fleet.log", "inventory.yaml"];
+/** Files of the state folder this fleet owns, removed at start (kube/ holds the control plane's data). */
+const OWN_FILES = ["kubeconfig", "audit.log", "fleet.json", "timeline.jsonl", "known_hosts", "control.sock", "id_ed25519", "id_ed25519.pub", "fleet.log", "inventory.yaml"];
 
 /** A running simulated fleet. */
 export class SimFleet {
@@ -36,7 +41,9 @@ export class SimFleet {
   /** Host names in the order they were asked for (hosts start in parallel). */
   private order: string[] = [];
   private control: ControlServer | undefined;
-  private kube: SimKube | undefined;
+  private controlPlane: ControlPlane | undefined;
+  private controlPlaneStarting: Promise<unknown> | undefined;
+  private kube: SimKubelets | undefined;
   private kubeconfig = "";
   private stopping: Promise<void> | undefined;
   private stopRequested: (() => void) | undefined;
@@ -65,6 +72,7 @@ export class SimFleet {
     LIVE_STATE_DIRS.add(stateDir);
     for (const f of OWN_FILES) fs.rmSync(path.join(stateDir, f), { force: true });
     fs.rmSync(path.join(stateDir, "hosts"), { recursive: true, force: true });
+    fs.rmSync(path.join(stateDir, "kube"), { recursive: true, force: true });
     const logFile = path.join(stateDir, "fleet.log");
     const log = (line: string) => {
       const stamped = `${new Date().toISOString()} ${line}`;
@@ -90,6 +98,19 @@ export class SimFleet {
     const sd = this.stateDir;
     const started = Date.now();
     this.order = names;
+    // The control plane starts while the hosts' namespaces are made; its processes are recorded
+    // as they start, so `sim down` and crash recovery end them too.
+    const controlPlane = ControlPlane.start({
+      dataDir: path.join(sd, "kube"),
+      kubeconfigPath: path.join(sd, "kubeconfig"),
+      auditLogPath: path.join(sd, "audit.log"),
+      ...(this.timings.nodeMonitorGracePeriodSeconds === undefined ? {} : { nodeMonitorGracePeriodSeconds: this.timings.nodeMonitorGracePeriodSeconds, nodeMonitorPeriodSeconds: 1 }),
+      onProcess: (ref, component) => this.resources.addProcess(ref, `${component} of the control plane`),
+      log: this.logFn,
+    }).then((cp) => (this.controlPlane = cp));
+    this.controlPlaneStarting = controlPlane;
+    // A rejection is awaited below; this keeps it from counting as unhandled meanwhile.
+    controlPlane.catch(() => undefined);
     // Under the machine-wide lock: the subnet is chosen and the hosts' namespaces and mounts are
     // made, so no other fleet takes the same subnet or removes a mountpoint in between.
     const { subnet, nets, holders } = await withMachineLock(async () => {
@@ -117,13 +138,17 @@ export class SimFleet {
     this.logFn(`starting ${names.length} hosts on ${subnet}`);
     const roleOf = (name: string, i: number): SimRole => roles[name] ?? (i === 0 ? "control-plane" : "worker");
     const clientKey = await generateKey(path.join(sd, "id_ed25519"), "nixos-fleet-sim");
-    this.kube = new SimKube({
-      stateDir: sd,
-      nodes: names.map((name, i) => ({ name, role: roleOf(name, i), address: nets[i].hostAddress })),
+    const cp = await controlPlane;
+    this.kubeconfig = cp.kubeconfigPath;
+    this.kube = new SimKubelets({
+      kubeconfig: fs.readFileSync(cp.kubeconfigPath, "utf8"),
+      hosts: names.map((name, i) => ({ name, address: nets[i].hostAddress, hostDir: path.join(sd, "hosts", name) })),
       timings: this.timings,
-      record: (e) => void this.tl.record(e.host, e.kind, e.detail),
+      auditLog: path.join(sd, "audit.log"),
+      record: (host, kind, detail, at) => void this.tl.record(host, kind, detail, at),
+      log: this.logFn,
     });
-    this.kubeconfig = (await this.kube.start()).kubeconfigPath;
+    await this.kube.start();
     const controlSocket = path.join(sd, "control.sock");
     this.control = await ControlServer.listen(controlSocket, {
       fleet: () => this.fleetJson,
@@ -155,23 +180,29 @@ export class SimFleet {
       }),
       log: this.logFn,
     };
-    const results = await Promise.allSettled(names.map((name, i) => this.addHost(ctx, name, roleOf(name, i), nets[i], holders[i], clientKey)));
+    // The machines were set up as one k3s cluster: control-plane hosts as servers, the others as agents of the first server.
+    const server = names.findIndex((n, i) => roleOf(n, i) === "control-plane");
+    const joinToken = randomBytes(24).toString("hex");
+    const joinOf = (name: string, i: number): K3sJoin =>
+      roleOf(name, i) === "control-plane" ? { role: "server" } : { role: "agent", serverAddr: `https://${nets[Math.max(server, 0)].hostAddress}:6443`, token: joinToken };
+    const results = await Promise.allSettled(names.map((name, i) => this.addHost(ctx, name, roleOf(name, i), nets[i], holders[i], clientKey, joinOf(name, i))));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed) throw failed.reason;
+    await this.kube.settled(SETTLE_TIMEOUT_MS);
     const json = this.fleetJson;
     fs.writeFileSync(path.join(sd, "known_hosts"), json.hosts.map((h) => `${h.address} ${h.hostKey}`).join("\n") + "\n");
     writeAtomic(path.join(sd, "fleet.json"), JSON.stringify(json, null, 2) + "\n");
     this.logFn(`${names.length} hosts up in ${Date.now() - started} ms`);
   }
 
-  private async addHost(ctx: HostContext, name: string, role: SimRole, net: HostNet, holder: Holder, clientKey: string): Promise<void> {
+  private async addHost(ctx: HostContext, name: string, role: SimRole, net: HostNet, holder: Holder, clientKey: string, k3s: K3sJoin): Promise<void> {
     const hostDir = path.join(this.stateDir, "hosts", name);
     const hostKey = await prepareHostDir(hostDir, name, clientKey);
     const info = { name, address: net.hostAddress, port: 22, hostKey, role };
     fs.writeFileSync(hostPaths(hostDir).info, JSON.stringify(info, null, 2) + "\n");
     const host = new SimHost(name, hostDir, net, holder, hostKey, ctx);
     this.hosts.set(name, host);
-    const installed = await installHost(host, clientKey, ctx.sessionEnv(name, hostDir), TOOLS_DIR);
+    const installed = await installHost(host, clientKey, ctx.sessionEnv(name, hostDir), TOOLS_DIR, k3s);
     this.logFn(`${name}: installed generation ${installed.generation} (${installed.system})`);
     await host.boot();
   }
@@ -231,7 +262,10 @@ export class SimFleet {
     for (const h of this.hosts.values()) h.halt();
     const problems: string[] = [];
     await bounded(this.control?.close(), left(), "closing the control socket").catch((e: unknown) => problems.push(messageOf(e)));
-    await bounded(this.kube?.stop(), left(), "stopping the Kubernetes simulator").catch((e: unknown) => problems.push(messageOf(e)));
+    this.kube?.stop();
+    // A start still under way (a failed fleet start) ends first, so no component starts after the cleanup.
+    await bounded(this.controlPlaneStarting?.catch(() => undefined), left(), "the Kubernetes control plane's start").catch((e: unknown) => problems.push(messageOf(e)));
+    await bounded(this.controlPlane?.stop(), left(), "stopping the Kubernetes control plane").catch((e: unknown) => problems.push(messageOf(e)));
     problems.push(...(await cleanUp(this.resources.snapshot, left())));
     LIVE_STATE_DIRS.delete(this.stateDir);
     const remaining = await settle(this.resources.snapshot, Math.min(left(), 5000));

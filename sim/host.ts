@@ -29,11 +29,14 @@ import { breaks, type FaultName, type FaultScope, type FaultsFile, type SimTimin
  */
 const SCOPED_FAULTS: ReadonlySet<FaultName> = new Set<FaultName>(["kubelet-never-ready", "degraded", "activation-fails"]);
 
-/** The part of the Kubernetes simulator a host drives. */
+/** The part of the simulated kubelets (sim/kubelet) a host drives. */
 export interface KubeHooks {
-  hostUp(node: string, bootId: string): void;
+  /** The host booted `system` (a store path) with this boot id. */
+  hostUp(node: string, bootId: string, system: string): void;
   hostDown(node: string): void;
-  setFault(node: string, fault: "kubelet-never-ready" | "pdb-blocks", on: boolean): void;
+  /** switch-to-configuration activated `system` live. */
+  servicesChanged(node: string, system: string): void;
+  setFault(node: string, fault: "kubelet-never-ready" | "pdb-blocks", on: boolean): Promise<void>;
 }
 
 /** What every host shares. */
@@ -117,9 +120,9 @@ export class SimHost {
       this.bootedSystem = system;
       this.state = "up";
       this.writeFaults();
-      this.ctx.kube.setFault(this.name, "kubelet-never-ready", this.hits("kubelet-never-ready"));
+      await this.ctx.kube.setFault(this.name, "kubelet-never-ready", this.hits("kubelet-never-ready"));
       this.ctx.timeline.record(this.name, "up", { bootId, system });
-      this.ctx.kube.hostUp(this.name, bootId);
+      this.ctx.kube.hostUp(this.name, bootId, system);
       await this.startBootServices(system);
     });
   }
@@ -188,10 +191,10 @@ export class SimHost {
     switch (fault) {
       case "kubelet-never-ready":
         // Takes effect at the next boot into a system it breaks (see scopes).
-        if (!on) this.ctx.kube.setFault(this.name, fault, false);
+        if (!on) await this.ctx.kube.setFault(this.name, fault, false);
         break;
       case "pdb-blocks":
-        this.ctx.kube.setFault(this.name, fault, on);
+        await this.ctx.kube.setFault(this.name, fault, on);
         break;
       case "host-key-changed":
         await this.serial(async () => {
@@ -229,6 +232,7 @@ export class SimHost {
   servicesChanged(system: string): Promise<void> {
     return this.serial(async () => {
       if (this.state !== "up" || this.stopping) return;
+      this.ctx.kube.servicesChanged(this.name, system);
       this.sshdSystem = system;
       const before = this.sshd ? fs.readFileSync(path.join(hostPaths(this.dir).sshd, "sshd_config"), "utf8") : undefined;
       const wanted = this.sshdSetup();

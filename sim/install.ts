@@ -13,6 +13,12 @@ import { CommandError, messageOf, runOk } from "./proc";
 
 const INSTALL_TIMEOUT_MS = 120_000;
 
+/** Where an installed agent keeps the join token its configuration names. */
+export const K3S_AGENT_TOKEN = "/var/lib/rancher/k3s/agent-token";
+
+/** How a machine joined the fleet's k3s cluster when it was set up. */
+export type K3sJoin = { readonly role: "server" } | { readonly role: "agent"; readonly serverAddr: string; readonly token: string };
+
 /** What the bootstrap program printed. */
 export interface Installed {
   readonly system: string;
@@ -20,12 +26,25 @@ export interface Installed {
 }
 
 /**
- * Writes the initial configuration (root accepts `authorizedKey`) and builds generation 1 as
- * the boot default. `env` is the environment of the host's SSH sessions.
+ * Writes the initial configuration (root accepts `authorizedKey`; k3s as it joined) and builds
+ * generation 1 as the boot default. `env` is the environment of the host's SSH sessions.
  */
-export async function installHost(host: SimHost, authorizedKey: string, env: Readonly<Record<string, string>>, toolsDir: string): Promise<Installed> {
+export async function installHost(
+  host: SimHost,
+  authorizedKey: string,
+  env: Readonly<Record<string, string>>,
+  toolsDir: string,
+  k3s: K3sJoin,
+): Promise<Installed> {
   const etc = hostPaths(host.dir).etcNixos;
-  for (const [file, text] of Object.entries(initialConfiguration(host.name, { authorizedKeys: [authorizedKey] }))) {
+  if (k3s.role === "agent") {
+    // The join token the agent was set up with, where its configuration reads it.
+    const file = path.join(hostPaths(host.dir).varLib, K3S_AGENT_TOKEN.slice("/var/lib/".length));
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, `${k3s.token}\n`, { mode: 0o600 });
+  }
+  const joined = k3s.role === "server" ? { role: "server" as const } : { role: "agent" as const, serverAddr: k3s.serverAddr, tokenFile: K3S_AGENT_TOKEN };
+  for (const [file, text] of Object.entries(initialConfiguration(host.name, { authorizedKeys: [authorizedKey], k3s: joined }))) {
     fs.mkdirSync(path.dirname(path.join(etc, file)), { recursive: true });
     fs.writeFileSync(path.join(etc, file), text);
   }

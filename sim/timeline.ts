@@ -40,9 +40,16 @@ export class Timeline {
     fs.writeFileSync(file, "");
   }
 
-  record(host: string, kind: TimelineKind, detail?: Readonly<Record<string, unknown>>): TimelineEvent {
-    const event: TimelineEvent = detail === undefined ? { t: Date.now(), host, kind } : { t: Date.now(), host, kind, detail };
-    this.events.push(event);
+  /**
+   * Records an event that happened at `at` (milliseconds; now by default). Events read from a
+   * log after the fact (kube-apiserver's audit log) carry the time they happened, so they take
+   * their place among the events recorded meanwhile.
+   */
+  record(host: string, kind: TimelineKind, detail?: Readonly<Record<string, unknown>>, at: number = Date.now()): TimelineEvent {
+    const event: TimelineEvent = detail === undefined ? { t: at, host, kind } : { t: at, host, kind, detail };
+    let i = this.events.length;
+    while (i > 0 && this.events[i - 1].t > at) i--;
+    this.events.splice(i, 0, event);
     fs.appendFileSync(this.file, JSON.stringify(event) + "\n");
     for (const l of this.listeners) l(event);
     return event;
@@ -60,7 +67,7 @@ export class Timeline {
   }
 }
 
-/** Reads timeline.jsonl, skipping a torn last line. */
+/** Reads timeline.jsonl in time order (a late-read event was appended after later ones), skipping a torn last line. */
 export function readTimelineFile(file: string): TimelineEvent[] {
   if (!fs.existsSync(file)) return [];
   const out: TimelineEvent[] = [];
@@ -72,5 +79,6 @@ export function readTimelineFile(file: string): TimelineEvent[] {
       // a line cut short by a crash
     }
   }
-  return out;
+  // A stable sort: events of the same millisecond stay in the order they were recorded.
+  return out.map((e, i) => ({ e, i })).sort((a, b) => a.e.t - b.e.t || a.i - b.i).map((x) => x.e);
 }

@@ -19,7 +19,7 @@ export interface FleetJson {
   readonly hosts: readonly SimHostInfo[];
   /** Client private key (OpenSSH format) that root on every host accepts. */
   readonly sshKeyPath: string;
-  /** kubeconfig for the simulated Kubernetes API server. */
+  /** Admin kubeconfig of the fleet's Kubernetes control plane. */
   readonly kubeconfig: string;
   /** The state folder itself (absolute). */
   readonly stateDir: string;
@@ -101,10 +101,15 @@ export interface SimTimings {
   readonly systemdSettleMs: number;
   /** After boot, how long until the kubelet reports the Node Ready. */
   readonly kubeletReadyMs: number;
-  /** How long an evicted pod takes to terminate. */
+  /** Longest a kubelet takes to remove a pod being deleted (its grace period caps it too). */
   readonly podTerminationMs: number;
-  /** How long until an evicted pod is running again elsewhere / workloads recover. */
+  /** How long a kubelet takes to start a pod bound to its Ready node (Running and Ready). */
   readonly rescheduleMs: number;
+  /**
+   * kube-controller-manager's --node-monitor-grace-period: how long a Node whose kubelet stopped
+   * stays as it was before the control plane marks it Unknown. Unset: Kubernetes' own default.
+   */
+  readonly nodeMonitorGracePeriodSeconds?: number;
 }
 
 export const DEFAULT_TIMINGS: SimTimings = {

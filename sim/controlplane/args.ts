@@ -13,6 +13,8 @@ export interface ArgsInput {
   readonly nodeLifecycle: NodeLifecycle;
   /** Address every component binds to. */
   readonly listenAddress: string;
+  /** When set, kube-apiserver writes audit events of the policy at `policyFile` to `logFile`. */
+  readonly audit?: { readonly policyFile: string; readonly logFile: string };
 }
 
 const ETCD_MEMBER = "fleet-etcd";
@@ -72,6 +74,23 @@ export function apiserverArgs(i: ArgsInput): string[] {
     `--service-cluster-ip-range=${CONTROL_PLANE_DEFAULTS.serviceClusterIpRange}`,
     "--endpoint-reconciler-type=none",
     "--profiling=false",
+    ...auditArgs(i),
+  ];
+}
+
+/**
+ * The audit log: one JSON event per line, written before the response in blocking mode, never
+ * rotated (a fleet's log stays small: the policy logs only what a drain or an operator does).
+ */
+function auditArgs(i: ArgsInput): string[] {
+  if (i.audit === undefined) return [];
+  return [
+    `--audit-policy-file=${i.audit.policyFile}`,
+    `--audit-log-path=${i.audit.logFile}`,
+    "--audit-log-format=json",
+    "--audit-log-mode=blocking",
+    "--audit-log-maxsize=0",
+    "--audit-log-maxbackup=0",
   ];
 }
 

@@ -15,11 +15,11 @@ import { type ControlPlaneBinaries, locateBinaries, requireBinaries } from "./bi
 import { certificatePlan, ensureCertificates, type CertName, type CertSpec } from "./certs";
 import { renderKubeconfig, writeKubeconfig } from "./kubeconfig";
 import { type Layout, layoutOf, loopbackUrl, type Ports } from "./layout";
-import { type Component, type ControlPlaneOptions, CONTROL_PLANE_DEFAULTS as D, type NodeLifecycle, nodeLifecycleOf, STOP_ORDER } from "./options";
+import { AUDIT_POLICY, type Component, type ControlPlaneOptions, CONTROL_PLANE_DEFAULTS as D, type NodeLifecycle, nodeLifecycleOf, STOP_ORDER } from "./options";
 import { httpProbe, httpsGet, type Probe, type TlsClient, waitUntil } from "./probe";
 import { type ComponentProcess, logTail, rssBytes, spawnComponent, stopComponent } from "./processes";
 
-export { type Component, COMPONENTS, CONTROL_PLANE_DEFAULTS, type ControlPlaneOptions } from "./options";
+export { AUDIT_POLICY, type Component, COMPONENTS, CONTROL_PLANE_DEFAULTS, type ControlPlaneOptions } from "./options";
 export { BUILD_COMMAND, type ControlPlaneBinaries, locateBinaries } from "./binaries";
 
 /** Resident memory of one component. */
@@ -130,7 +130,12 @@ export class ControlPlane {
     const host = D.listenAddress;
     const certs = await ensureCertificates(l.certs.dir, plan);
     const ports = await freePorts();
-    const input = { layout: l, ports, nodeLifecycle: lifecycle, listenAddress: host };
+    const audit = this.o.auditLogPath === undefined ? undefined : { policyFile: path.join(l.dataDir, "audit-policy.yaml"), logFile: this.o.auditLogPath };
+    if (audit !== undefined) {
+      fs.writeFileSync(audit.policyFile, AUDIT_POLICY);
+      fs.mkdirSync(path.dirname(audit.logFile), { recursive: true });
+    }
+    const input = { layout: l, ports, nodeLifecycle: lifecycle, listenAddress: host, ...(audit === undefined ? {} : { audit }) };
     this.apiUrl = loopbackUrl(host, ports.apiserver);
     for (const [file, cert] of [[l.controllerManagerKubeconfig, "controller-manager"], [l.schedulerKubeconfig, "scheduler"]] as const) {
       await writeKubeconfig(file, renderKubeconfig(this.apiUrl, cert, { kind: "files", caFile: certs.caCert, certFile: certs.cert(cert), keyFile: certs.key(cert) }));

@@ -41,6 +41,11 @@ export interface ControlPlaneOptions {
   readonly nodeMonitorGracePeriodSeconds?: number;
   /** kube-controller-manager --node-monitor-period: how often the node lifecycle controller checks. */
   readonly nodeMonitorPeriodSeconds?: number;
+  /**
+   * When set, kube-apiserver writes an audit log here (JSON lines) with the policy of
+   * AUDIT_POLICY: evictions with their answer, and changes to Nodes with the resulting Node.
+   */
+  readonly auditLogPath?: string;
   /** Deadline for the whole start, until the cluster is usable. */
   readonly startTimeoutMs?: number;
   /** Deadline for stop() to see every process gone. */
@@ -99,3 +104,27 @@ export function nodeLifecycleOf(o: Pick<ControlPlaneOptions, "nodeMonitorGracePe
   }
   return { gracePeriodSeconds: grace, periodSeconds: period };
 }
+
+/**
+ * The audit policy used with auditLogPath: what a drain and an operator do to Nodes and pods,
+ * at the level that shows the outcome. Evictions at Metadata (the response code tells evicted
+ * from refused); creates, updates, patches and deletes of Nodes at RequestResponse (the Node
+ * afterwards shows whether it is cordoned). Status updates by kubelets are subresources
+ * (nodes/status) and are not logged; nothing else is.
+ */
+export const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: ["RequestReceived", "ResponseStarted"]
+rules:
+  - level: Metadata
+    verbs: ["create"]
+    resources:
+      - group: ""
+        resources: ["pods/eviction"]
+  - level: RequestResponse
+    verbs: ["create", "update", "patch", "delete"]
+    resources:
+      - group: ""
+        resources: ["nodes"]
+  - level: None
+`;

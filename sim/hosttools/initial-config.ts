@@ -9,6 +9,17 @@ export interface InitialConfigurationOptions {
   /** OpenSSH public key lines root accepts (the fleet's client key). */
   readonly authorizedKeys?: readonly string[];
   readonly stateVersion?: string;
+  /**
+   * The machine joined a k3s cluster when it was set up: a server (which makes its own token)
+   * or an agent of `serverAddr` with the token in `tokenFile`.
+   */
+  readonly k3s?: { readonly role: "server" } | { readonly role: "agent"; readonly serverAddr: string; readonly tokenFile: string };
+}
+
+function k3sLines(k: NonNullable<InitialConfigurationOptions["k3s"]>): string {
+  const lines = ["", "  services.k3s.enable = true;", `  services.k3s.role = ${JSON.stringify(k.role)};`];
+  if (k.role === "agent") lines.push(`  services.k3s.serverAddr = ${JSON.stringify(k.serverAddr)};`, `  services.k3s.tokenFile = ${JSON.stringify(k.tokenFile)};`);
+  return lines.join("\n") + "\n";
 }
 
 function uuidFrom(seed: string): string {
@@ -41,7 +52,7 @@ export function initialConfiguration(hostName: string, options: InitialConfigura
   services.openssh.settings.PermitRootLogin = "prohibit-password";
   users.users.root.openssh.authorizedKeys.keys = [
 ${keys}  ];
-
+${options.k3s === undefined ? "" : k3sLines(options.k3s)}
   environment.systemPackages = with pkgs; [ vim git curl ];
 
   # The release this machine was first installed with; leave it as it is.

@@ -1,6 +1,6 @@
 /**
  * The host-side lock, the fleet-wide lease and a rollout stopped from outside, against the
- * simulated fleet: real sshd, real host tools, the simulated Kubernetes API serving Leases.
+ * simulated fleet: real sshd, real host tools, the real Kubernetes control plane serving Leases.
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";

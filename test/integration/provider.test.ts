@@ -1,6 +1,6 @@
 /**
  * The NixosHost provider's create/update/read/delete against the simulated fleet: real sshd,
- * real nix-instantiate behind nixos-rebuild, the simulated Kubernetes API.
+ * real nix-instantiate behind nixos-rebuild, the real Kubernetes control plane with simulated kubelets.
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";

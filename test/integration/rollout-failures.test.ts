@@ -1,8 +1,10 @@
 /**
  * Failures that change the host and must leave it on a known-good system, told truthfully:
  * an activation that fails (issue behaviour 1), a rollback from a pending generation that
- * never booted (behaviour 2), and a live rollback whose boot default must follow (behaviour 4).
- * Against the simulated fleet: real sshd, real nix-instantiate, the simulated Kubernetes API.
+ * never booted (behaviour 2), a live rollback whose boot default must follow (behaviour 4),
+ * and a configuration that takes k3s off a worker.
+ * Against the simulated fleet: real sshd, real nix-instantiate, the real Kubernetes control
+ * plane with the fleet's simulated kubelets.
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -11,7 +13,9 @@ import * as path from "node:path";
 import type { HostSpec } from "../../lib/rollout/spec";
 import * as impl from "../../providers/impl";
 import type { HostProps } from "../../providers/props";
+import { kubeCluster } from "../../lib/cluster/kube";
 import { SimFleet } from "../../sim/fleet";
+import { hostStorePath } from "../../sim/hosttools/boot-state";
 import type { FleetJson, SimTimings } from "../../sim/types";
 import { exec1 } from "./helpers/fleet-client";
 import { captureConsole, inventoryFor, planForFleet } from "./helpers/provider-harness";
@@ -155,5 +159,32 @@ describe("rollout failures end on a known-good system (simulated fleet)", functi
     } finally {
       await fleet.setFault("srv2", "kubelet-never-ready", false);
     }
+  });
+
+  it("a configuration that disables k3s on a worker: no kubelet, so the Node never turns Ready on the new boot; the rollback restores a Ready Node, with no fault set", async () => {
+    const { good } = await start();
+    assert.deepEqual(fleet.hostState("srv2").faults, []);
+    const since = Date.now();
+    const spec = plan((inv) => {
+      inv.timeouts = { ...inv.timeouts, readySeconds: 6 };
+      // The kernel parameter makes the change need a reboot; the module turns k3s off (lib.mkForce
+      // over the fleet's k3s module), as a host module of a real inventory would.
+      inv.hosts[1].nix = { imports: ["test/fixtures/k3s-disabled.nix"], settings: { boot: { kernelParams: ["k3s-off=1"] } } };
+    });
+    const message = await failing(spec);
+    assert.match(message, /^srv2: ready failed: gave up after 6s waiting for Node srv2 to be Ready/);
+    assert.match(message, new RegExp(`rolled back: srv2 runs ${good} again .*rebooted into it; srv2 was uncordoned; healthy`));
+    const ups = fleet.timeline().filter((e) => e.t >= since && e.host === "srv2" && e.kind === "up");
+    assert.equal(ups.length, 2, "booted the new system, then the old one");
+    const broken = String(ups[0].detail?.system);
+    assert.notEqual(broken, good);
+    const config = JSON.parse(fs.readFileSync(path.join(hostStorePath(path.join(fj.stateDir, "hosts", "srv2"), broken), "etc/nixos-sim/config.json"), "utf8")) as { services: { k3s: { enable: boolean } } };
+    assert.equal(config.services.k3s.enable, false, "the booted system has k3s off");
+    const ready = fleet.timeline().filter((e) => e.t >= since && e.host === "srv2" && e.kind === "ready").map((e) => e.detail?.bootId);
+    assert.deepEqual(ready, [ups[1].detail?.bootId], "Ready only on the boot into the old system");
+    const node = await kubeCluster(fs.readFileSync(fj.kubeconfig, "utf8")).getNode("srv2");
+    assert.deepEqual([node?.ready, node?.bootId, node?.unschedulable], [true, fleet.hostState("srv2").bootId, false]);
+    assert.deepEqual(await systems(), on(good));
+    assert.deepEqual(fleet.hostState("srv2").faults, [], "no fault flag was involved");
   });
 });

@@ -33,7 +33,7 @@ describe("simulated fleet start (sim/fleet.ts)", function () {
 
   it("removes everything it created when the start fails halfway", async function () {
     // A state folder this deep makes the control socket path too long for a Unix socket, which
-    // fails the start after the namespaces, veths and the Kubernetes simulator exist.
+    // fails the start after the namespaces, veths and the Kubernetes control plane exist.
     const stateDir = path.join(dir, "d".repeat(100));
     const targetsBefore = ALL_MOUNTS.map((m) => m.target).filter((t) => fs.existsSync(t));
     const logged: string[] = [];

@@ -1,6 +1,6 @@
 /**
  * The simulated fleet end to end: three hosts in their own namespaces behind real sshd, the
- * host tools, the Kubernetes simulator, every fault, the timeline, and a clean stop.
+ * host tools, the control plane and its simulated kubelets, every fault, the timeline, and a clean stop.
  * Needs root, OpenSSH (sshd and ssh), iproute2, util-linux and nix-instantiate (kubectl only in sim-kube-kubectl.test.ts).
  */
 import * as assert from "node:assert/strict";

@@ -1,31 +1,28 @@
 /**
- * Starts the simulated Kubernetes API server for a test on loopback in a temporary state
- * folder, with small timings, and gives raw HTTPS access, kubectl and polling with deadlines.
+ * The simulated kubelets (sim/kubelet) against the real control plane (sim/controlplane), for a
+ * test: hosts are folders with the systems a kubelet reads (their evaluated configuration and
+ * record), so a test decides what each host booted without running a fleet.
  */
-import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
-import * as https from "node:https";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parse } from "yaml";
-import { SimKube, type SimKubeNode } from "../../../sim/kube/index";
+import { ControlPlane } from "../../../sim/controlplane/index";
+import { SimKubelets, type KubeletHost } from "../../../sim/kubelet/index";
+import { hostPaths } from "../../../sim/layout";
 import type { SimTimings, TimelineKind } from "../../../sim/types";
+import { type Clients, clients } from "./controlplane-harness";
 
-/** Small timings so a test sees every transition in well under a second. */
+/** Small timings; the node grace period is kube-controller-manager's flag, shortened. */
 export const TEST_TIMINGS: SimTimings = {
   downMs: 100,
   slowBootMs: 200,
   systemdSettleMs: 20,
-  kubeletReadyMs: 150,
-  podTerminationMs: 150,
-  rescheduleMs: 250,
+  kubeletReadyMs: 600,
+  podTerminationMs: 400,
+  rescheduleMs: 300,
+  nodeMonitorGracePeriodSeconds: 6,
 };
-
-export const TEST_NODES: readonly SimKubeNode[] = [
-  { name: "cp1", role: "control-plane" },
-  { name: "w1", role: "worker" },
-  { name: "w2", role: "worker" },
-];
 
 export interface RecordedEvent {
   readonly t: number;
@@ -34,142 +31,73 @@ export interface RecordedEvent {
   readonly detail?: Record<string, unknown>;
 }
 
-export interface SimHarness {
-  readonly sim: SimKube;
-  readonly dir: string;
-  readonly url: string;
-  readonly kubeconfigPath: string;
+/** What a test system configures for k3s. */
+export type TestK3s = { readonly enable: false } | { readonly enable: true; readonly role: "server" | "agent"; readonly tokenFile?: string; readonly extraFlags?: string };
+
+/** A running control plane with kubelets for `hosts`. */
+export interface KubeletHarness {
+  readonly cp: ControlPlane;
+  readonly kubelets: SimKubelets;
+  readonly api: Clients;
   readonly kubeconfig: string;
-  readonly caPem: string;
-  readonly token: string;
+  readonly hosts: readonly KubeletHost[];
   readonly events: RecordedEvent[];
   readonly timings: SimTimings;
+  /** Writes a system into `host`'s store and returns its store path as the host sees it. */
+  system(host: string, k3s: TestK3s, kernelVersion?: string): string;
   stop(): Promise<void>;
 }
 
-export async function startSim(timings: SimTimings = TEST_TIMINGS, nodes: readonly SimKubeNode[] = TEST_NODES): Promise<SimHarness> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sim-kube-test-"));
+export const TEST_HOSTS = ["cp1", "w1", "w2"] as const;
+
+/** Starts the control plane (with its audit log) and the kubelets; no host is up yet. */
+export async function startKubelets(timings: SimTimings = TEST_TIMINGS): Promise<KubeletHarness> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kubelet-test-"));
+  const auditLog = path.join(dir, "audit.log");
+  const cp = await ControlPlane.start({
+    dataDir: path.join(dir, "kube"),
+    kubeconfigPath: path.join(dir, "kubeconfig"),
+    auditLogPath: auditLog,
+    nodeMonitorGracePeriodSeconds: timings.nodeMonitorGracePeriodSeconds,
+    nodeMonitorPeriodSeconds: 1,
+  });
+  const kubeconfig = fs.readFileSync(cp.kubeconfigPath, "utf8");
+  const hosts = TEST_HOSTS.map((name, i) => ({ name, address: `10.99.0.${10 + i}`, hostDir: path.join(dir, "hosts", name) }));
+  for (const h of hosts) fs.mkdirSync(hostPaths(h.hostDir).store, { recursive: true });
   const events: RecordedEvent[] = [];
-  const sim = new SimKube({ stateDir: dir, nodes, timings, record: (e) => events.push({ t: Date.now(), ...e }) });
-  try {
-    const { url, kubeconfigPath } = await sim.start();
-    const kubeconfig = fs.readFileSync(kubeconfigPath, "utf8");
-    const parsed = parse(kubeconfig) as {
-      clusters: Array<{ cluster: { "certificate-authority-data": string } }>;
-      users: Array<{ user: { token: string } }>;
-    };
-    return {
-      sim, dir, url, kubeconfigPath, kubeconfig, events, timings,
-      caPem: Buffer.from(parsed.clusters[0].cluster["certificate-authority-data"], "base64").toString("utf8"),
-      token: parsed.users[0].user.token,
-      async stop() {
-        await sim.stop();
-        fs.rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  } catch (e) {
-    await sim.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-    throw e;
-  }
-}
-
-/** Polls `probe` every 20 ms until it returns a value other than undefined, or fails naming `what`. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last === undefined ? "" : ` (last error: ${String(last)})`}`);
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-export interface RawResponse {
-  readonly status: number;
-  readonly contentType: string;
-  readonly body: unknown;
-}
-
-/** One HTTPS request to the simulator; `token: null` sends none. */
-export function raw(h: SimHarness, method: string, urlPath: string, opts: { token?: string | null; body?: unknown; contentType?: string; accept?: string } = {}): Promise<RawResponse> {
-  const token = opts.token === undefined ? h.token : opts.token;
-  const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      new URL(urlPath, h.url),
-      {
-        method,
-        ca: h.caPem,
-        agent: false,
-        timeout: 5000,
-        headers: {
-          ...(token === null ? {} : { Authorization: `Bearer ${token}` }),
-          ...(payload === undefined ? {} : { "Content-Type": opts.contentType ?? "application/json", "Content-Length": Buffer.byteLength(payload) }),
-          Accept: opts.accept ?? "application/json",
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          const text = Buffer.concat(chunks).toString("utf8");
-          const contentType = String(res.headers["content-type"] ?? "");
-          resolve({ status: res.statusCode ?? 0, contentType, body: contentType.startsWith("application/json") ? JSON.parse(text) : text });
-        });
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error(`${method} ${urlPath}: no answer within 5 s`)));
-    req.on("error", reject);
-    req.end(payload);
+  const kubelets = new SimKubelets({
+    kubeconfig, hosts, timings, auditLog,
+    record: (host, kind, detail, at = Date.now()) => events.push({ t: at, host, kind, ...(detail === undefined ? {} : { detail }) }),
+    log: (line) => (process.env.KUBELET_TEST_LOG ? console.log(`      [kubelets] ${line}`) : undefined),
   });
+  let n = 0;
+  return {
+    cp, kubelets, api: clients(kubeconfig), kubeconfig, hosts, events, timings,
+    system(host, k3s, kernelVersion = "6.6.45") {
+      const hostDir = hosts.find((h) => h.name === host)?.hostDir ?? "";
+      const base = `${createHash("sha256").update(`${host}/${n++}`).digest("hex").slice(0, 32)}-nixos-system-${host}-24.11`;
+      const etc = path.join(hostPaths(hostDir).store, base, "etc", "nixos-sim");
+      fs.mkdirSync(etc, { recursive: true });
+      const services = k3s.enable
+        ? { k3s: { enable: true, role: k3s.role, serverAddr: k3s.role === "agent" ? "https://10.99.0.10:6443" : "", tokenFile: k3s.tokenFile ?? null, token: "", extraFlags: k3s.extraFlags ?? "" } }
+        : { k3s: { enable: false } };
+      fs.writeFileSync(path.join(etc, "config.json"), JSON.stringify({ services }));
+      const packages = k3s.enable ? ["/nix/store/00000000000000000000000000000000-k3s-1.31.4+k3s1"] : [];
+      fs.writeFileSync(path.join(etc, "system.json"), JSON.stringify({ kernelVersion, nixosVersion: "24.11.20250101.abcdef0", codeName: "Vicuna", systemPackages: packages }));
+      return `/nix/store/${base}`;
+    },
+    async stop() {
+      kubelets.stop();
+      await cp.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
-/** Brings every node up and waits until its Ready condition and all pods are Ready. */
-export async function bootAll(h: SimHarness, nodes: readonly SimKubeNode[] = TEST_NODES, bootSuffix = "1"): Promise<void> {
-  for (const n of nodes) h.sim.hostUp(n.name, `boot-${n.name}-${bootSuffix}`);
-  await waitFor("every node and pod Ready", () => {
-    const s = h.sim.snapshot() as { nodes: Array<{ ready: string }>; pods: Array<{ ready: boolean }> };
-    return s.nodes.every((n) => n.ready === "True") && s.pods.every((p) => p.ready) ? true : undefined;
-  });
-}
-
-export interface KubectlResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly ms: number;
-}
-
-/** The kubectl binary, or undefined when none is installed. */
-export function findKubectl(): string | undefined {
-  for (const dir of (process.env.PATH ?? "").split(path.delimiter).concat(["/usr/bin", "/usr/local/bin"])) {
-    const p = path.join(dir, "kubectl");
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return p;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
-/** Runs kubectl against the simulator with its own discovery cache; never longer than timeoutMs. */
-export function kubectl(bin: string, h: SimHarness, args: readonly string[], timeoutMs = 60_000): Promise<KubectlResult> {
-  const started = Date.now();
-  const all = ["--kubeconfig", h.kubeconfigPath, "--cache-dir", path.join(h.dir, "kubectl-cache"), ...args];
-  return new Promise((resolve) => {
-    execFile(bin, all, { timeout: timeoutMs }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === "number" ? Number((err as { code: number }).code) : -1;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr), ms: Date.now() - started });
-    });
-  });
+/** Writes a file on a host, at a path of the host's own view under /var/lib. */
+export function writeHostFile(h: KubeletHarness, host: string, hostPath: string, text: string): void {
+  const dir = h.hosts.find((x) => x.name === host)?.hostDir ?? "";
+  const file = path.join(hostPaths(dir).varLib, hostPath.replace(/^\/var\/lib\//, ""));
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, text);
 }
