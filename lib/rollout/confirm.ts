@@ -28,6 +28,9 @@ export function isCutOff(error: unknown): error is CutOffError {
   return error instanceof CutOffError;
 }
 
+/** The shortest time worth a connection attempt within the confirm window. */
+const MIN_ATTEMPT_MS = 1000;
+
 /** The part of the guard's deadline the rollout uses to confirm; the rest keeps it clear of the guard firing. */
 export function confirmWindowMs(seconds: number): number {
   return Math.max(1000, seconds * 1000 - Math.min(5000, seconds * 250));
@@ -49,11 +52,19 @@ export interface ConfirmOptions {
 export async function confirmOverNewConnection(ops: NixosOps, o: ConfirmOptions): Promise<{ outcome: GuardOutcome | "unreachable"; lastSeen: string }> {
   const connectMs = o.timeouts.connectSeconds * 1000;
   const windowMs = confirmWindowMs(o.guard.seconds);
+  // An attempt started in the window's last moments would only time out and hide why the ones before failed.
+  let lastRefusal = "";
   try {
     const outcome = await waitUntil(
       { what: `a new SSH connection to ${o.host} running ${o.guard.system}`, timeoutSeconds: windowMs / 1000, intervalMs: 500, clock: o.clock },
       async (remaining) => {
-        await ops.reconnect(Math.min(remaining, connectMs));
+        if (remaining < MIN_ATTEMPT_MS && lastRefusal !== "") return notYet(lastRefusal);
+        try {
+          await ops.reconnect(Math.min(remaining, connectMs));
+        } catch (error) {
+          if (isUnreachable(error)) lastRefusal = error instanceof Error ? error.message : String(error);
+          throw error;
+        }
         return done(await ops.disarmGuard());
       },
       isUnreachable,
