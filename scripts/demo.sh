@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job on this machine's embedded default: starts a simulated fleet of three NixOS
-# hosts and a Kubernetes API (npm run sim), previews and rolls out the dev stack to it, then
+# hosts and the real Kubernetes control plane (npm run sim), previews and rolls out the dev stack to it, then
 # makes a change every host must reboot for (a kernel parameter), previews it and rolls it out:
 # drain, reboot, back on a new boot, kubelet Ready, uncordon, gates, one host at a time.
 # Run as root (the simulated hosts live in network namespaces behind real sshd). Leaves the
