@@ -15,7 +15,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { processIo, runProgram, type Io } from "./cli";
-import type { JsonObject, JsonValue } from "./evaluate";
+import type { JsonObject } from "./evaluate";
+import { isObject } from "./json-path";
 import { HOST } from "./paths";
 import { SYSTEM_CONFIG_FILE } from "./system-info";
 import { systemdRun } from "./systemd-run";
@@ -25,10 +26,6 @@ export interface BootService {
   readonly name: string;
   readonly script: string;
   readonly description: string;
-}
-
-function isObject(v: JsonValue | undefined): v is JsonObject {
-  return v !== null && v !== undefined && typeof v === "object" && !Array.isArray(v);
 }
 
 /** The script services multi-user.target wants, sorted by name (systemd orders them by dependencies; none here has any). */

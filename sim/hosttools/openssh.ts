@@ -6,7 +6,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { JsonObject, JsonValue } from "./evaluate";
+import type { JsonObject } from "./evaluate";
+import { at } from "./json-path";
 import { SYSTEM_CONFIG_FILE } from "./system-info";
 
 /** The OpenSSH settings of one system. */
@@ -19,14 +20,6 @@ export interface OpensshSettings {
   readonly permitRootLogin: string;
   /** Root's authorized keys from the configuration. */
   readonly rootKeys: readonly string[];
-}
-
-function at(v: JsonValue | undefined, dotted: string): JsonValue | undefined {
-  for (const part of dotted.split(".")) {
-    if (v === null || v === undefined || typeof v !== "object" || Array.isArray(v)) return undefined;
-    v = v[part];
-  }
-  return v;
 }
 
 /** Reads the settings from an evaluated configuration, with NixOS's defaults. */

@@ -8,7 +8,8 @@
  * (which ignores failures), or when the last line of its `script` is `false` or `exit N`
  * with N ≠ 0.
  */
-import type { JsonObject, JsonValue } from "./evaluate";
+import type { JsonObject } from "./evaluate";
+import { at, isObject } from "./json-path";
 
 /** Units every simulated NixOS host runs, whatever its configuration. */
 export const BASE_UNITS: readonly string[] = [
@@ -59,19 +60,6 @@ export interface UnitSummary {
   readonly units: readonly string[];
   /** The units among them that fail to start, sorted. */
   readonly failing: readonly string[];
-}
-
-function at(config: JsonObject, dotted: string): JsonValue | undefined {
-  let v: JsonValue | undefined = config;
-  for (const part of dotted.split(".")) {
-    if (v === null || typeof v !== "object" || Array.isArray(v)) return undefined;
-    v = v[part];
-  }
-  return v;
-}
-
-function isObject(v: JsonValue | undefined): v is JsonObject {
-  return v !== null && v !== undefined && typeof v === "object" && !Array.isArray(v);
 }
 
 /** True when one ExecStart command line runs `false` and does not ignore its failure. */

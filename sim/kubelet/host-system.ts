@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { HOST_MOUNTS } from "../layout";
 import { hostStorePath } from "../hosttools/boot-state";
 import type { JsonObject, JsonValue } from "../hosttools/evaluate";
+import { at } from "../hosttools/json-path";
 import { readSystemInfo, SYSTEM_CONFIG_FILE } from "../hosttools/system-info";
 
 /** Whether k3s runs on a system, and why not when it does not. */
@@ -31,14 +32,6 @@ export interface K3sSettings {
   readonly tokenFile: string | null;
   readonly serverAddr: string;
   readonly extraFlags: readonly string[];
-}
-
-function at(v: JsonValue | undefined, dotted: string): JsonValue | undefined {
-  for (const part of dotted.split(".")) {
-    if (v === null || v === undefined || typeof v !== "object" || Array.isArray(v)) return undefined;
-    v = v[part];
-  }
-  return v;
 }
 
 /** services.k3s of an evaluated configuration, with the NixOS module's defaults. */
