@@ -32,7 +32,7 @@ const STOP_TIMEOUT_MS = 30_000;
 const SETTLE_TIMEOUT_MS = 120_000;
 /** State folders of the fleets running in this process (resources.json names the process, not the fleet). */
 const LIVE_STATE_DIRS = new Set<string>();
-/** Files of the state folder this fleet owns, removed at start (kube/ holds the control plane's data). */
+/** Files of the state folder this fleet owns, removed at start (kube/ holds the control plane's data, bin/ the hosts' kubectl). */
 const OWN_FILES = ["kubeconfig", "audit.log", "fleet.json", "timeline.jsonl", "known_hosts", "control.sock", "id_ed25519", "id_ed25519.pub", "fleet.log", "inventory.yaml"];
 
 /** A running simulated fleet. */
@@ -73,6 +73,7 @@ export class SimFleet {
     for (const f of OWN_FILES) fs.rmSync(path.join(stateDir, f), { force: true });
     fs.rmSync(path.join(stateDir, "hosts"), { recursive: true, force: true });
     fs.rmSync(path.join(stateDir, "kube"), { recursive: true, force: true });
+    fs.rmSync(path.join(stateDir, "bin"), { recursive: true, force: true });
     const logFile = path.join(stateDir, "fleet.log");
     const log = (line: string) => {
       const stamped = `${new Date().toISOString()} ${line}`;
@@ -166,10 +167,12 @@ export class SimFleet {
       setFault: (h, f, on, system) => this.setFault(h, f, on, system),
       down: () => this.stopRequested?.(),
     });
+    const kubectl = installKubectl(cp.binaries.kubectl, sd);
     const ctx: HostContext = {
       timings: this.timings,
       timeline: this.tl,
       kube: this.kube,
+      apiServer: { ...loopbackEndpoint(cp.url), kubeconfig: fs.readFileSync(cp.kubeconfigPath, "utf8") },
       resources: this.resources,
       sessionEnv: (host, hostDir) => ({
         PATH: SESSION_PATH,
@@ -177,6 +180,7 @@ export class SimFleet {
         [ENV.hostDir]: hostDir,
         [ENV.control]: controlSocket,
         [ENV.toolsDir]: TOOLS_DIR,
+        [ENV.kubectl]: kubectl,
       }),
       log: this.logFn,
     };
@@ -259,8 +263,9 @@ export class SimFleet {
   private async doStop(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     const left = () => Math.max(1000, deadline - Date.now());
-    for (const h of this.hosts.values()) h.halt();
+    const halted = Promise.all([...this.hosts.values()].map((h) => h.halt()));
     const problems: string[] = [];
+    await bounded(halted, left(), "closing the hosts' API relays").catch((e: unknown) => problems.push(messageOf(e)));
     await bounded(this.control?.close(), left(), "closing the control socket").catch((e: unknown) => problems.push(messageOf(e)));
     this.kube?.stop();
     // A start still under way (a failed fleet start) ends first, so no component starts after the cleanup.
@@ -284,6 +289,24 @@ export class SimFleet {
     if (!h) throw new Error(`no simulated host named ${JSON.stringify(name)} (hosts: ${[...this.hosts.keys()].join(", ")})`);
     return h;
   }
+}
+
+/** host and port of an https://HOST:PORT URL. */
+function loopbackEndpoint(url: string): { host: string; port: number } {
+  const u = new URL(url);
+  return { host: u.hostname, port: Number(u.port) };
+}
+
+/**
+ * A copy of the control plane's kubectl in the state folder, which the hosts see (the tool
+ * cache under /root is hidden by each host's own /root): k3s's `kubectl` on a host runs it.
+ */
+function installKubectl(kubectl: string, stateDir: string): string {
+  const into = path.join(stateDir, "bin", "kubectl");
+  fs.mkdirSync(path.dirname(into), { recursive: true });
+  fs.copyFileSync(kubectl, into, fs.constants.COPYFILE_FICLONE);
+  fs.chmodSync(into, 0o555);
+  return into;
 }
 
 function writeAtomic(file: string, text: string): void {

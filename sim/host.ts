@@ -5,6 +5,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { type ApiServer, K3S_API_PORT, K3sApi } from "./k3s-api";
+import type { K3sState } from "./kubelet/host-system";
 import { ENV, hostPaths } from "./layout";
 import { nsenterArgs, type Holder } from "./mounts";
 import { setHostLink, type HostNet } from "./netns";
@@ -31,11 +33,11 @@ const SCOPED_FAULTS: ReadonlySet<FaultName> = new Set<FaultName>(["kubelet-never
 
 /** The part of the simulated kubelets (sim/kubelet) a host drives. */
 export interface KubeHooks {
-  /** The host booted `system` (a store path) with this boot id. */
-  hostUp(node: string, bootId: string, system: string): void;
-  hostDown(node: string): void;
-  /** switch-to-configuration activated `system` live. */
-  servicesChanged(node: string, system: string): void;
+  /** The host booted `system` (a store path) with this boot id; says whether its k3s runs. */
+  hostUp(host: string, bootId: string, system: string): K3sState;
+  hostDown(host: string): void;
+  /** switch-to-configuration activated `system` live, or k3s.service was started or stopped; says whether its k3s runs (undefined while down). */
+  servicesChanged(host: string, system: string): K3sState | undefined;
   setFault(node: string, fault: "kubelet-never-ready" | "pdb-blocks", on: boolean): Promise<void>;
 }
 
@@ -44,6 +46,8 @@ export interface HostContext {
   readonly timings: SimTimings;
   readonly timeline: Timeline;
   readonly kube: KubeHooks;
+  /** The real API server, which k3s servers serve on their own loopback (k3s-api.ts). */
+  readonly apiServer: ApiServer;
   readonly resources: Resources;
   /** SetEnv of every SSH session on this host (PATH and the ENV variables). */
   readonly sessionEnv: (host: string, hostDir: string) => Readonly<Record<string, string>>;
@@ -73,6 +77,7 @@ export class SimHost {
   private currentBootId: string | undefined;
   /** The activated system whose services.openssh settings sshd follows. */
   private sshdSystem: string | undefined;
+  private readonly k3sApi: K3sApi;
 
   constructor(
     readonly name: string,
@@ -83,6 +88,7 @@ export class SimHost {
     readonly hostKey: string,
     private readonly ctx: HostContext,
   ) {
+    this.k3sApi = new K3sApi({ name, hostDir: dir, holder, rootAddress: net.rootAddress, api: ctx.apiServer });
     this.writeFaults();
   }
 
@@ -122,7 +128,7 @@ export class SimHost {
       this.writeFaults();
       await this.ctx.kube.setFault(this.name, "kubelet-never-ready", this.hits("kubelet-never-ready"));
       this.ctx.timeline.record(this.name, "up", { bootId, system });
-      this.ctx.kube.hostUp(this.name, bootId, system);
+      await this.followK3s(this.ctx.kube.hostUp(this.name, bootId, system));
       await this.startBootServices(system);
     });
   }
@@ -232,7 +238,7 @@ export class SimHost {
   servicesChanged(system: string): Promise<void> {
     return this.serial(async () => {
       if (this.state !== "up" || this.stopping) return;
-      this.ctx.kube.servicesChanged(this.name, system);
+      await this.followK3s(this.ctx.kube.servicesChanged(this.name, system));
       this.sshdSystem = system;
       const before = this.sshd ? fs.readFileSync(path.join(hostPaths(this.dir).sshd, "sshd_config"), "utf8") : undefined;
       const wanted = this.sshdSetup();
@@ -246,11 +252,21 @@ export class SimHost {
     });
   }
 
-  /** Stops power cycles; the fleet then kills the host's processes and removes its namespaces. */
-  halt(): void {
+  /** Stops power cycles; the fleet then kills the host's processes and removes its namespaces. Resolves once its API relays are closed. */
+  halt(): Promise<void> {
     this.stopping = true;
     this.sshd?.expectExit();
     this.wait?.wake();
+    return this.k3sApi.close();
+  }
+
+  /** The API on the host's loopback follows k3s; a relay that cannot start is logged, as k3s's own failure would be. */
+  private async followK3s(k3s: K3sState | undefined): Promise<void> {
+    try {
+      await this.k3sApi.follow(k3s);
+    } catch (error) {
+      this.ctx.log(`${this.name}: the Kubernetes API on 127.0.0.1:${K3S_API_PORT} is not served: ${messageOf(error)}`);
+    }
   }
 
   private downtime(): number | undefined {
@@ -278,6 +294,7 @@ export class SimHost {
       this.state = "down";
       this.ctx.timeline.record(this.name, "down");
       this.ctx.kube.hostDown(this.name);
+      this.k3sApi.hostDown();
     });
   }
 

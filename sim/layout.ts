@@ -36,6 +36,8 @@ export const HOST_MOUNTS: readonly HostMount[] = [
   { source: "fs/boot", target: "/boot" },
   { source: "fs/var-lib", target: "/var/lib" },
   { source: "fs/run", target: "/run" },
+  // k3s writes its kubeconfig (k3s.yaml) here; it outlives reboots as on a real server.
+  { source: "fs/etc-rancher", target: "/etc/rancher" },
   { source: "fs/boot_id", target: "/proc/sys/kernel/random/boot_id", file: true },
   // What the booted kernel says about itself, written at each boot (hosttools/host-facts.ts).
   { source: "fs/kernel/cmdline", target: "/proc/cmdline", file: true },
@@ -55,6 +57,7 @@ export const ENV = {
   hostDir: "NIXOS_SIM_HOST_DIR", // absolute .sim/hosts/<name>
   control: "NIXOS_SIM_CONTROL", // absolute path of the control socket
   toolsDir: "NIXOS_SIM_TOOLS", // absolute folder of the compiled host tools (dist/sim/hosttools)
+  kubectl: "NIXOS_SIM_KUBECTL", // absolute path of the kubectl that k3s's `kubectl` runs (the control plane's release)
 } as const;
 
 /** Paths inside a host folder. */
@@ -69,6 +72,7 @@ export function hostPaths(hostDir: string) {
     boot: fs("boot"),
     varLib: fs("var-lib"),
     run: fs("run"),
+    etcRancher: fs("etc-rancher"),
     bootIdFile: fs("boot_id"),
     kernel: {
       cmdline: fs("kernel/cmdline"),

@@ -39,7 +39,8 @@ export class ControlPlane {
   private constructor(
     private readonly o: ControlPlaneOptions,
     private readonly layout: Layout,
-    private readonly binaries: ControlPlaneBinaries,
+    /** The programs it runs, and kubectl of the same release. */
+    readonly binaries: ControlPlaneBinaries,
   ) {}
 
   /**

@@ -32,6 +32,12 @@ export const SW_BIN_TOOLS: readonly ToolSpec[] = [
   { name: "halt", script: "systemctl.js", leadingArgs: ["halt"] },
 ];
 
+/** What the k3s package adds to the PATH of a system with services.k3s.enable. */
+export const K3S_TOOLS: readonly ToolSpec[] = [
+  { name: "k3s", script: "k3s.js" },
+  { name: "kubectl", script: "k3s.js", leadingArgs: ["kubectl"] },
+];
+
 function quote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
@@ -55,10 +61,11 @@ function writeExecutable(file: string, text: string): void {
 /**
  * Fills `<into>/sw/bin/` and `<into>/bin/switch-to-configuration` with wrappers for the
  * system whose store path is `system` (`into` defaults to it; the build writes into a
- * temporary folder that is renamed to `system` afterwards).
+ * temporary folder that is renamed to `system` afterwards). `k3s`: the system enables k3s,
+ * whose package brings `k3s` and `kubectl`.
  */
-export function installSystemTools(system: string, toolsDir: string, into: string = system): void {
-  for (const spec of SW_BIN_TOOLS) {
+export function installSystemTools(system: string, toolsDir: string, into: string = system, k3s = false): void {
+  for (const spec of [...SW_BIN_TOOLS, ...(k3s ? K3S_TOOLS : [])]) {
     writeExecutable(path.join(into, "sw", "bin", spec.name), wrapperScript(system, toolsDir, spec));
   }
   writeExecutable(

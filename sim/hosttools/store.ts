@@ -8,6 +8,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { installSystemTools } from "./install-tools";
+import { at } from "./json-path";
 import type { SystemPlan } from "./plan";
 import { BOOTSPEC_FILE, SYSTEM_CONFIG_FILE, SYSTEM_INFO_FILE, type Bootspec, type SystemInfo } from "./system-info";
 
@@ -128,5 +129,5 @@ function fillSystem(plan: SystemPlan, toolsDir: string, d: string): void {
   write(d, "etc/os-release", osRelease(plan));
   write(d, SYSTEM_INFO_FILE, `${JSON.stringify(systemInfo(plan), null, 2)}\n`);
   write(d, SYSTEM_CONFIG_FILE, `${JSON.stringify(plan.evaluation.config, null, 2)}\n`);
-  installSystemTools(sys, toolsDir, d);
+  installSystemTools(sys, toolsDir, d, at(plan.evaluation.config, "services.k3s.enable") === true);
 }

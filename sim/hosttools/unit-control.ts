@@ -4,7 +4,7 @@
  * (exit 1), and the others stop and start for real: a stopped unit is inactive (system-units.ts)
  * until it is started again, or until the next boot or activation. The daemons the fleet runs
  * for a host (sshd) follow: the fleet is told, as after an activation, and answers once sshd
- * stopped or listens again. Transient units (systemd-run) are not handled here.
+ * stopped or listens again; k3s.service stops or starts the host's kubelet and API. Transient units (systemd-run) are not handled here.
  */
 import type { Io } from "./cli";
 import { appendJournal, systemdSays } from "./journal";
@@ -24,8 +24,8 @@ export function isUnitVerb(verb: string): verb is UnitVerb {
 /** The unit of the host's sshd, which the fleet runs (sim/host.ts). */
 export const SSHD_UNIT = "sshd.service";
 
-/** Units whose daemon the fleet runs for the host: their state must reach it. */
-export const FLEET_RUN_UNITS: ReadonlySet<string> = new Set([SSHD_UNIT]);
+/** Units whose daemon the fleet runs for the host (sshd, and k3s: its kubelet and API): their state must reach it. */
+export const FLEET_RUN_UNITS: ReadonlySet<string> = new Set([SSHD_UNIT, "k3s.service"]);
 
 /** What a verb does to one unit. */
 export type UnitOutcome =

@@ -6,10 +6,12 @@
  * `systemd.services.<name>` fails when one of its `serviceConfig.ExecStart` commands runs a
  * program named `false` (e.g. "${pkgs.coreutils}/bin/false") without systemd's "-" prefix
  * (which ignores failures), or when the last line of its `script` is `false` or `exit N`
- * with N ≠ 0.
+ * with N ≠ 0; and k3s.service fails when services.k3s.extraFlags has a flag k3s does not
+ * define for its role (k3s-flags.ts).
  */
 import type { JsonObject } from "./evaluate";
 import { at, isObject } from "./json-path";
+import { flagWords, unknownFlag } from "./k3s-flags";
 
 /** Units every simulated NixOS host runs, whatever its configuration. */
 export const BASE_UNITS: readonly string[] = [
@@ -87,6 +89,12 @@ function serviceFails(service: JsonObject): boolean {
   return typeof service.script === "string" && scriptFails(service.script);
 }
 
+/** What k3s says about its command line (services.k3s.extraFlags for its role), undefined when it starts. */
+export function k3sFlagError(config: JsonObject): string | undefined {
+  const role = at(config, "services.k3s.role") === "agent" ? "agent" : "server";
+  return unknownFlag(role, flagWords(at(config, "services.k3s.extraFlags")));
+}
+
 /** The units of an evaluated configuration and which of them fail. */
 export function deriveUnits(config: JsonObject): UnitSummary {
   const units = new Set<string>(BASE_UNITS);
@@ -103,5 +111,7 @@ export function deriveUnits(config: JsonObject): UnitSummary {
       if (serviceFails(service)) failing.add(unit);
     }
   }
+  // k3s exits at once on a flag it does not define, so its unit fails to start.
+  if (units.has("k3s.service") && k3sFlagError(config) !== undefined) failing.add("k3s.service");
   return { units: [...units].sort(), failing: [...failing].sort() };
 }

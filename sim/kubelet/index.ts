@@ -49,6 +49,8 @@ export const KUBELET_DEFAULTS = {
 
 interface HostState {
   readonly host: KubeletHost;
+  /** The name of its Node: what its k3s registers (--node-name, the host name), the host's name until k3s first ran. */
+  node: string;
   bootId: string | undefined;
   system: string | undefined;
   k3s: K3sState | undefined;
@@ -71,7 +73,7 @@ export class SimKubelets {
 
   constructor(private readonly o: SimKubeletsOptions) {
     this.api = apiOf(o.kubeconfig);
-    for (const host of o.hosts) this.hosts.set(host.name, { host, bootId: undefined, system: undefined, k3s: undefined, kubelet: undefined, neverReady: false });
+    for (const host of o.hosts) this.hosts.set(host.name, { host, node: host.name, bootId: undefined, system: undefined, k3s: undefined, kubelet: undefined, neverReady: false });
     this.pods = new PodLoop(this.api, { startMs: o.timings.rescheduleMs, terminationMs: o.timings.podTerminationMs });
   }
 
@@ -95,31 +97,35 @@ export class SimKubelets {
     }
   }
 
-  /** The host booted `system` with this boot id: its kubelet starts when that system runs k3s. */
-  hostUp(node: string, bootId: string, system: string): void {
-    const h = this.must(node);
+  /** The host booted `system` with this boot id: its kubelet starts when that system runs k3s. Says whether k3s runs. */
+  hostUp(host: string, bootId: string, system: string): K3sState {
+    const h = this.must(host);
     h.bootId = bootId;
     h.system = system;
-    this.follow(h, system, Date.now());
+    return this.follow(h, system, Date.now());
   }
 
   /** The host lost power: its kubelet is gone, its Node and pods stay as they were. */
-  hostDown(node: string): void {
-    const h = this.must(node);
+  hostDown(host: string): void {
+    const h = this.must(host);
     h.kubelet = undefined;
     h.bootId = undefined;
   }
 
-  /** A switch activated `system` live: k3s starts or stops with it. */
-  servicesChanged(node: string, system: string): void {
-    const h = this.must(node);
-    if (h.bootId === undefined) return;
-    this.follow(h, system, Date.now());
+  /**
+   * A switch activated `system` live, or systemctl started or stopped k3s.service: k3s starts
+   * or stops with it. Says whether k3s runs; undefined while the host is down.
+   */
+  servicesChanged(host: string, system: string): K3sState | undefined {
+    const h = this.must(host);
+    if (h.bootId === undefined) return undefined;
+    return this.follow(h, system, Date.now());
   }
 
   /** kubelet-never-ready holds a kubelet NotReady; pdb-blocks pins a pod under a budget to the node (resolves once it protects it). */
-  async setFault(node: string, fault: "kubelet-never-ready" | "pdb-blocks", on: boolean): Promise<void> {
-    const h = this.must(node);
+  async setFault(host: string, fault: "kubelet-never-ready" | "pdb-blocks", on: boolean): Promise<void> {
+    const h = this.must(host);
+    const node = h.node;
     if (fault === "kubelet-never-ready") {
       h.neverReady = on;
       return;
@@ -142,24 +148,28 @@ export class SimKubelets {
     this.audit?.stop();
   }
 
-  private follow(h: HostState, system: string, now: number): void {
+  private follow(h: HostState, system: string, now: number): K3sState {
     const k3s = readK3sState(h.host.hostDir, system);
     const was = h.k3s;
     h.k3s = k3s;
     if (!k3s.runs) {
       if (h.kubelet !== undefined || was === undefined || was.runs) this.o.log(`${h.host.name}: k3s does not run in ${system}: ${k3s.why}`);
       h.kubelet = undefined;
-      return;
+      return k3s;
     }
-    if (h.kubelet !== undefined) return;
-    const run = { node: h.host.name, role: k3s.role, address: h.host.address, bootId: h.bootId ?? "", facts: readNodeFacts(h.host.hostDir, h.system ?? system), labels: k3s.labels };
+    const node = k3s.nodeName ?? h.host.name;
+    // k3s restarted under another --node-name registers a new Node; the old one is left to go NotReady.
+    if (h.kubelet !== undefined && node === h.node) return k3s;
+    h.node = node;
+    const run = { node, role: k3s.role, address: h.host.address, bootId: h.bootId ?? "", facts: readNodeFacts(h.host.hostDir, h.system ?? system), labels: k3s.labels };
     const kubelet: Kubelet = new Kubelet(
       this.api, run, now, this.o.timings.kubeletReadyMs,
       () => (h.neverReady ? "kubelet never became ready (fault kubelet-never-ready)" : undefined),
       // A post that was under way when the host lost power says nothing about a later boot.
-      (ready) => (h.kubelet === kubelet ? this.observe(run.node, ready, run.bootId) : undefined),
+      (ready) => (h.kubelet === kubelet ? this.observe(h.host.name, ready, run.bootId) : undefined),
     );
     h.kubelet = kubelet;
+    return k3s;
   }
 
   private schedule(): void {
@@ -174,7 +184,7 @@ export class SimKubelets {
       const k = h.kubelet;
       if (k === undefined) continue;
       await this.attempt(`kubelet of ${h.host.name}`, () => k.tick(now));
-      podHosts.set(h.host.name, { ready: k.reportedReady && h.kubelet === k, address: h.host.address });
+      podHosts.set(h.node, { ready: k.reportedReady && h.kubelet === k, address: h.host.address });
     }
     await this.attempt("the pod loop", () => this.pods.tick(podHosts, now));
     await this.attempt("the Node watch", () => this.watchNodes());
@@ -185,14 +195,14 @@ export class SimKubelets {
    * marking it Unknown. What a kubelet posts itself is observed as it posts it.
    */
   private async watchNodes(): Promise<void> {
-    for (const name of this.hosts.keys()) {
-      const n = await unless(404, this.api.core.readNode({ name }));
+    for (const h of this.hosts.values()) {
+      const n = await unless(404, this.api.core.readNode({ name: h.node }));
       if (n === undefined) continue;
-      this.observe(name, n.status?.conditions?.find((c) => c.type === "Ready")?.status === "True", n.status?.nodeInfo?.bootID ?? "");
+      this.observe(h.host.name, n.status?.conditions?.find((c) => c.type === "Ready")?.status === "True", n.status?.nodeInfo?.bootID ?? "");
     }
   }
 
-  /** Records ready when a Node turns Ready (or is Ready for a new boot), not-ready when it stops being Ready. */
+  /** Records ready when a host's Node turns Ready (or is Ready for a new boot), not-ready when it stops being Ready. */
   private observe(name: string, ready: boolean, bootId: string): void {
     const event = readinessEvent(this.ready.get(name), { ready, bootId });
     this.ready.set(name, { ready, bootId });
@@ -203,16 +213,17 @@ export class SimKubelets {
     const f = findingOf(e, this.cordoned);
     if (f === undefined) return;
     const pod = f.pod;
-    const host = f.host ?? (pod === undefined ? undefined : this.pods.nodeOf(pod.namespace, pod.name));
-    if (host !== undefined || pod === undefined) {
-      if (host !== undefined && this.hosts.has(host)) this.o.record(host, f.kind, f.detail, f.at);
+    const node = f.host ?? (pod === undefined ? undefined : this.pods.nodeOf(pod.namespace, pod.name));
+    if (node !== undefined || pod === undefined) {
+      const host = node === undefined ? undefined : this.hostOfNode(node);
+      if (host !== undefined) this.o.record(host, f.kind, f.detail, f.at);
       return;
     }
     // A pod the pod loop has not listed yet: ask where it is bound.
     void this.api.core.readNamespacedPod({ name: pod.name, namespace: pod.namespace }).then(
       (p) => {
-        const node = p.spec?.nodeName;
-        if (node !== undefined && this.hosts.has(node)) this.o.record(node, f.kind, f.detail, f.at);
+        const host = p.spec?.nodeName === undefined ? undefined : this.hostOfNode(p.spec.nodeName);
+        if (host !== undefined) this.o.record(host, f.kind, f.detail, f.at);
       },
       (e: unknown) => this.o.log(`the eviction of ${pod.namespace}/${pod.name} is not on the timeline: its node is unknown (${messageOf(e)})`),
     );
@@ -234,6 +245,12 @@ export class SimKubelets {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** The host whose k3s registered Node `node`. */
+  private hostOfNode(node: string): string | undefined {
+    for (const h of this.hosts.values()) if (h.node === node) return h.host.name;
+    return undefined;
   }
 
   private must(node: string): HostState {

@@ -71,6 +71,14 @@ describe("sim host tools: failing units", () => {
     assert.ok(!units.includes("k3s.service") && !units.includes("off.service"));
     assert.deepEqual(failing, ["bad.service"]);
   });
+
+  it("fails k3s.service when its flags name one k3s does not define for its role", () => {
+    const k3s = (k: Record<string, unknown>) => deriveUnits({ services: { k3s: { enable: true, ...k } } });
+    assert.deepEqual(k3s({ extraFlags: "--node-name=a --node-label=zone=a --disable traefik" }).failing, []);
+    assert.deepEqual(k3s({ extraFlags: "--node-name=a --nodename=b" }).failing, ["k3s.service"]);
+    assert.deepEqual(k3s({ role: "agent", extraFlags: ["--cluster-init"] }).failing, ["k3s.service"]);
+    assert.deepEqual(k3s({ role: "server", extraFlags: ["--cluster-init"] }).failing, []);
+  });
 });
 
 describe("sim host tools: systemd state", () => {

@@ -16,8 +16,28 @@ describe("simulated kubelets: whether k3s runs (sim/kubelet/host-system.ts)", fu
 
   it("runs a server with its role and --node-label flags", function () {
     assert.deepEqual(k3sState(settings({ enable: true, role: "server", extraFlags: "--node-name=srv1 --node-label=zone=a  --node-label=gpu=true" }), exists), {
-      runs: true, role: "server", labels: { zone: "a", gpu: "true" },
+      runs: true, role: "server", labels: { zone: "a", gpu: "true" }, nodeName: "srv1",
     });
+  });
+
+  it("names the Node after --node-name, else networking.hostName, and reads flags given as separate words", function () {
+    const withHostName = (k3s: Record<string, unknown>, hostName: string) => k3sSettings({ services: { k3s }, networking: { hostName } } as never);
+    const named = k3sState(withHostName({ enable: true, extraFlags: ["--node-name", "node-a", "--node-label", "zone=b"] }, "wk1"), exists);
+    assert.deepEqual(named, { runs: true, role: "server", labels: { zone: "b" }, nodeName: "node-a" });
+    assert.deepEqual(k3sState(withHostName({ enable: true }, "wk1"), exists), { runs: true, role: "server", labels: {}, nodeName: "wk1" });
+    assert.deepEqual(k3sState(settings({ enable: true }), exists), { runs: true, role: "server", labels: {}, nodeName: undefined });
+  });
+
+  it("does not run with a flag k3s does not define for its role, in k3s's words", function () {
+    assert.deepEqual(k3sState(settings({ enable: true, extraFlags: "--node-name=a --no-such-flag=1" }), exists), {
+      runs: false, why: "k3s server stops at once: flag provided but not defined: -no-such-flag",
+    });
+    const agent = { enable: true, role: "agent", serverAddr: "https://a:6443", tokenFile: "/var/lib/nixos-fleet/secrets/k3s-token" };
+    assert.deepEqual(k3sState(settings({ ...agent, extraFlags: "--cluster-init" }), exists), {
+      runs: false, why: "k3s agent stops at once: flag provided but not defined: -cluster-init",
+    });
+    assert.equal(k3sState(settings({ ...agent, extraFlags: "--node-ip 10.0.0.2 --kubelet-arg=max-pods=200" }), exists).runs, true);
+    assert.equal(k3sState(settings({ enable: true, extraFlags: "--cluster-init --disable traefik --tls-san=k8s.example" }), exists).runs, true);
   });
 
   it("does not run when disabled, when its token file is missing, or as an agent without server or token", function () {
