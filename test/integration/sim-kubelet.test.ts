@@ -9,6 +9,7 @@ import * as assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import { requireBinaries, locateBinaries } from "../../sim/controlplane/binaries";
+import { unless } from "../../sim/kubelet/api";
 import { eventually, kubectl, readyOf } from "./helpers/controlplane-harness";
 import { type KubeletHarness, startKubelets, writeHostFile } from "./helpers/kube-harness";
 
@@ -216,5 +217,22 @@ describe("simulated kubelets on the real control plane (sim/kubelet)", function 
     assert.deepEqual([readyOf(held), condition(held)?.reason], ["False", "KubeletNotReady"]);
     await h.kubelets.setFault("cp1", "kubelet-never-ready", false);
     await eventually("cp1 Ready", async () => (readyOf(await node("cp1")) === "True" ? true : undefined), 10_000);
+  });
+
+  it("registers the Node under --node-name: a switch to another name registers a new Node that turns Ready for the same host; the old one is left to its lease", async () => {
+    const since = Date.now();
+    const renamed = h.system("w1", { enable: true, role: "agent", tokenFile: TOKEN, extraFlags: "--node-name w1-metal" }, "6.12.8");
+    h.kubelets.servicesChanged("w1", renamed);
+    const n = await eventually("Node w1-metal Ready", async () => {
+      const x = await unless(404, node("w1-metal"));
+      return x !== undefined && readyOf(x) === "True" ? x : undefined;
+    }, 20_000);
+    assert.equal(n.status?.nodeInfo?.bootID, boots.get("w1"), "the host's boot");
+    assert.ok(events(since, "w1").some((e) => e.kind === "ready"), "the timeline names the host, not the Node");
+    const oldLease = new Date(String((await h.api.coordination.readNamespacedLease({ name: "w1", namespace: "kube-node-lease" })).spec?.renewTime)).getTime();
+    await new Promise((r) => setTimeout(r, 2_000));
+    const later = new Date(String((await h.api.coordination.readNamespacedLease({ name: "w1", namespace: "kube-node-lease" })).spec?.renewTime)).getTime();
+    assert.equal(later, oldLease, "nothing renews the old Node's Lease");
+    h.kubelets.servicesChanged("w1", systems.get("w1") ?? "");
   });
 });
