@@ -11,6 +11,7 @@ import { ControlServer } from "./control";
 import { SimHost, type HostContext, type PowerState } from "./host";
 import { installHost, type K3sJoin } from "./install";
 import { ControlPlane } from "./controlplane/index";
+import { EXEC_ANSWERS_FILE, readExecAnswers } from "./kubelet/exec";
 import { SimKubelets } from "./kubelet/index";
 import { fleetIdOf, hostNames, NeedsRootError, prepareHostDir, recoverCrashed, type SimFleetOptions, type SimRole } from "./fleet-setup";
 import { ENV, hostPaths, SESSION_PATH } from "./layout";
@@ -173,6 +174,7 @@ export class SimFleet {
       timeline: this.tl,
       kube: this.kube,
       apiServer: { ...loopbackEndpoint(cp.url), kubeconfig: fs.readFileSync(cp.kubeconfigPath, "utf8") },
+      kubeletApi: { tls: cp.kubeletServing(), answers: () => readExecAnswers(path.join(sd, EXEC_ANSWERS_FILE)) },
       resources: this.resources,
       sessionEnv: (host, hostDir) => ({
         PATH: SESSION_PATH,
@@ -265,7 +267,7 @@ export class SimFleet {
     const left = () => Math.max(1000, deadline - Date.now());
     const halted = Promise.all([...this.hosts.values()].map((h) => h.halt()));
     const problems: string[] = [];
-    await bounded(halted, left(), "closing the hosts' API relays").catch((e: unknown) => problems.push(messageOf(e)));
+    await bounded(halted, left(), "closing the hosts' k3s ports").catch((e: unknown) => problems.push(messageOf(e)));
     await bounded(this.control?.close(), left(), "closing the control socket").catch((e: unknown) => problems.push(messageOf(e)));
     this.kube?.stop();
     // A start still under way (a failed fleet start) ends first, so no component starts after the cleanup.

@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { type ApiServer, K3S_API_PORT, K3sApi } from "./k3s-api";
+import { type ApiServer, K3sPorts, type KubeletApi } from "./k3s-ports";
 import type { K3sState } from "./kubelet/host-system";
 import { ENV, hostPaths } from "./layout";
 import { nsenterArgs, type Holder } from "./mounts";
@@ -46,8 +46,10 @@ export interface HostContext {
   readonly timings: SimTimings;
   readonly timeline: Timeline;
   readonly kube: KubeHooks;
-  /** The real API server, which k3s servers serve on their own loopback (k3s-api.ts). */
+  /** The real API server, which k3s servers serve on their own loopback (k3s-ports.ts). */
   readonly apiServer: ApiServer;
+  /** What the hosts' kubelet servers share (k3s-ports.ts). */
+  readonly kubeletApi: KubeletApi;
   readonly resources: Resources;
   /** SetEnv of every SSH session on this host (PATH and the ENV variables). */
   readonly sessionEnv: (host: string, hostDir: string) => Readonly<Record<string, string>>;
@@ -77,7 +79,7 @@ export class SimHost {
   private currentBootId: string | undefined;
   /** The activated system whose services.openssh settings sshd follows. */
   private sshdSystem: string | undefined;
-  private readonly k3sApi: K3sApi;
+  private readonly k3sPorts: K3sPorts;
 
   constructor(
     readonly name: string,
@@ -88,7 +90,7 @@ export class SimHost {
     readonly hostKey: string,
     private readonly ctx: HostContext,
   ) {
-    this.k3sApi = new K3sApi({ name, hostDir: dir, holder, rootAddress: net.rootAddress, api: ctx.apiServer });
+    this.k3sPorts = new K3sPorts({ name, hostDir: dir, holder, hostAddress: net.hostAddress, rootAddress: net.rootAddress, api: ctx.apiServer, kubelet: ctx.kubeletApi });
     this.writeFaults();
   }
 
@@ -252,20 +254,20 @@ export class SimHost {
     });
   }
 
-  /** Stops power cycles; the fleet then kills the host's processes and removes its namespaces. Resolves once its API relays are closed. */
+  /** Stops power cycles; the fleet then kills the host's processes and removes its namespaces. Resolves once its k3s ports are closed. */
   halt(): Promise<void> {
     this.stopping = true;
     this.sshd?.expectExit();
     this.wait?.wake();
-    return this.k3sApi.close();
+    return this.k3sPorts.close();
   }
 
-  /** The API on the host's loopback follows k3s; a relay that cannot start is logged, as k3s's own failure would be. */
+  /** What k3s listens on inside the host follows k3s; a port that cannot be served is logged, as k3s's own failure would be. */
   private async followK3s(k3s: K3sState | undefined): Promise<void> {
     try {
-      await this.k3sApi.follow(k3s);
+      await this.k3sPorts.follow(k3s);
     } catch (error) {
-      this.ctx.log(`${this.name}: the Kubernetes API on 127.0.0.1:${K3S_API_PORT} is not served: ${messageOf(error)}`);
+      this.ctx.log(`${this.name}: k3s's ports are not served: ${messageOf(error)}`);
     }
   }
 
@@ -294,7 +296,7 @@ export class SimHost {
       this.state = "down";
       this.ctx.timeline.record(this.name, "down");
       this.ctx.kube.hostDown(this.name);
-      this.k3sApi.hostDown();
+      this.k3sPorts.hostDown();
     });
   }
 

@@ -3,10 +3,11 @@
  * another. The fleet uses two per control-plane host so that, inside the host, the Kubernetes
  * API answers on https://127.0.0.1:6443 as on a real k3s server, while the real API server
  * listens on the machine's loopback only: one relay inside the host (its loopback → the root
- * side of its veth), one in the fleet (the root side of the veth → the API server). TLS passes
- * through untouched. Run as a program inside the host:
+ * side of its veth), one in the fleet (the root side of the veth → the API server); likewise
+ * the kubelet's port on the host's address. TLS passes through untouched. Run as a program
+ * inside the host, with one or more forwards:
  *
- *   node relay.js LISTEN_HOST LISTEN_PORT TARGET_HOST TARGET_PORT
+ *   node relay.js 127.0.0.1:6443=10.x.y.1:6443 10.x.y.2:10250=10.x.y.1:10250
  *
  * It prints "listening" once it accepts connections.
  */
@@ -41,23 +42,27 @@ export function relay(from: Endpoint, to: Endpoint): Promise<net.Server> {
   });
 }
 
-function endpointOf(host: string | undefined, port: string | undefined): Endpoint {
-  const n = Number(port);
-  if (host === undefined || host === "" || !Number.isInteger(n) || n <= 0 || n > 65535) {
-    throw new Error("usage: relay.js LISTEN_HOST LISTEN_PORT TARGET_HOST TARGET_PORT");
-  }
-  return { host, port: n };
+/** "HOST:PORT=HOST:PORT" → the pair it names; throws on anything else. */
+export function forwardOf(arg: string): { from: Endpoint; to: Endpoint } {
+  const m = /^([^:=]+):(\d+)=([^:=]+):(\d+)$/.exec(arg);
+  const port = (p: string) => {
+    const n = Number(p);
+    if (!Number.isInteger(n) || n <= 0 || n > 65535) throw new Error(`relay: ${arg}: ${p} is not a port`);
+    return n;
+  };
+  if (m === null) throw new Error(`relay: ${JSON.stringify(arg)} is not LISTEN_HOST:PORT=TARGET_HOST:PORT`);
+  return { from: { host: m[1], port: port(m[2]) }, to: { host: m[3], port: port(m[4]) } };
 }
 
 if (require.main === module) {
-  const [lh, lp, th, tp] = process.argv.slice(2);
+  const args = process.argv.slice(2);
   try {
-    const from = endpointOf(lh, lp);
-    const to = endpointOf(th, tp);
-    relay(from, to).then(
+    if (args.length === 0) throw new Error("usage: relay.js LISTEN_HOST:PORT=TARGET_HOST:PORT...");
+    const forwards = args.map(forwardOf);
+    Promise.all(forwards.map((f) => relay(f.from, f.to).catch((e: unknown) => Promise.reject(new Error(`cannot listen on ${f.from.host}:${f.from.port}: ${(e as Error).message}`))))).then(
       () => process.stdout.write("listening\n"),
       (e: unknown) => {
-        process.stderr.write(`relay: cannot listen on ${from.host}:${from.port}: ${(e as Error).message}\n`);
+        process.stderr.write(`relay: ${(e as Error).message}\n`);
         process.exit(1);
       },
     );

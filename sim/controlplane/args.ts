@@ -73,6 +73,10 @@ export function apiserverArgs(i: ArgsInput): string[] {
     `--service-account-signing-key-file=${c.saKey}`,
     `--service-cluster-ip-range=${CONTROL_PLANE_DEFAULTS.serviceClusterIpRange}`,
     "--endpoint-reconciler-type=none",
+    // Towards the kubelets (exec): its own client certificate, and the Nodes' InternalIP first, as k3s sets it.
+    `--kubelet-client-certificate=${c.cert("apiserver-kubelet-client")}`,
+    `--kubelet-client-key=${c.key("apiserver-kubelet-client")}`,
+    "--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname",
     "--profiling=false",
     ...auditArgs(i),
   ];

@@ -1,8 +1,8 @@
 /**
  * The control plane's certificates, made with the openssl CLI: one CA, serving certificates for
- * kube-apiserver and for the loopback-only components, client certificates for each identity
- * (the admin in group system:masters, the controller manager, the scheduler, the API server
- * towards etcd) and the service-account signing key pair. Which certificates exist and what
+ * kube-apiserver, the loopback-only components and the simulated kubelets, client certificates
+ * for each identity (the admin in group system:masters, the controller manager, the scheduler,
+ * the API server towards etcd and towards the kubelets) and the service-account signing key pair. Which certificates exist and what
  * they say is decided by the pure certificatePlan(); ensureCertificates() only carries it out.
  */
 import { execFile } from "node:child_process";
@@ -14,7 +14,16 @@ import * as path from "node:path";
 import { CONTROL_PLANE_DEFAULTS } from "./options";
 
 /** The leaf certificates of a control plane. */
-export const CERT_NAMES = ["apiserver", "loopback-serving", "apiserver-etcd-client", "admin", "controller-manager", "scheduler"] as const;
+export const CERT_NAMES = [
+  "apiserver",
+  "loopback-serving",
+  "kubelet-serving",
+  "apiserver-etcd-client",
+  "apiserver-kubelet-client",
+  "admin",
+  "controller-manager",
+  "scheduler",
+] as const;
 
 /** One leaf certificate's name. */
 export type CertName = (typeof CERT_NAMES)[number];
@@ -91,7 +100,11 @@ export function certificatePlan(extraSans: readonly string[] = []): CertSpec[] {
     { name: "apiserver", usage: "server", commonName: "kube-apiserver", organizations: [], sans: [...new Set(apiserverSans)] },
     // etcd and the scheduler listen on loopback only; one certificate serves both.
     { name: "loopback-serving", usage: "server", commonName: "nixos-fleet-sim-loopback", organizations: [], sans: LOOPBACK_SANS },
+    // The simulated kubelets' API (exec); kube-apiserver does not check it without --kubelet-certificate-authority, as in k3s.
+    { name: "kubelet-serving", usage: "server", commonName: "nixos-fleet-sim-kubelet", organizations: [], sans: LOOPBACK_SANS },
     client("apiserver-etcd-client", "kube-apiserver-etcd-client"),
+    // What kube-apiserver shows the kubelets when it proxies exec to them.
+    client("apiserver-kubelet-client", "kube-apiserver-kubelet-client", ["system:masters"]),
     client("admin", CONTROL_PLANE_DEFAULTS.adminUser, ["system:masters"]),
     // The user names the RBAC bootstrap policy binds its system:kube-* roles to.
     client("controller-manager", "system:kube-controller-manager"),

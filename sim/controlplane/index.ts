@@ -68,6 +68,12 @@ export class ControlPlane {
     return cp;
   }
 
+  /** The certificate and key (PEM) the simulated kubelets serve their API with. */
+  kubeletServing(): { readonly cert: string; readonly key: string } {
+    const c = this.layout.certs;
+    return { cert: fs.readFileSync(c.cert("kubelet-serving"), "utf8"), key: fs.readFileSync(c.key("kubelet-serving"), "utf8") };
+  }
+
   /** The API server's URL (https://127.0.0.1:PORT). */
   get url(): string {
     return this.apiUrl;

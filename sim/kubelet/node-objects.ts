@@ -6,6 +6,7 @@
 import type { V1Lease, V1Node, V1NodeCondition, V1NodeStatus } from "@kubernetes/client-node";
 import { V1MicroTime } from "@kubernetes/client-node";
 import type { NodeFacts } from "./host-system";
+import { KUBELET_PORT } from "./server";
 
 /** Facts of one kubelet's current run. */
 export interface KubeletRun {
@@ -17,6 +18,9 @@ export interface KubeletRun {
   /** --node-label flags, applied at registration only (as k3s does). */
   readonly labels: Readonly<Record<string, string>>;
 }
+
+/** A Node's status as a kubelet posts it: client-node's type lacks declaredFeatures (Kubernetes 1.35+). */
+export type PostedNodeStatus = V1NodeStatus & { readonly declaredFeatures: readonly string[] };
 
 /** Why the Ready condition is what it is. */
 export type Readiness = { readonly ready: true } | { readonly ready: false; readonly message: string };
@@ -48,7 +52,7 @@ export function nodeToRegister(r: KubeletRun): V1Node {
  * The Node's status: Ready (with `transition`, the time Ready last changed), the pressure
  * conditions false, the address, room for pods and the booted system's facts.
  */
-export function nodeStatus(r: KubeletRun, readiness: Readiness, now: Date, transition: Date): V1NodeStatus {
+export function nodeStatus(r: KubeletRun, readiness: Readiness, now: Date, transition: Date): PostedNodeStatus {
   const condition = (type: string, status: string, reason: string, message: string): V1NodeCondition => ({
     type, status, reason, message, lastHeartbeatTime: now, lastTransitionTime: transition,
   });
@@ -68,6 +72,9 @@ export function nodeStatus(r: KubeletRun, readiness: Readiness, now: Date, trans
     ],
     capacity,
     allocatable: capacity,
+    daemonEndpoints: { kubeletEndpoint: { Port: KUBELET_PORT } },
+    // kube-apiserver forwards exec's WebSocket as is to a Node that declares this (kubelet/server.ts speaks it).
+    declaredFeatures: ["ExtendWebSocketsToKubelet"],
     nodeInfo: {
       bootID: r.bootId,
       machineID: r.node,

@@ -3,7 +3,8 @@
  * k3s server `kubectl` reads /etc/rancher/k3s/k3s.yaml and reaches the real control plane on
  * https://127.0.0.1:6443; an agent has kubectl but no API of its own; a system without k3s has
  * no kubectl; `systemctl stop k3s` stops the kubelet and the API, `start` brings them back; a
- * flag k3s does not define fails k3s.service and its kubelet. Two hosts of a real simulated
+ * flag k3s does not define fails k3s.service and its kubelet; `kubectl exec` reaches the pod's
+ * kubelet through kube-apiserver and answers from the fleet's exec answers. Two hosts of a real simulated
  * fleet; needs root, OpenSSH, nix-instantiate and the control plane's binaries.
  */
 import * as assert from "node:assert/strict";
@@ -108,5 +109,26 @@ describe("k3s inside a simulated host: kubectl, k3s.yaml, systemctl and flags", 
     }
     const before = await renewed("wk1");
     await pollUntil(() => renewed("wk1"), (t) => t > before, 20_000, "wk1's Lease to be renewed with k3s back");
+  });
+
+  it("kubectl exec from a server reaches the pod's kubelet through kube-apiserver and answers from the fleet's exec answers", async function () {
+    fs.writeFileSync(
+      path.join(stateDir, "exec-answers.json"),
+      JSON.stringify([
+        { namespace: "rook-ceph", pod: "rook-ceph-tools", command: "ceph status", stdout: "  cluster:\n    health: HEALTH_OK\n" },
+        { namespace: "rook-ceph", pod: "rook-ceph-tools", command: "ceph health detail", stdout: "HEALTH_WARN 1 osds down\n", exitCode: 1 },
+      ]),
+    );
+    await ok("cp1", "kubectl create namespace rook-ceph && kubectl -n rook-ceph create deployment rook-ceph-tools --image=quay.io/ceph/ceph:v18");
+    await ok("cp1", "kubectl -n rook-ceph rollout status deploy/rook-ceph-tools --timeout=60s", 90_000);
+    assert.match(await ok("cp1", "kubectl -n rook-ceph exec deploy/rook-ceph-tools -- ceph status"), /health: HEALTH_OK/);
+
+    const warn = await sshCli(json, "cp1", "kubectl -n rook-ceph exec deploy/rook-ceph-tools -- ceph health detail", 30_000);
+    assert.deepEqual([warn.code, warn.stdout], [1, "HEALTH_WARN 1 osds down\n"]);
+    assert.match(warn.stderr, /command terminated with exit code 1/);
+
+    const unknown = await sshCli(json, "cp1", "kubectl -n rook-ceph exec deploy/rook-ceph-tools -- ceph osd tree", 30_000);
+    assert.notEqual(unknown.code, 0);
+    assert.match(unknown.stderr, /executable file not found/);
   });
 });
