@@ -9,12 +9,12 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
-import * as path from "node:path";
 import type { Host } from "../../lib/host/host";
-import { SimFleet } from "../../sim/fleet";
+import type { SimFleet } from "../../sim/fleet";
 import { initialConfiguration } from "../../sim/hosttools";
 import type { FleetJson, SimTimings, TimelineEvent } from "../../sim/types";
 import { connect, waitForNextBoot } from "./helpers/fleet-client";
+import { execOk, useSimFleet } from "./helpers/fleet-suite";
 
 const TIMINGS: Partial<SimTimings> = { downMs: 300, slowBootMs: 1000, systemdSettleMs: 100, kubeletReadyMs: 100, podTerminationMs: 50, rescheduleMs: 100 };
 const HOST = "srv1";
@@ -42,27 +42,11 @@ describe("simulated host: uname, /proc/cmdline, /etc/os-release and modulesPath 
   let clientKey: string;
   const events = (): TimelineEvent[] => (fleet ? fleet.timeline() : []);
 
-  before(async function () {
-    assert.equal(process.getuid?.(), 0, "the simulated fleet needs root");
-    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "nfsim-facts-"));
-    fleet = await SimFleet.start({ stateDir, hosts: [HOST], timings: TIMINGS });
-    json = fleet.fleetJson;
-    clientKey = fs.readFileSync(`${json.sshKeyPath}.pub`, "utf8").trim();
+  useSimFleet("nfsim-facts-", { hosts: [HOST], timings: TIMINGS }, (s) => {
+    ({ stateDir, fleet, json, clientKey } = s);
   });
 
-  after(async function () {
-    try {
-      if (fleet) await fleet.stop();
-    } finally {
-      fs.rmSync(stateDir, { recursive: true, force: true });
-    }
-  });
-
-  async function ok(h: Host, command: string, timeoutMs = 60_000): Promise<string> {
-    const r = await h.exec(command, { timeoutMs });
-    assert.equal(r.code, 0, `\`${command}\` exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-    return r.stdout;
-  }
+  const ok = execOk;
 
   async function facts(): Promise<Facts> {
     const h = await connect(json, HOST);

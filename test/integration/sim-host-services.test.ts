@@ -7,17 +7,17 @@
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import type { Host } from "../../lib/host/host";
 import { sshConnector } from "../../lib/host/ssh";
 import { controlRequest } from "../../sim/client";
-import { SimFleet } from "../../sim/fleet";
+import type { SimFleet } from "../../sim/fleet";
 import { initialConfiguration } from "../../sim/hosttools";
 import { startTimeOf } from "../../sim/proc";
 import { generateKey } from "../../sim/sshd";
 import type { FleetJson, SimTimings, TimelineEvent } from "../../sim/types";
 import { connect, hostInfo, pollUntil, sshCli, waitForNextBoot } from "./helpers/fleet-client";
+import { execOk, useSimFleet } from "./helpers/fleet-suite";
 
 const TIMINGS: Partial<SimTimings> = { downMs: 500, slowBootMs: 1000, systemdSettleMs: 200, kubeletReadyMs: 200, podTerminationMs: 50, rescheduleMs: 100 };
 const HOST = "srv1";
@@ -30,28 +30,11 @@ describe("simulated host: sshd, systemd-run, journalctl, bootctl", function () {
   let clientKey: string;
   const events = (): TimelineEvent[] => (fleet ? fleet.timeline() : []);
 
-  before(async function () {
-    assert.equal(process.getuid?.(), 0, "the simulated fleet needs root");
-    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "nfsim-svc-"));
-    fleet = await SimFleet.start({ stateDir, hosts: [HOST], timings: TIMINGS });
-    json = fleet.fleetJson;
-    clientKey = fs.readFileSync(`${json.sshKeyPath}.pub`, "utf8").trim();
+  useSimFleet("nfsim-svc-", { hosts: [HOST], timings: TIMINGS }, (s) => {
+    ({ stateDir, fleet, json, clientKey } = s);
   });
 
-  after(async function () {
-    try {
-      if (fleet) await fleet.stop();
-    } finally {
-      fs.rmSync(stateDir, { recursive: true, force: true });
-    }
-  });
-
-  /** Runs a command in an open session and fails with its output unless it exits 0. */
-  async function ok(h: Host, command: string, timeoutMs = 60_000): Promise<string> {
-    const r = await h.exec(command, { timeoutMs });
-    assert.equal(r.code, 0, `\`${command}\` exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-    return r.stdout;
-  }
+  const ok = execOk;
 
   /** Writes the host's configuration.nix: the installer's, with `authorizedKeys`, edited by `edit`. */
   async function writeConfig(h: Host, edit: (text: string) => string = (t) => t, authorizedKeys: readonly string[] = [clientKey]): Promise<void> {

@@ -7,14 +7,13 @@
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import type { Host } from "../../lib/host/host";
 import { sshConnector } from "../../lib/host/ssh";
-import { SimFleet } from "../../sim/fleet";
+import type { SimFleet } from "../../sim/fleet";
 import { initialConfiguration } from "../../sim/hosttools";
 import type { FleetJson, SimTimings, TimelineEvent } from "../../sim/types";
 import { connect, hostInfo, sshCli, waitForNextBoot } from "./helpers/fleet-client";
+import { execOk, useSimFleet } from "./helpers/fleet-suite";
 
 const TIMINGS: Partial<SimTimings> = { downMs: 300, slowBootMs: 1000, systemdSettleMs: 100, kubeletReadyMs: 100, podTerminationMs: 50, rescheduleMs: 100 };
 const HOST = "srv1";
@@ -27,27 +26,11 @@ describe("simulated host: systemctl start, stop and restart of the system's unit
   let clientKey: string;
   const events = (): TimelineEvent[] => (fleet ? fleet.timeline() : []);
 
-  before(async function () {
-    assert.equal(process.getuid?.(), 0, "the simulated fleet needs root");
-    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "nfsim-units-"));
-    fleet = await SimFleet.start({ stateDir, hosts: [HOST], timings: TIMINGS });
-    json = fleet.fleetJson;
-    clientKey = fs.readFileSync(`${json.sshKeyPath}.pub`, "utf8").trim();
+  useSimFleet("nfsim-units-", { hosts: [HOST], timings: TIMINGS }, (s) => {
+    ({ stateDir, fleet, json, clientKey } = s);
   });
 
-  after(async function () {
-    try {
-      if (fleet) await fleet.stop();
-    } finally {
-      fs.rmSync(stateDir, { recursive: true, force: true });
-    }
-  });
-
-  async function ok(h: Host, command: string, timeoutMs = 60_000): Promise<string> {
-    const r = await h.exec(command, { timeoutMs });
-    assert.equal(r.code, 0, `\`${command}\` exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-    return r.stdout;
-  }
+  const ok = execOk;
 
   /** A new SSH login with the fleet's key: resolves with "ok" or the reason it failed. */
   async function tryLogin(): Promise<string> {

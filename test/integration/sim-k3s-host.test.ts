@@ -9,37 +9,24 @@
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import type { V1Lease } from "@kubernetes/client-node";
 import { apiOf } from "../../sim/kubelet/api";
-import { SimFleet } from "../../sim/fleet";
 import type { FleetJson, SimTimings } from "../../sim/types";
 import { pollUntil, sshCli } from "./helpers/fleet-client";
+import { useSimFleet } from "./helpers/fleet-suite";
 
 const TIMINGS: Partial<SimTimings> = { downMs: 500, systemdSettleMs: 200, kubeletReadyMs: 200, podTerminationMs: 50, rescheduleMs: 100 };
 
 describe("k3s inside a simulated host: kubectl, k3s.yaml, systemctl and flags", function () {
   this.timeout(300_000);
   let stateDir: string;
-  let fleet: SimFleet | undefined;
   let json: FleetJson;
   let api: ReturnType<typeof apiOf>;
 
-  before(async function () {
-    assert.equal(process.getuid?.(), 0, "the simulated fleet needs root");
-    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "nfsim-k3s-"));
-    fleet = await SimFleet.start({ stateDir, hosts: ["cp1", "wk1"], timings: TIMINGS });
-    json = fleet.fleetJson;
+  useSimFleet("nfsim-k3s-", { hosts: ["cp1", "wk1"], timings: TIMINGS }, (s) => {
+    ({ stateDir, json } = s);
     api = apiOf(fs.readFileSync(json.kubeconfig, "utf8"));
-  });
-
-  after(async function () {
-    try {
-      if (fleet) await fleet.stop();
-    } finally {
-      fs.rmSync(stateDir, { recursive: true, force: true });
-    }
   });
 
   /** Runs `command` on `host` through the ssh client; fails with its output unless it exits 0. */
