@@ -65,6 +65,8 @@ export interface WorkloadHealth {
   readonly healthy: boolean;
   /** Why it is not healthy yet, in kubectl's words where it has them. */
   readonly reason: string;
+  /** A DaemonSet complete but for this many pods that are not available (rolloutStatus.ts). */
+  readonly unavailablePods?: number;
 }
 
 /** spec of a coordination.k8s.io/v1 Lease; times are RFC 3339 with microseconds. */

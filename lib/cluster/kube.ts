@@ -177,7 +177,7 @@ export function kubeCluster(kubeconfigYaml: string, options: KubeClusterOptions 
       ]);
       const health = (w: Parameters<typeof rolloutStatus>[0], name: string | undefined): WorkloadHealth => {
         const j = rolloutStatus(w);
-        return { kind: j.kind, namespace, name: name ?? "", healthy: j.healthy, reason: j.reason };
+        return { kind: j.kind, namespace, name: name ?? "", healthy: j.healthy, reason: j.reason, ...(j.unavailablePods === undefined ? {} : { unavailablePods: j.unavailablePods }) };
       };
       return [
         ...deployments.items.map((o) => health({ kind: "Deployment", object: o }, o.metadata?.name)),

@@ -24,6 +24,7 @@ import {
   groupOf,
   holderIdentity,
   judgeSlots,
+  nodesDisruptedByOthers,
   releasingSpec,
   takingSpec,
 } from "./leaseSlots";
@@ -159,6 +160,12 @@ export class FleetLease {
   /** The Lease this rollout holds. */
   get slot(): string {
     return this.slotName;
+  }
+
+  /** The Nodes other rollouts holding a slot are disrupting now (their own rollouts answer for them). */
+  async nodesOfOthers(): Promise<string[]> {
+    const clock = this.o.clock ?? realClock;
+    return nodesDisruptedByOthers(await this.cluster.listLeases(FLEET_LEASE_DEFAULTS.namespace), this.me, clock.now());
   }
 
   /** Who took the lease from us, if anyone did (ours expired unrenewed). */

@@ -33,9 +33,24 @@ export function slotIndex(name: string): number | undefined {
 
 const GROUP = /\s\[group ([^\]]*)\]$/;
 
-/** The identity of one host's rollout: readable and unique. */
-export function leaseIdentity(host: string, pid: number, machine: string, token: string): string {
-  return `nixos-fleet rollout of ${host} by pid ${pid} on ${machine} (${token})`;
+/** The identity of one host's rollout: readable and unique; names the host's Node when it has another name. */
+export function leaseIdentity(host: string, pid: number, machine: string, token: string, node?: string): string {
+  const of = node === undefined || node === host ? host : `${host} (node ${node})`;
+  return `nixos-fleet rollout of ${of} by pid ${pid} on ${machine} (${token})`;
+}
+
+const ROLLOUT_OF = /^nixos-fleet rollout of (\S+)(?: \(node (\S+)\))? by pid /;
+
+/** The Node a holder's rollout disrupts (its node, else its host); undefined for an identity of another form. */
+export function nodeOfHolder(identity: string): string | undefined {
+  const m = ROLLOUT_OF.exec(identity);
+  return m === null ? undefined : (m[2] ?? m[1]);
+}
+
+/** The Nodes that other live holders' rollouts disrupt, sorted: while they hold their slots, those Nodes may be down. */
+export function nodesDisruptedByOthers(leases: readonly NamedLease[], me: string, nowMs: number): string[] {
+  const nodes = liveHolders(leases, me, nowMs).map((h) => nodeOfHolder(h.holder));
+  return [...new Set(nodes.filter((n): n is string => n !== undefined))].sort();
 }
 
 /** The holderIdentity written: the rollout's identity, naming its disruption group unless it is the fleet's single group (""). */

@@ -64,6 +64,11 @@ export interface StatefulSetLike {
 export interface RolloutJudgement {
   readonly healthy: boolean;
   readonly reason: string;
+  /**
+   * A DaemonSet that is complete but for pods that are not available: how many. Pods on nodes
+   * that other rollouts of the fleet are disrupting at the moment may be the missing ones.
+   */
+  readonly unavailablePods?: number;
 }
 
 const done = (reason: string): RolloutJudgement => ({ healthy: true, reason });
@@ -105,7 +110,7 @@ export function daemonSetRollout(ds: DaemonSetLike): RolloutJudgement {
   if ((ds.metadata?.generation ?? 0) > (s.observedGeneration ?? 0)) return waiting("Waiting for daemon set spec update to be observed...");
   if (!rolling) {
     return available < desired
-      ? waiting(`Waiting for daemon set "${name}" (OnDelete update strategy): ${available} of ${desired} pods are available...`)
+      ? { ...waiting(`Waiting for daemon set "${name}" (OnDelete update strategy): ${available} of ${desired} pods are available...`), unavailablePods: desired - available }
       : done(`daemon set "${name}" ${ON_DELETE_NOTE}: ${available} of ${desired} pods are available`);
   }
   const updated = s.updatedNumberScheduled ?? 0;
@@ -113,7 +118,7 @@ export function daemonSetRollout(ds: DaemonSetLike): RolloutJudgement {
     return waiting(`Waiting for daemon set "${name}" rollout to finish: ${updated} out of ${desired} new pods have been updated...`);
   }
   if (available < desired) {
-    return waiting(`Waiting for daemon set "${name}" rollout to finish: ${available} of ${desired} updated pods are available...`);
+    return { ...waiting(`Waiting for daemon set "${name}" rollout to finish: ${available} of ${desired} updated pods are available...`), unavailablePods: desired - available };
   }
   return done(`daemon set "${name}" successfully rolled out`);
 }

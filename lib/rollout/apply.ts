@@ -57,7 +57,7 @@ export async function applyHost(spec: HostSpec, previous: Previous, deps: Rollou
   const lease = deps.cluster
     ? await FleetLease.take(deps.cluster, {
         host: spec.name,
-        identity: leaseIdentity(spec.name, deps.owner.pid, deps.owner.machine, deps.owner.token),
+        identity: leaseIdentity(spec.name, deps.owner.pid, deps.owner.machine, deps.owner.token, spec.kubernetes?.nodeName),
         maxUnavailable: spec.disruption.maxUnavailable,
         group: spec.disruption.group,
         waitSeconds: spec.timeouts.lockSeconds,
@@ -82,6 +82,7 @@ export async function applyHost(spec: HostSpec, previous: Previous, deps: Rollou
           signal: deps.signal,
           // The host cannot be reached to renew its lock while it reboots: make it last that long.
           holdLockFor: (seconds) => lock.holdThrough(seconds),
+          othersDisrupting: lease === undefined ? undefined : () => lease.nodesOfOthers(),
         });
       } finally {
         // A host that did not come back cannot be unlocked; that must not hide why the rollout stopped.

@@ -15,6 +15,31 @@ export interface GateContext {
   readonly timeoutSeconds: number;
   readonly clock?: Clock;
   readonly progress: Progress;
+  /**
+   * The Nodes other rollouts of the fleet are disrupting now (they hold slots of the fleet
+   * lease, within the budget): their own rollouts answer for them, so their being NotReady, and
+   * their DaemonSet pods being unavailable, does not fail this host's gates.
+   */
+  readonly othersDisrupting?: () => Promise<readonly string[]>;
+}
+
+/** What the nodes gate makes of the Nodes: passed, or what it still waits for. Pure. */
+export function judgeNodes(nodes: readonly { name: string; ready: boolean }[], othersDisrupting: readonly string[]): { ok: true; note: string } | { ok: false; waiting: string } {
+  const others = new Set(othersDisrupting);
+  const notReady = nodes.filter((n) => !n.ready).map((n) => n.name);
+  const blamed = notReady.filter((n) => !others.has(n));
+  if (blamed.length > 0) return { ok: false, waiting: `not Ready: ${blamed.join(", ")}` };
+  const excused = notReady.filter((n) => others.has(n));
+  const ready = nodes.length - notReady.length;
+  return { ok: true, note: excused.length === 0 ? `${ready} nodes Ready` : `${ready} nodes Ready; ${excused.join(", ")} disrupted by another rollout of the fleet` };
+}
+
+/**
+ * Whether a workload passes: healthy, or a DaemonSet short of no more available pods than there
+ * are NotReady nodes that other rollouts disrupt (one pod per node). Pure.
+ */
+export function workloadPasses(w: WorkloadHealth, excusedNodes: number): boolean {
+  return w.healthy || (w.kind === "DaemonSet" && w.unavailablePods !== undefined && w.unavailablePods <= excusedNodes);
 }
 
 const plural: Record<WorkloadKind, string> = { Deployment: "deployments", DaemonSet: "daemonsets", StatefulSet: "statefulsets" };
@@ -51,14 +76,20 @@ export async function waitForGates(
     }
     throw error;
   };
+  const others = async () => (c.othersDisrupting === undefined ? [] : await c.othersDisrupting());
+  /** NotReady Nodes that other rollouts disrupt now. */
+  const excusedNotReady = async (): Promise<number> => {
+    const disrupted = new Set(await others());
+    if (disrupted.size === 0 || !cluster) return 0;
+    return (await cluster.listNodes()).filter((n) => !n.ready && disrupted.has(n.name)).length;
+  };
   if (cluster && gates.nodesReady) {
     try {
-      const count = await waitUntil(opts("every node to be Ready"), async () => {
-        const nodes = await cluster.listNodes();
-        const notReady = nodes.filter((n) => !n.ready).map((n) => n.name);
-        return notReady.length === 0 ? done(nodes.length) : notYet(`not Ready: ${notReady.join(", ")}`);
+      const note = await waitUntil(opts("every node to be Ready"), async () => {
+        const j = judgeNodes(await cluster.listNodes(), await others());
+        return j.ok ? done(j.note) : notYet(j.waiting);
       });
-      c.progress(`${count} nodes Ready`);
+      c.progress(note);
     } catch (error) {
       fail("nodes Ready", error);
     }
@@ -69,7 +100,9 @@ export async function waitForGates(
       try {
         const healthy = await waitUntil(opts(`workloads in namespace ${ns} to be rolled out`), async () => {
           const workloads = await cluster.listWorkloads(ns);
-          const sick = workloads.filter((w) => !w.healthy);
+          const unhealthy = workloads.filter((w) => !w.healthy);
+          const excused = unhealthy.length === 0 ? 0 : await excusedNotReady();
+          const sick = unhealthy.filter((w) => !workloadPasses(w, excused));
           if (sick.length === 0) return done(workloads);
           if (!reported) {
             c.progress(`${sick.length} workloads recovering in ${ns}`);

@@ -47,6 +47,8 @@ export interface StepDeps {
   readonly signal?: AbortSignal;
   /** Makes the host-side lock last this many seconds without renewal (while the host reboots). */
   readonly holdLockFor?: (seconds: number) => Promise<void>;
+  /** The Nodes other rollouts of the fleet hold slots for now (health.ts: their disruption is theirs). */
+  readonly othersDisrupting?: () => Promise<readonly string[]>;
 }
 
 /** What the last rollout of the host left: the files it managed and the Node labels it set. */
@@ -141,7 +143,7 @@ export async function rollOutHost(spec: HostSpec, previous: Previous, ops: Nixos
   }
   const after = booted?.state ?? (await ops.readSystems());
   try {
-    await waitForGates(spec.gates, deps.cluster, await ops.shell(), { host: spec.name, timeoutSeconds: spec.timeouts.healthSeconds, clock: deps.clock, progress: p });
+    await waitForGates(spec.gates, deps.cluster, await ops.shell(), { host: spec.name, timeoutSeconds: spec.timeouts.healthSeconds, clock: deps.clock, progress: p, othersDisrupting: deps.othersDisrupting });
   } catch (error) {
     const changed = decision.reboot || after.current.system !== before.current.system || after.profile.system !== before.profile.system;
     if (!changed) throw inStep(spec.name, "health", error);

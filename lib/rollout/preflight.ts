@@ -13,7 +13,11 @@ import type { HostSpec } from "./spec";
 import type { Clock } from "./wait";
 
 /** Checks the host's systemd state and the health gates; throws a RolloutError of step "preflight". */
-export async function checkHealthyBefore(spec: HostSpec, ops: NixosOps, deps: { cluster?: Cluster; progress: Progress; clock?: Clock }): Promise<void> {
+export async function checkHealthyBefore(
+  spec: HostSpec,
+  ops: NixosOps,
+  deps: { cluster?: Cluster; progress: Progress; clock?: Clock; othersDisrupting?: () => Promise<readonly string[]> },
+): Promise<void> {
   const nothing = `nothing was changed on ${spec.name}`;
   try {
     await waitForSettle(ops, spec.name, spec.timeouts.settleSeconds, deps.clock);
@@ -34,6 +38,7 @@ export async function checkHealthyBefore(spec: HostSpec, ops: NixosOps, deps: { 
       timeoutSeconds: spec.timeouts.healthSeconds,
       clock: deps.clock,
       progress: deps.progress,
+      othersDisrupting: deps.othersDisrupting,
     });
   } catch (error) {
     const cause = inStep(spec.name, "health", error);

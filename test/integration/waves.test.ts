@@ -7,14 +7,15 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { CoordinationV1Api, KubeConfig } from "@kubernetes/client-node";
+import { CoordinationV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import type { HostSpec } from "../../lib/rollout/spec";
 import type { HostProps } from "../../providers/props";
 import { SimFleet } from "../../sim/fleet";
 import type { FleetJson, SimTimings, TimelineEvent } from "../../sim/types";
 import { assertNeverTwoDisrupted, inventoryFor, planForFleet, rollOutThrough } from "./helpers/provider-harness";
 
-const TIMINGS: Partial<SimTimings> = { downMs: 600, slowBootMs: 2000, systemdSettleMs: 300, kubeletReadyMs: 300, podTerminationMs: 100, rescheduleMs: 300 };
+// A Node whose kubelet stopped goes Unknown after 6 s (the control plane's own grace period, shortened for the test).
+const TIMINGS: Partial<SimTimings> = { downMs: 600, slowBootMs: 2000, systemdSettleMs: 300, kubeletReadyMs: 300, podTerminationMs: 100, rescheduleMs: 300, nodeMonitorGracePeriodSeconds: 6 };
 const ZONE = "topology.kubernetes.io/zone";
 
 /** Every moment's set of disrupted hosts (cordoned, rebooting or down, until uncordoned), in time order. */
@@ -118,5 +119,39 @@ describe("disruption budgets (rollout.maxUnavailable, failure domains) against t
     );
     assert.match(runs[2].lines.join("\n"), /srv1: waiting for the fleet lease .*\(its holder is in the failure domain topology\.kubernetes\.io\/zone=zone-a; srv1 is in a group of its own, as a control-plane host\)/);
     assert.deepEqual(await slotsHeld(), [], "every slot is released at the end");
+  });
+
+  it("a wave partner that never comes back is its own rollout's failure: srv2, rolled out while srv3 is down under its slot, passes its gates and finishes", async () => {
+    const since = Date.now();
+    const specs = plan(["zone-a", "zone-a", "zone-a"], "3");
+    const srv3 = specs.get("srv3")!;
+    const stuck = { ...srv3, timeouts: { ...srv3.timeouts, shutdownSeconds: 5, bootSeconds: 20, confirmSeconds: 5 } };
+    await fleet.setFault("srv3", "never-returns", true);
+    try {
+      const failed = rollOutThrough(state, stuck).then(
+        () => assert.fail("srv3 never comes back, so its rollout must fail"),
+        (e: Error) => e,
+      );
+      // srv3 is down and its Node NotReady before srv2 starts: srv2's preflight and gates see it.
+      const cluster = new KubeConfig();
+      cluster.loadFromString(fs.readFileSync(fj.kubeconfig, "utf8"));
+      const core = cluster.makeApiClient(CoreV1Api);
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const n = await core.readNode({ name: "srv3" });
+        if (n.status?.conditions?.find((c) => c.type === "Ready")?.status !== "True") break;
+        assert.ok(Date.now() < deadline, "srv3's Node did not leave Ready within 60 s of going down");
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      const srv2 = await rollOutThrough(state, specs.get("srv2")!);
+      assert.equal(srv2.props.rebooted, true);
+      assert.match(srv2.lines.join("\n"), /srv3 disrupted by another rollout of the fleet/);
+      const error = await failed;
+      assert.match(error.message, /^srv3: boot failed: gave up after \d+s waiting for srv3 to come back on a new boot/);
+      // srv2's rollout resolved (a gate failure would have rolled it back and rejected), and its Node is back in service.
+      assert.ok(events(since).some((e) => e.host === "srv2" && e.kind === "uncordon"), "srv2 was uncordoned");
+    } finally {
+      await fleet.setFault("srv3", "never-returns", false);
+    }
   });
 });

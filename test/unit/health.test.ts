@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import type { ExecResult, Host } from "../../lib/host/host";
 import { RolloutError } from "../../lib/rollout/errors";
-import { commandGatePasses, waitForGates } from "../../lib/rollout/health";
+import { commandGatePasses, judgeNodes, waitForGates, workloadPasses } from "../../lib/rollout/health";
 import type { CommandGate, HealthGates } from "../../lib/rollout/spec";
 import { FakeCluster, fastClock } from "../fakes/cluster";
 
@@ -75,6 +75,33 @@ describe("health gates", () => {
         assert.match(e.message, /gate "ceph" did not pass: gave up after 10s waiting for command gate "ceph" \(ceph health\) to pass \(last seen: exit 0: HEALTH_ERR mon down\)/);
         return true;
       },
+    );
+  });
+
+  it("excuse Nodes other rollouts of the fleet disrupt, and one DaemonSet pod per such NotReady Node, nothing else", () => {
+    const nodes = [{ name: "srv1", ready: true }, { name: "srv2", ready: false }, { name: "srv3", ready: false }];
+    assert.deepEqual(judgeNodes(nodes, []), { ok: false, waiting: "not Ready: srv2, srv3" });
+    assert.deepEqual(judgeNodes(nodes, ["srv3"]), { ok: false, waiting: "not Ready: srv2" });
+    assert.deepEqual(judgeNodes(nodes, ["srv2", "srv3"]), { ok: true, note: "1 nodes Ready; srv2, srv3 disrupted by another rollout of the fleet" });
+    assert.deepEqual(judgeNodes([{ name: "srv1", ready: true }], ["srv2"]), { ok: true, note: "1 nodes Ready" });
+    const ds = { kind: "DaemonSet" as const, namespace: "kube-system", name: "kube-proxy", healthy: false, reason: "2 of 3", unavailablePods: 1 };
+    assert.equal(workloadPasses(ds, 1), true);
+    assert.equal(workloadPasses(ds, 0), false);
+    assert.equal(workloadPasses({ ...ds, unavailablePods: 2 }, 1), false);
+    assert.equal(workloadPasses({ ...ds, kind: "Deployment", unavailablePods: undefined }, 3), false, "only DaemonSets run one pod per node");
+    assert.equal(workloadPasses({ ...ds, unavailablePods: undefined }, 3), false, "a DaemonSet still rolling out its template is not excused");
+  });
+
+  it("a gate waits for a NotReady Node that no other rollout holds, and passes over one that another holds", async () => {
+    const c = new FakeCluster().addNode("srv1").addNode("srv2", false);
+    c.workloads.set("kube-system", [{ kind: "DaemonSet", namespace: "kube-system", name: "flannel", healthy: false, reason: "1 of 2 updated pods are available", unavailablePods: 1 }]);
+    const gates: HealthGates = { nodesReady: true, watchedNamespaces: ["kube-system"], commands: [] };
+    const lines: string[] = [];
+    await waitForGates(gates, c, undefined, { host: "srv1", timeoutSeconds: 30, clock: fastClock(), progress: (l) => lines.push(l), othersDisrupting: async () => ["srv2"] });
+    assert.deepEqual(lines, ["1 nodes Ready; srv2 disrupted by another rollout of the fleet", "1 daemonsets healthy in kube-system"]);
+    await assert.rejects(
+      waitForGates(gates, c, undefined, { host: "srv1", timeoutSeconds: 30, clock: fastClock(), progress: () => undefined, othersDisrupting: async () => [] }),
+      /gate "nodes Ready" did not pass: .*not Ready: srv2/,
     );
   });
 });

@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import fc from "fast-check";
 import type { LeaseSpec, LeaseWrite, NamedLease } from "../../lib/cluster/cluster";
 import { FleetLease, leaseIdentity } from "../../lib/cluster/lease";
-import { groupOf, holderIdentity, judgeSlots, slotIndex, slotName } from "../../lib/cluster/leaseSlots";
+import { groupOf, holderIdentity, judgeSlots, nodeOfHolder, nodesDisruptedByOthers, slotIndex, slotName } from "../../lib/cluster/leaseSlots";
 import { RolloutError } from "../../lib/rollout/errors";
 import { FakeCluster, fastClock } from "../fakes/cluster";
 
@@ -216,5 +216,26 @@ describe("fleet lease slots: a failed check after the write", () => {
     };
     await assert.rejects(FleetLease.take(c, { host: "srv2", identity: "a", waitSeconds: 3, progress: quiet, clock: fastClock() }), /503 Service Unavailable/);
     assert.equal(c.leases.get("kube-system/nixos-fleet-rollout")?.spec.holderIdentity, undefined);
+  });
+});
+
+describe("fleet lease: the Nodes other rollouts disrupt", () => {
+  const now = Date.parse("2026-01-01T00:00:00Z");
+  it("reads the Node from a holder identity: the node named beside the host, else the host", () => {
+    assert.equal(nodeOfHolder(leaseIdentity("srv2", 12, "ci", "t1")), "srv2");
+    assert.equal(nodeOfHolder(holderIdentity(leaseIdentity("srv2", 12, "ci", "t1", "node-b"), ZONE_A)), "node-b");
+    assert.equal(leaseIdentity("srv2", 12, "ci", "t1", "srv2"), leaseIdentity("srv2", 12, "ci", "t1"));
+    assert.equal(nodeOfHolder("kube-controller-manager"), undefined);
+  });
+
+  it("lists live holders other than this rollout, not expired ones and not other Leases", () => {
+    const me = leaseIdentity("srv1", 1, "ci", "a");
+    const leases: NamedLease[] = [
+      { name: slotName(0), ...held(me, now) },
+      { name: slotName(1), ...held(holderIdentity(leaseIdentity("srv2", 2, "ci", "b", "node-2"), ZONE_A), now) },
+      { name: slotName(2), ...held(leaseIdentity("srv3", 3, "ci", "c"), now - 700_000) },
+      { name: "kube-scheduler", ...held(leaseIdentity("srv4", 4, "ci", "d"), now) },
+    ];
+    assert.deepEqual(nodesDisruptedByOthers(leases, me, now), ["node-2"]);
   });
 });

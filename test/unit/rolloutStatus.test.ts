@@ -14,13 +14,15 @@ interface Case<T> {
   readonly object: T;
   readonly healthy: boolean;
   readonly reason: string;
+  /** A DaemonSet complete but for pods that are not available. */
+  readonly unavailablePods?: number;
 }
 
-function table<T>(title: string, judge: (o: T) => { healthy: boolean; reason: string }, cases: readonly Case<T>[]): void {
+function table<T>(title: string, judge: (o: T) => { healthy: boolean; reason: string; unavailablePods?: number }, cases: readonly Case<T>[]): void {
   describe(title, () => {
     for (const c of cases) {
       it(c.name, () => {
-        assert.deepEqual(judge(c.object), { healthy: c.healthy, reason: c.reason });
+        assert.deepEqual(judge(c.object), { healthy: c.healthy, reason: c.reason, ...(c.unavailablePods === undefined ? {} : { unavailablePods: c.unavailablePods }) });
       });
     }
   });
@@ -70,7 +72,7 @@ table("rollout status: DaemonSet", daemonSetRollout, [
   { name: "every node runs an available updated pod", healthy: true, reason: 'daemon set "kube-proxy" successfully rolled out',
     object: ds("RollingUpdate", 1, { observedGeneration: 1, desiredNumberScheduled: 3, updatedNumberScheduled: 3, numberAvailable: 3 }) },
   { name: "a node's pod is not ready (node rebooting)", healthy: false,
-    reason: 'Waiting for daemon set "kube-proxy" rollout to finish: 2 of 3 updated pods are available...',
+    reason: 'Waiting for daemon set "kube-proxy" rollout to finish: 2 of 3 updated pods are available...', unavailablePods: 1,
     object: ds("RollingUpdate", 1, { observedGeneration: 1, desiredNumberScheduled: 3, updatedNumberScheduled: 3, numberAvailable: 2 }) },
   { name: "pods still on the old template", healthy: false,
     reason: 'Waiting for daemon set "kube-proxy" rollout to finish: 1 out of 3 new pods have been updated...',
@@ -83,7 +85,7 @@ table("rollout status: DaemonSet", daemonSetRollout, [
     reason: 'daemon set "kube-proxy" uses the OnDelete update strategy (kubectl rollout status only follows RollingUpdate): 3 of 3 pods are available',
     object: ds("OnDelete", 2, { observedGeneration: 2, desiredNumberScheduled: 3, updatedNumberScheduled: 1, numberAvailable: 3 }) },
   { name: "OnDelete with a pod unavailable", healthy: false,
-    reason: 'Waiting for daemon set "kube-proxy" (OnDelete update strategy): 2 of 3 pods are available...',
+    reason: 'Waiting for daemon set "kube-proxy" (OnDelete update strategy): 2 of 3 pods are available...', unavailablePods: 1,
     object: ds("OnDelete", 1, { observedGeneration: 1, desiredNumberScheduled: 3, updatedNumberScheduled: 3, numberAvailable: 2 }) },
   { name: "OnDelete with observedGeneration lagging", healthy: false, reason: "Waiting for daemon set spec update to be observed...",
     object: ds("OnDelete", 2, { observedGeneration: 1, desiredNumberScheduled: 3, numberAvailable: 3 }) },
