@@ -26,6 +26,8 @@ export interface RolloutRecord {
 /** What one host spent in a rollout. */
 export interface HostFigures {
   readonly host: string;
+  /** The host's first event in the rollout (the moment it was first touched). */
+  readonly touched: number | undefined;
   /** nixos-rebuild's build: build-started → build-finished. */
   readonly build: Span | undefined;
   /** reboot-started → the Node Ready on the new boot (absent for a live change). */
@@ -72,12 +74,12 @@ export function hostFigures(r: RolloutRecord): HostFigures[] {
     const reboot = rebootStart && ready ? { from: rebootStart.t, to: ready.t } : undefined;
     const first = r.events.find((e) => e.host === host)?.t;
     const end = done.get(host);
-    if (first === undefined || end === undefined) return { host, build, reboot, turn: undefined, activation: undefined };
+    if (first === undefined || end === undefined) return { host, touched: first, build, reboot, turn: undefined, activation: undefined };
     const before = [...done.values()].filter((t) => t < end);
     const turnFrom = Math.min(end, Math.max(first, ...before));
     const turn = { from: turnFrom, to: end };
     const activation = build ? { from: Math.min(end, Math.max(build.to, turnFrom)), to: end } : undefined;
-    return { host, build, reboot, turn, activation };
+    return { host, touched: first, build, reboot, turn, activation };
   });
 }
 

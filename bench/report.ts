@@ -44,11 +44,11 @@ function pipeliningLine(n: number, what: string, f: RolloutFigures): string {
 
 /** Where one rollout's time went, host by host, in seconds from the first host touched. */
 export function hostBreakdown(f: RolloutFigures): string[] {
-  const origin = Math.min(...f.perHost.flatMap((h) => (h.turn ? [h.turn.from] : [])), ...f.perHost.flatMap((h) => (h.build ? [h.build.from] : [])));
+  const origin = Math.min(...f.perHost.flatMap((h) => (h.touched === undefined ? [] : [h.touched])));
   const at = (t: number) => `+${((t - origin) / 1000).toFixed(1)}`;
   return f.perHost.map((h) => {
     const parts = [
-      h.turn ? `turn ${at(h.turn.from)}` : "no turn",
+      h.touched === undefined ? "not touched" : `touched ${at(h.touched)}`,
       h.build ? `build ${at(h.build.from)}…${at(h.build.to)}` : "no build",
       h.reboot ? `reboot ${at(h.reboot.from)}…Ready ${at(h.reboot.to)}` : "",
       h.turn ? `done ${at(h.turn.to)}` : "",

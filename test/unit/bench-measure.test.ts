@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
 import { parseBenchArgs } from "../../bench/args";
 import { hostFigures, idealBudgetMs, rolloutFigures, unionLength, type RolloutRecord } from "../../bench/measure";
+import { hostBreakdown } from "../../bench/report";
 import { doneTimes } from "../../bench/stack";
 import type { TimelineEvent, TimelineKind } from "../../sim/types";
 
@@ -68,6 +69,13 @@ describe("bench: figures from the timeline (bench/measure.ts)", function () {
     const r = serialReboot();
     assert.throws(() => rolloutFigures({ ...r, events: r.events.filter((e) => e.host !== "b" || e.kind === "ssh-session") }), /no build-started\/build-finished on the timeline for b/);
     assert.throws(() => rolloutFigures({ ...r, events: [] }), /touched none of a, b/);
+  });
+
+  it("tells where each host's time went, from the first host touched", function () {
+    assert.deepEqual(hostBreakdown(rolloutFigures(serialReboot())), [
+      "a: touched +0.0, build +0.1…+3.1, reboot +3.5…Ready +5.5, done +6.0",
+      "b: touched +7.0, build +7.1…+10.1, reboot +10.5…Ready +12.5, done +13.0",
+    ]);
   });
 
   it("ideal budget: ⌈N/k⌉ waves of one host's time", function () {
