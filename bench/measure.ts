@@ -39,6 +39,10 @@ export interface HostFigures {
   readonly turn: Span | undefined;
   /** Its activation: from the end of its build, or from the start of its turn if later, to done. */
   readonly activation: Span | undefined;
+  /** When it was cordoned, if it was. */
+  readonly cordoned: number | undefined;
+  /** Evictions of its pods the API refused (a PodDisruptionBudget said no). */
+  readonly evictionsBlocked: number;
 }
 
 /** The length of a span, 0 for none. */
@@ -73,13 +77,15 @@ export function hostFigures(r: RolloutRecord): HostFigures[] {
     const ready = rebootStart ? r.events.find((e) => e.host === host && e.kind === "ready" && e.t >= rebootStart.t) : undefined;
     const reboot = rebootStart && ready ? { from: rebootStart.t, to: ready.t } : undefined;
     const first = r.events.find((e) => e.host === host)?.t;
+    const cordoned = r.events.find((e) => e.host === host && e.kind === "cordon")?.t;
+    const evictionsBlocked = r.events.filter((e) => e.host === host && e.kind === "eviction" && e.detail?.result === "blocked").length;
     const end = done.get(host);
-    if (first === undefined || end === undefined) return { host, touched: first, build, reboot, turn: undefined, activation: undefined };
+    if (first === undefined || end === undefined) return { host, touched: first, build, reboot, turn: undefined, activation: undefined, cordoned, evictionsBlocked };
     const before = [...done.values()].filter((t) => t < end);
     const turnFrom = Math.min(end, Math.max(first, ...before));
     const turn = { from: turnFrom, to: end };
     const activation = build ? { from: Math.min(end, Math.max(build.to, turnFrom)), to: end } : undefined;
-    return { host, touched: first, build, reboot, turn, activation };
+    return { host, touched: first, build, reboot, turn, activation, cordoned, evictionsBlocked };
   });
 }
 

@@ -50,6 +50,8 @@ export function hostBreakdown(f: RolloutFigures): string[] {
     const parts = [
       h.touched === undefined ? "not touched" : `touched ${at(h.touched)}`,
       h.build ? `build ${at(h.build.from)}…${at(h.build.to)}` : "no build",
+      h.cordoned === undefined ? "" : `cordon ${at(h.cordoned)}`,
+      h.evictionsBlocked > 0 ? `${h.evictionsBlocked} eviction${h.evictionsBlocked === 1 ? "" : "s"} refused` : "",
       h.reboot ? `reboot ${at(h.reboot.from)}…Ready ${at(h.reboot.to)}` : "",
       h.turn ? `done ${at(h.turn.to)}` : "",
     ];

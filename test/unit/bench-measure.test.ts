@@ -16,6 +16,9 @@ function serialReboot(): RolloutRecord {
       ev(2000, "a", "ssh-session"),
       ev(2100, "a", "build-started"),
       ev(5100, "a", "build-finished"),
+      ev(5200, "a", "cordon"),
+      { t: 5300, host: "a", kind: "eviction", detail: { namespace: "default", pod: "web-1", result: "blocked" } },
+      { t: 5400, host: "a", kind: "eviction", detail: { namespace: "default", pod: "web-1", result: "evicted" } },
       ev(5500, "a", "reboot-started"),
       ev(7500, "a", "ready"),
       ev(9000, "b", "ssh-session"),
@@ -73,7 +76,7 @@ describe("bench: figures from the timeline (bench/measure.ts)", function () {
 
   it("tells where each host's time went, from the first host touched", function () {
     assert.deepEqual(hostBreakdown(rolloutFigures(serialReboot())), [
-      "a: touched +0.0, build +0.1…+3.1, reboot +3.5…Ready +5.5, done +6.0",
+      "a: touched +0.0, build +0.1…+3.1, cordon +3.2, 1 eviction refused, reboot +3.5…Ready +5.5, done +6.0",
       "b: touched +7.0, build +7.1…+10.1, reboot +10.5…Ready +12.5, done +13.0",
     ]);
   });
