@@ -78,9 +78,9 @@ export function reportLines(r: BenchReport): string[] {
         `N=${f.hosts} budget maxUnavailable ${b.maxUnavailable}: wall ${s(b.wallMs)}, ideal ⌈${f.hosts}/${b.maxUnavailable}⌉ × ${s(f.reboot.perHostMs)} per host = ${s(b.idealMs)}, ratio ${x(b.ratio)}`,
       );
     }
-    const startup = f.live.startupMs;
+    const startup = (what: string, ms: number | undefined) => `${what} ${ms === undefined ? "(no host touched)" : s(ms)}`;
     lines.push(
-      `N=${f.hosts} startup: scripts/fleet.sh up → first host touched ${startup === undefined ? "(no host touched)" : s(startup)}` +
+      `N=${f.hosts} startup: scripts/fleet.sh up → first host touched: ${startup("live change", f.live.startupMs)}, ${startup("reboot", f.reboot.startupMs)}` +
         (floor === undefined ? "" : `; pulumi preview of an empty TypeScript program ${s(floor)}`),
     );
   }
