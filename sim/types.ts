@@ -106,6 +106,12 @@ export interface SimTimings {
   /** How long a kubelet takes to start a pod bound to its Ready node (Running and Ready). */
   readonly rescheduleMs: number;
   /**
+   * How long nixos-rebuild spends building a system that is not in the host's store yet (the
+   * derivations it lists as "will be built"); a system already built costs nothing. Stands for
+   * the minutes a real closure build takes, so what parallel builds save is measurable.
+   */
+  readonly buildMs: number;
+  /**
    * kube-controller-manager's --node-monitor-grace-period: how long a Node whose kubelet stopped
    * stays as it was before the control plane marks it Unknown. Unset: Kubernetes' own default.
    */
@@ -119,4 +125,5 @@ export const DEFAULT_TIMINGS: SimTimings = {
   kubeletReadyMs: 800,
   podTerminationMs: 300,
   rescheduleMs: 700,
+  buildMs: 0,
 };

@@ -23,7 +23,7 @@ export const HOST = {
 /**
  * Files under /run/nixos-sim/ that the fleet writes when a host has booted.
  *  - booted-at: milliseconds since the epoch when the boot finished (text)
- *  - timings.json: SimTimings (at least systemdSettleMs) of the running fleet
+ *  - timings.json: SimTimings of the running fleet (systemctl reads systemdSettleMs, nixos-rebuild buildMs)
  */
 export const RUN_SIM_FILES = {
   bootedAt: "booted-at",

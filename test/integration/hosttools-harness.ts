@@ -26,6 +26,8 @@ export function requireTools(): void {
 
 export interface RecordedEvent extends EventBody {
   readonly host: string;
+  /** When the event arrived (milliseconds since the epoch), as the fleet's timeline stamps it. */
+  readonly t: number;
 }
 
 /** The fleet's control socket, reduced to what the host tools call. */
@@ -51,7 +53,7 @@ export class ControlServer {
         const host = decodeURIComponent(m[1]);
         this.calls.push(`${m[2]} ${host}`);
         if (m[2] === "events") {
-          this.events.push({ host, ...(JSON.parse(Buffer.concat(chunks).toString("utf8")) as EventBody) });
+          this.events.push({ host, t: Date.now(), ...(JSON.parse(Buffer.concat(chunks).toString("utf8")) as EventBody) });
           res.writeHead(204).end();
         } else if (m[2] === "reboot") {
           res.writeHead(202).end();
@@ -186,13 +188,13 @@ export class TestHost {
   }
 
   /** What the fleet does at boot: /run for the loader's default system. */
-  boot(settleMs = 0, bootedAtMs = Date.now()): string {
+  boot(settleMs = 0, bootedAtMs = Date.now(), buildMs = 0): string {
     const target = readBootTarget(this.dir);
     if (!target) throw new Error(`${this.name}: no boot loader installed`);
     writeBootState(this.dir, {
       system: target.entry.system,
       bootedAtMs,
-      timings: { downMs: 0, slowBootMs: 0, systemdSettleMs: settleMs, kubeletReadyMs: 0, podTerminationMs: 0, rescheduleMs: 0 },
+      timings: { downMs: 0, slowBootMs: 0, systemdSettleMs: settleMs, kubeletReadyMs: 0, podTerminationMs: 0, rescheduleMs: 0, buildMs },
     });
     return target.entry.system;
   }

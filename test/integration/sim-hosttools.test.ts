@@ -81,6 +81,31 @@ describe("simulated NixOS host tools: nixos-rebuild", function () {
     assert.equal(fs.readdirSync(h.paths.profiles).filter((n) => n.startsWith("system-")).length, 1);
   });
 
+  it("takes the fleet's build duration to build a system not in the store, and none for a system built before", async () => {
+    const buildMs = 3000;
+    const h = await freshHost();
+    // The fleet writes its timings into /run at boot; this boot gives builds their duration.
+    h.boot(0, Date.now(), buildMs);
+    const span = (): number => {
+      const [started] = tools.control().eventsOf("build-started");
+      const [finished] = tools.control().eventsOf("build-finished");
+      assert.ok(started && finished, `no build-started/build-finished pair in ${JSON.stringify(tools.control().events)}`);
+      return finished.t - started.t;
+    };
+    h.addToConfig(`  environment.variables.BUILT = "slowly";`);
+    await h.ok("nixos-rebuild switch");
+    const built = span();
+    assert.ok(built >= buildMs, `the build of a new system took ${built} ms on the timeline, less than the ${buildMs} ms set`);
+    // A boot with builds of a minute: a rebuild that waited for one would take a minute at least.
+    const slowBuildMs = 60_000;
+    h.boot(0, Date.now(), slowBuildMs);
+    tools.control().events.length = 0;
+    const again = await h.ok("nixos-rebuild switch");
+    assert.doesNotMatch(again.stderr, /will be built/);
+    const rebuilt = span();
+    assert.ok(rebuilt < slowBuildMs, `a rebuild of a system already in the store took ${rebuilt} ms on the timeline: it waited for a build`);
+  });
+
   it("kernelParams change kernel-params and the entry, not the kernel, initrd or modules", async () => {
     const h = await freshHost();
     const old = h.link("fs/nix-var/profiles/system-1-link") ?? "";

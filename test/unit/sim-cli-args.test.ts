@@ -12,6 +12,12 @@ describe("simulated fleet: command line (sim/cli-args.ts)", function () {
     assert.deepEqual(parseArgs(["up", "--host-names", "a,b"]), { kind: "up", stateDir: ".sim", hosts: ["a", "b"], timings: {} });
   });
 
+  it("takes the build duration of the hosts as --build-ms and hands it to the daemon", function () {
+    const up = parseArgs(["up", "--hosts", "2", "--build-ms", "4000"]);
+    assert.deepEqual(up, { kind: "up", stateDir: ".sim", hosts: 2, timings: { buildMs: 4000 } });
+    assert.deepEqual(daemonArgs(up as UpCommand, "/abs/.sim"), ["daemon", "--state-dir", "/abs/.sim", "--hosts", "2", "--build-ms", "4000"]);
+  });
+
   it("parses the other commands", function () {
     assert.deepEqual(parseArgs(["down"]), { kind: "down", stateDir: ".sim" });
     assert.deepEqual(parseArgs(["status", "--json"]), { kind: "status", stateDir: ".sim", json: true });

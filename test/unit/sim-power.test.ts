@@ -2,6 +2,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { readBuildMs } from "../../sim/hosttools/system-state";
 import { hostPaths } from "../../sim/layout";
 import { BootError, chooseSystem, clearRun, diagnoseBootLoader, PowerOffWait, powerOn } from "../../sim/power";
 import { parseAccepted, renderSshdConfig } from "../../sim/sshd";
@@ -82,8 +83,11 @@ describe("simulated fleet: boot loader and power (sim/power.ts)", function () {
     assert.equal(fs.readFileSync(p.bootIdFile, "utf8"), "b-1\n");
     assert.equal(fs.readFileSync(path.join(p.run, "nixos-sim", "booted-at"), "utf8").trim(), "1234");
     assert.equal(JSON.parse(fs.readFileSync(path.join(p.run, "nixos-sim", "timings.json"), "utf8")).systemdSettleMs, DEFAULT_TIMINGS.systemdSettleMs);
+    powerOn(dir, system, "b-2", { ...DEFAULT_TIMINGS, buildMs: 4000 }, 1234);
+    assert.equal(readBuildMs(path.join(p.run, "nixos-sim")), 4000, "nixos-rebuild reads the fleet's build duration from /run");
     clearRun(dir);
     assert.deepEqual(fs.readdirSync(p.run), []);
+    assert.equal(readBuildMs(path.join(p.run, "nixos-sim")), DEFAULT_TIMINGS.buildMs, "without the boot's timings a build takes the default");
   });
 
   it("waits while powered off until the time is up or it is woken", async function () {

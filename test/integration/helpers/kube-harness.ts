@@ -21,6 +21,7 @@ export const TEST_TIMINGS: SimTimings = {
   kubeletReadyMs: 600,
   podTerminationMs: 400,
   rescheduleMs: 300,
+  buildMs: 0,
   nodeMonitorGracePeriodSeconds: 6,
 };
 
