@@ -40,6 +40,8 @@ export interface PodRef {
 /** A pod bound to a node, with what a drain needs to judge it. */
 export interface PodOnNode extends PodRef {
   readonly owner: PodOwner;
+  /** The DaemonSet, StatefulSet or Deployment it belongs to (kubeObjects.ts podWorkload). */
+  readonly workload?: { readonly kind: WorkloadKind; readonly name: string };
   /** Names of its emptyDir volumes (local data lost when the pod goes). */
   readonly emptyDirs: readonly string[];
   readonly phase: PodPhase;
@@ -65,7 +67,7 @@ export interface WorkloadHealth {
   readonly healthy: boolean;
   /** Why it is not healthy yet, in kubectl's words where it has them. */
   readonly reason: string;
-  /** A DaemonSet complete but for this many pods that are not available (rolloutStatus.ts). */
+  /** Complete but for this many pods that are not available (rolloutStatus.ts). */
   readonly unavailablePods?: number;
 }
 

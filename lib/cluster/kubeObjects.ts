@@ -24,7 +24,8 @@ export interface PodLike {
     readonly name?: string;
     readonly uid?: string;
     readonly annotations?: Readonly<Record<string, string>>;
-    readonly ownerReferences?: ReadonlyArray<{ readonly kind?: string; readonly controller?: boolean }>;
+    readonly labels?: Readonly<Record<string, string>>;
+    readonly ownerReferences?: ReadonlyArray<{ readonly kind?: string; readonly name?: string; readonly controller?: boolean }>;
   };
   readonly spec?: { readonly volumes?: ReadonlyArray<{ readonly name?: string; readonly emptyDir?: object }> };
   readonly status?: { readonly phase?: string };
@@ -53,6 +54,20 @@ export function podOwner(p: PodLike): PodOwner {
   return controller.kind === "DaemonSet" ? "daemonset" : "controller";
 }
 
+/**
+ * The workload a pod belongs to, as the health gates name workloads: its DaemonSet or
+ * StatefulSet, or the Deployment of its ReplicaSet (the ReplicaSet's name is the Deployment's
+ * plus "-" and the pod-template-hash label). Undefined for any other pod.
+ */
+export function podWorkload(p: PodLike): PodOnNode["workload"] {
+  const c = p.metadata?.ownerReferences?.find((o) => o.controller === true);
+  if (c?.name === undefined) return undefined;
+  if (c.kind === "DaemonSet" || c.kind === "StatefulSet") return { kind: c.kind, name: c.name };
+  const hash = p.metadata?.labels?.["pod-template-hash"];
+  if (c.kind === "ReplicaSet" && hash !== undefined && c.name.endsWith(`-${hash}`)) return { kind: "Deployment", name: c.name.slice(0, -hash.length - 1) };
+  return undefined;
+}
+
 const PHASES: readonly PodPhase[] = ["Pending", "Running", "Succeeded", "Failed", "Unknown"];
 
 /** A pod as a drain judges it; an unknown or missing phase reads as "Unknown". */
@@ -65,6 +80,7 @@ export function podOnNode(p: PodLike): PodOnNode {
     owner: podOwner(p),
     emptyDirs: (p.spec?.volumes ?? []).filter((v) => v.emptyDir !== undefined && v.emptyDir !== null).map((v) => v.name ?? ""),
     phase,
+    ...(podWorkload(p) === undefined ? {} : { workload: podWorkload(p) }),
   };
 }
 

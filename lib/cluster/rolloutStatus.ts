@@ -65,8 +65,8 @@ export interface RolloutJudgement {
   readonly healthy: boolean;
   readonly reason: string;
   /**
-   * A DaemonSet that is complete but for pods that are not available: how many. Pods on nodes
-   * that other rollouts of the fleet are disrupting at the moment may be the missing ones.
+   * A workload that is complete but for pods that are not available: how many. Pods on Nodes
+   * that are down for a known reason (health.ts) may be the missing ones.
    */
   readonly unavailablePods?: number;
 }
@@ -93,7 +93,7 @@ export function deploymentRollout(d: DeploymentLike): RolloutJudgement {
   }
   const available = s.availableReplicas ?? 0;
   if (available < updated) {
-    return waiting(`Waiting for deployment "${name}" rollout to finish: ${available} of ${updated} updated replicas are available...`);
+    return { ...waiting(`Waiting for deployment "${name}" rollout to finish: ${available} of ${updated} updated replicas are available...`), unavailablePods: updated - available };
   }
   return done(`deployment "${name}" successfully rolled out`);
 }
@@ -133,7 +133,7 @@ export function statefulSetRollout(sts: StatefulSetLike): RolloutJudgement {
   if (observed === 0 || (sts.metadata?.generation ?? 0) > observed) return waiting("Waiting for statefulset spec update to be observed...");
   const replicas = sts.spec?.replicas;
   const ready = s.readyReplicas ?? 0;
-  if (replicas !== undefined && ready < replicas) return waiting(`Waiting for ${replicas - ready} pods to be ready...`);
+  if (replicas !== undefined && ready < replicas) return { ...waiting(`Waiting for ${replicas - ready} pods to be ready...`), unavailablePods: replicas - ready };
   if (!rolling) return done(`statefulset "${name}" ${ON_DELETE_NOTE}: ${ready} pods are ready`);
   const updated = s.updatedReplicas ?? 0;
   if (strategy?.rollingUpdate !== undefined) {

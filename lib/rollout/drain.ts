@@ -156,7 +156,12 @@ function evictionTimeout(o: DrainOptions, blocked: readonly Blocked[], pending: 
   );
 }
 
-/** Waits until every evicted pod is gone (matched by uid), polling like kubectl. */
+/**
+ * Waits until every evicted pod is gone (matched by uid), polling like kubectl. A Node that is
+ * not Ready has no kubelet to finish them: its evicted pods stay Terminating until it runs
+ * again, so they are not waited for (kubectl drain --skip-wait-for-delete-timeout does the same
+ * for pods deleted long ago); the evictions themselves went through their budgets.
+ */
 async function waitGone(cluster: Cluster, evicted: readonly PodRef[], o: DrainOptions, deadline: number, clock: Clock): Promise<void> {
   const left = Math.max(1, (deadline - clock.now()) / 1000);
   try {
@@ -165,7 +170,12 @@ async function waitGone(cluster: Cluster, evicted: readonly PodRef[], o: DrainOp
       async () => {
         const alive: string[] = [];
         for (const pod of evicted) if (await cluster.podExists(pod)) alive.push(podName(pod));
-        return alive.length === 0 ? done(undefined) : notYet(`still terminating: ${alive.join(", ")}`);
+        if (alive.length === 0) return done(undefined);
+        if ((await cluster.listNodes()).some((n) => n.name === o.node && !n.ready)) {
+          o.progress(`${o.host}: ${o.node} is not Ready, so no kubelet finishes its evicted pods (${alive.join(", ")}); not waiting for them to terminate`);
+          return done(undefined);
+        }
+        return notYet(`still terminating: ${alive.join(", ")}`);
       },
     );
   } catch (error) {

@@ -21,26 +21,47 @@ export interface GateContext {
    * their DaemonSet pods being unavailable, does not fail this host's gates.
    */
   readonly othersDisrupting?: () => Promise<readonly string[]>;
+  /**
+   * Before a host is touched (the preflight): its own Node, which its rollout may be about to
+   * repair, is not held against it; the gates after its rollout check it like any other.
+   */
+  readonly ownNode?: string;
+}
+
+/** A NotReady Node a gate does not hold against the host, and why. */
+export interface Excuse {
+  readonly node: string;
+  readonly why: string;
 }
 
 /** What the nodes gate makes of the Nodes: passed, or what it still waits for. Pure. */
-export function judgeNodes(nodes: readonly { name: string; ready: boolean }[], othersDisrupting: readonly string[]): { ok: true; note: string } | { ok: false; waiting: string } {
-  const others = new Set(othersDisrupting);
+export function judgeNodes(nodes: readonly { name: string; ready: boolean }[], excuses: readonly Excuse[]): { ok: true; note: string } | { ok: false; waiting: string } {
+  const why = new Map(excuses.map((e) => [e.node, e.why]));
   const notReady = nodes.filter((n) => !n.ready).map((n) => n.name);
-  const blamed = notReady.filter((n) => !others.has(n));
+  const blamed = notReady.filter((n) => !why.has(n));
   if (blamed.length > 0) return { ok: false, waiting: `not Ready: ${blamed.join(", ")}` };
-  const excused = notReady.filter((n) => others.has(n));
-  const ready = nodes.length - notReady.length;
-  return { ok: true, note: excused.length === 0 ? `${ready} nodes Ready` : `${ready} nodes Ready; ${excused.join(", ")} disrupted by another rollout of the fleet` };
+  const ready = `${nodes.length - notReady.length} nodes Ready`;
+  return { ok: true, note: [ready, ...notReady.map((n) => `${n} ${why.get(n) ?? ""}`)].join("; ") };
+}
+
+/** The excuses of a gate context now. */
+async function excusesOf(c: GateContext): Promise<Excuse[]> {
+  const others = c.othersDisrupting === undefined ? [] : await c.othersDisrupting();
+  const out = others.map((node) => ({ node, why: "disrupted by another rollout of the fleet" }));
+  if (c.ownNode !== undefined && !others.includes(c.ownNode)) out.push({ node: c.ownNode, why: "not Ready, on the host about to be rolled out" });
+  return out;
 }
 
 /**
- * Whether a workload passes: healthy, or a DaemonSet short of no more available pods than there
- * are NotReady nodes that other rollouts disrupt (one pod per node). Pure.
+ * Whether a workload passes: healthy, or complete but for unavailable pods that are all
+ * accounted for by its pods on excused NotReady Nodes (`excusedPods` of it there). Pure.
  */
-export function workloadPasses(w: WorkloadHealth, excusedNodes: number): boolean {
-  return w.healthy || (w.kind === "DaemonSet" && w.unavailablePods !== undefined && w.unavailablePods <= excusedNodes);
+export function workloadPasses(w: WorkloadHealth, excusedPods: number): boolean {
+  return w.healthy || (w.unavailablePods !== undefined && w.unavailablePods <= excusedPods);
 }
+
+/** "Kind/namespace/name" of a workload, to count its pods. */
+const workloadKey = (kind: string, namespace: string, name: string) => `${kind}/${namespace}/${name}`;
 
 const plural: Record<WorkloadKind, string> = { Deployment: "deployments", DaemonSet: "daemonsets", StatefulSet: "statefulsets" };
 
@@ -76,17 +97,25 @@ export async function waitForGates(
     }
     throw error;
   };
-  const others = async () => (c.othersDisrupting === undefined ? [] : await c.othersDisrupting());
-  /** NotReady Nodes that other rollouts disrupt now. */
-  const excusedNotReady = async (): Promise<number> => {
-    const disrupted = new Set(await others());
-    if (disrupted.size === 0 || !cluster) return 0;
-    return (await cluster.listNodes()).filter((n) => !n.ready && disrupted.has(n.name)).length;
+  /** How many pods of each workload are on excused Nodes that are NotReady now (they cannot be available). */
+  const excusedPods = async (): Promise<Map<string, number>> => {
+    const count = new Map<string, number>();
+    const excused = new Set((await excusesOf(c)).map((e) => e.node));
+    if (excused.size === 0 || !cluster) return count;
+    for (const n of await cluster.listNodes()) {
+      if (n.ready || !excused.has(n.name)) continue;
+      for (const p of await cluster.listPodsOnNode(n.name)) {
+        if (p.workload === undefined) continue;
+        const key = workloadKey(p.workload.kind, p.namespace, p.workload.name);
+        count.set(key, (count.get(key) ?? 0) + 1);
+      }
+    }
+    return count;
   };
   if (cluster && gates.nodesReady) {
     try {
       const note = await waitUntil(opts("every node to be Ready"), async () => {
-        const j = judgeNodes(await cluster.listNodes(), await others());
+        const j = judgeNodes(await cluster.listNodes(), await excusesOf(c));
         return j.ok ? done(j.note) : notYet(j.waiting);
       });
       c.progress(note);
@@ -101,8 +130,8 @@ export async function waitForGates(
         const healthy = await waitUntil(opts(`workloads in namespace ${ns} to be rolled out`), async () => {
           const workloads = await cluster.listWorkloads(ns);
           const unhealthy = workloads.filter((w) => !w.healthy);
-          const excused = unhealthy.length === 0 ? 0 : await excusedNotReady();
-          const sick = unhealthy.filter((w) => !workloadPasses(w, excused));
+          const excused = unhealthy.length === 0 ? new Map<string, number>() : await excusedPods();
+          const sick = unhealthy.filter((w) => !workloadPasses(w, excused.get(workloadKey(w.kind, w.namespace, w.name)) ?? 0));
           if (sick.length === 0) return done(workloads);
           if (!reported) {
             c.progress(`${sick.length} workloads recovering in ${ns}`);

@@ -39,6 +39,7 @@ export async function checkHealthyBefore(
       clock: deps.clock,
       progress: deps.progress,
       othersDisrupting: deps.othersDisrupting,
+      ownNode: spec.kubernetes?.nodeName,
     });
   } catch (error) {
     const cause = inStep(spec.name, "health", error);

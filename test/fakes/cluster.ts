@@ -22,6 +22,8 @@ export class FakeCluster implements Cluster {
   pods: FakePod[] = [];
   workloads = new Map<string, WorkloadHealth[]>();
   calls: string[] = [];
+  /** Nodes whose kubelet is gone: a pod evicted there stays (Terminating) instead of going. */
+  noKubelet = new Set<string>();
   /** When each eviction was asked for, by the clock given to the constructor. */
   evictionTimes: number[] = [];
 
@@ -59,7 +61,7 @@ export class FakeCluster implements Cluster {
   async listPodsOnNode(node: string): Promise<PodOnNode[]> {
     return this.pods
       .filter((p) => p.node === node && !p.gone)
-      .map(({ namespace, name, uid, owner, emptyDirs, phase }) => ({ namespace, name, uid, owner, emptyDirs, phase }));
+      .map(({ namespace, name, uid, owner, emptyDirs, phase, workload }) => ({ namespace, name, uid, owner, emptyDirs, phase, ...(workload === undefined ? {} : { workload }) }));
   }
   async evictPod(pod: PodRef): Promise<EvictionResult> {
     if (this.clock) this.evictionTimes.push(this.clock.now());
@@ -74,7 +76,7 @@ export class FakeCluster implements Cluster {
         ...(p.budget === undefined ? {} : { budget: p.budget }),
       };
     }
-    p.gone = true;
+    if (!this.noKubelet.has(p.node)) p.gone = true;
     this.calls.push(`evict ${pod.name}`);
     return { kind: "evicted" };
   }

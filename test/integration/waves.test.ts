@@ -7,11 +7,12 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { CoordinationV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { AppsV1Api, CoordinationV1Api, CoreV1Api, KubeConfig, PatchStrategy, PolicyV1Api, setHeaderOptions } from "@kubernetes/client-node";
 import type { HostSpec } from "../../lib/rollout/spec";
 import type { HostProps } from "../../providers/props";
 import { SimFleet } from "../../sim/fleet";
 import type { FleetJson, SimTimings, TimelineEvent } from "../../sim/types";
+import { sshCli } from "./helpers/fleet-client";
 import { assertNeverTwoDisrupted, inventoryFor, planForFleet, rollOutThrough } from "./helpers/provider-harness";
 
 // A Node whose kubelet stopped goes Unknown after 6 s (the control plane's own grace period, shortened for the test).
@@ -152,6 +153,59 @@ describe("disruption budgets (rollout.maxUnavailable, failure domains) against t
       assert.ok(events(since).some((e) => e.host === "srv2" && e.kind === "uncordon"), "srv2 was uncordoned");
     } finally {
       await fleet.setFault("srv3", "never-returns", false);
+    }
+  });
+
+  it("a host whose own Node is NotReady (k3s stopped by hand) is repaired by its rollout: the preflight excuses its Node, the drain does not wait on a Node without kubelet", async () => {
+    const since = Date.now();
+    const kc = new KubeConfig();
+    kc.loadFromString(fs.readFileSync(fj.kubeconfig, "utf8"));
+    const core = kc.makeApiClient(CoreV1Api);
+    // A pod of its own on srv2 (in a namespace no gate watches), for the drain to evict.
+    const labels = { app: "on-srv2" };
+    await kc.makeApiClient(AppsV1Api).createNamespacedDeployment({
+      namespace: "kube-public",
+      body: {
+        metadata: { name: "on-srv2" },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: labels },
+          template: { metadata: { labels }, spec: { nodeSelector: { "kubernetes.io/hostname": "srv2" }, containers: [{ name: "app", image: "registry.invalid/app:1" }] } },
+        },
+      },
+    });
+    const running = Date.now() + 60_000;
+    for (;;) {
+      const pods = (await core.listNamespacedPod({ namespace: "kube-public", labelSelector: "app=on-srv2" })).items;
+      if (pods.some((p) => p.status?.phase === "Running")) break;
+      assert.ok(Date.now() < running, "the pod on srv2 did not run within 60 s");
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    // The web pods on srv2 turn unready with it; under the default IfHealthyBudget policy their
+    // budget would refuse to evict them (kube-apiserver's 429) whenever two of the three sit on
+    // srv2. Operators who drain broken nodes set AlwaysAllow; so does this test, for its duration.
+    const policy = kc.makeApiClient(PolicyV1Api);
+    const setPolicy = (p: string | null) =>
+      policy.patchNamespacedPodDisruptionBudget({ name: "web", namespace: "default", body: { spec: { unhealthyPodEvictionPolicy: p } } }, setHeaderOptions("Content-Type", PatchStrategy.MergePatch));
+    await setPolicy("AlwaysAllow");
+    try {
+      const stop = await sshCli(fj, "srv2", "systemctl stop k3s");
+      assert.equal(stop.code, 0, stop.stderr);
+      const readyOf = async () => (await core.readNode({ name: "srv2" })).status?.conditions?.find((c) => c.type === "Ready")?.status;
+      const deadline = Date.now() + 60_000;
+      while ((await readyOf()) === "True") {
+        assert.ok(Date.now() < deadline, "srv2's Node did not leave Ready within 60 s of k3s stopping");
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      const { props, lines } = await rollOutThrough(state, plan(["zone-a", "zone-a", "zone-a"], "4").get("srv2")!);
+      assert.equal(props.rebooted, true);
+      const text = lines.join("\n");
+      assert.match(text, /srv2 not Ready, on the host about to be rolled out/);
+      assert.match(text, /srv2: srv2 is not Ready, so no kubelet finishes its evicted pods \([^)]*kube-public\/on-srv2-[a-z0-9-]+[^)]*\); not waiting for them to terminate/);
+      assert.equal(await readyOf(), "True", "the reboot started k3s again and the gates saw the Node Ready");
+      assert.ok(events(since).some((e) => e.host === "srv2" && e.kind === "uncordon"));
+    } finally {
+      await setPolicy(null);
     }
   });
 });

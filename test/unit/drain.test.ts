@@ -79,6 +79,17 @@ describe("drain filters (kubectl drain --ignore-daemonsets)", () => {
     assert.equal(podOnNode({ metadata: meta }).phase, "Unknown");
   });
 
+  it("names the workload a pod belongs to: its DaemonSet or StatefulSet, or the Deployment of its ReplicaSet by the pod-template-hash label", () => {
+    const meta = { namespace: "ns", name: "x", uid: "u" };
+    const owned = (kind: string, name: string, labels: Record<string, string> = {}) => podOnNode({ metadata: { ...meta, labels, ownerReferences: [{ kind, name, controller: true }] } }).workload;
+    assert.deepEqual(owned("DaemonSet", "flannel"), { kind: "DaemonSet", name: "flannel" });
+    assert.deepEqual(owned("StatefulSet", "db"), { kind: "StatefulSet", name: "db" });
+    assert.deepEqual(owned("ReplicaSet", "web-866794448f", { "pod-template-hash": "866794448f" }), { kind: "Deployment", name: "web" });
+    assert.equal(owned("ReplicaSet", "bare-rs"), undefined, "a ReplicaSet of no Deployment");
+    assert.equal(owned("Job", "backup"), undefined);
+    assert.equal(podOnNode({ metadata: meta }).workload, undefined);
+  });
+
   it("names the budget an eviction's 429 gives as its cause", () => {
     assert.equal(budgetOf(["The disruption budget web needs 2 healthy pods and has 2 currently"]), "web");
     assert.equal(budgetOf(["something else"]), undefined);
@@ -99,6 +110,20 @@ describe("cordonAndDrain", () => {
     assert.ok(c.pods.find((p) => p.name === "kube-proxy-x" && !p.gone));
     assert.ok(c.pods.find((p) => p.name === "web-2" && !p.gone), "pods on other nodes stay");
     assert.deepEqual(lines, ["draining srv2", "srv2 drained (1 pods evicted)"]);
+  });
+
+  it("does not wait for evicted pods on a NotReady Node, which has no kubelet to finish them; on a Ready one it waits until its deadline", async () => {
+    const c = cluster();
+    c.noKubelet.add("srv2");
+    c.addNode("srv2", false);
+    const lines: string[] = [];
+    assert.deepEqual(await drain(c, {}, lines), { cordonBefore: { kind: "none" }, evicted: 1 });
+    assert.ok(c.pods.find((p) => p.name === "web-1" && !p.gone), "the pod is still Terminating");
+    assert.ok(lines.includes("srv2: srv2 is not Ready, so no kubelet finishes its evicted pods (default/web-1); not waiting for them to terminate"), lines.join("\n"));
+
+    const ready = cluster();
+    ready.noKubelet.add("srv2");
+    await assert.rejects(drain(ready, { timeoutSeconds: 5 }), /srv2: drain failed: gave up after 5s waiting for evicted pods to terminate on srv2 \(last seen: still terminating: default\/web-1\)/);
   });
 
   it("refuses before cordoning or evicting anything, listing every refused pod, its reason and the option to set", async () => {

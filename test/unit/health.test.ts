@@ -3,7 +3,7 @@ import type { ExecResult, Host } from "../../lib/host/host";
 import { RolloutError } from "../../lib/rollout/errors";
 import { commandGatePasses, judgeNodes, waitForGates, workloadPasses } from "../../lib/rollout/health";
 import type { CommandGate, HealthGates } from "../../lib/rollout/spec";
-import { FakeCluster, fastClock } from "../fakes/cluster";
+import { FakeCluster, fakePod, fastClock } from "../fakes/cluster";
 
 const ceph: CommandGate = { name: "ceph", command: "ceph health", exitCode: 0, passWhen: ["^HEALTH_OK", "^HEALTH_WARN.*noout"] };
 
@@ -80,21 +80,26 @@ describe("health gates", () => {
 
   it("excuse Nodes other rollouts of the fleet disrupt, and one DaemonSet pod per such NotReady Node, nothing else", () => {
     const nodes = [{ name: "srv1", ready: true }, { name: "srv2", ready: false }, { name: "srv3", ready: false }];
+    const other = (node: string) => ({ node, why: "disrupted by another rollout of the fleet" });
     assert.deepEqual(judgeNodes(nodes, []), { ok: false, waiting: "not Ready: srv2, srv3" });
-    assert.deepEqual(judgeNodes(nodes, ["srv3"]), { ok: false, waiting: "not Ready: srv2" });
-    assert.deepEqual(judgeNodes(nodes, ["srv2", "srv3"]), { ok: true, note: "1 nodes Ready; srv2, srv3 disrupted by another rollout of the fleet" });
-    assert.deepEqual(judgeNodes([{ name: "srv1", ready: true }], ["srv2"]), { ok: true, note: "1 nodes Ready" });
+    assert.deepEqual(judgeNodes(nodes, [other("srv3")]), { ok: false, waiting: "not Ready: srv2" });
+    assert.deepEqual(judgeNodes(nodes, [other("srv2"), other("srv3")]), {
+      ok: true,
+      note: "1 nodes Ready; srv2 disrupted by another rollout of the fleet; srv3 disrupted by another rollout of the fleet",
+    });
+    assert.deepEqual(judgeNodes([{ name: "srv1", ready: true }], [other("srv2")]), { ok: true, note: "1 nodes Ready" });
     const ds = { kind: "DaemonSet" as const, namespace: "kube-system", name: "kube-proxy", healthy: false, reason: "2 of 3", unavailablePods: 1 };
-    assert.equal(workloadPasses(ds, 1), true);
+    assert.equal(workloadPasses(ds, 1), true, "its one unavailable pod is on an excused Node");
     assert.equal(workloadPasses(ds, 0), false);
-    assert.equal(workloadPasses({ ...ds, unavailablePods: 2 }, 1), false);
-    assert.equal(workloadPasses({ ...ds, kind: "Deployment", unavailablePods: undefined }, 3), false, "only DaemonSets run one pod per node");
-    assert.equal(workloadPasses({ ...ds, unavailablePods: undefined }, 3), false, "a DaemonSet still rolling out its template is not excused");
+    assert.equal(workloadPasses({ ...ds, unavailablePods: 2 }, 1), false, "one more pod is missing than excused Nodes hold");
+    assert.equal(workloadPasses({ ...ds, kind: "Deployment", unavailablePods: 2 }, 2), true);
+    assert.equal(workloadPasses({ ...ds, unavailablePods: undefined }, 3), false, "a workload still rolling out its template is not excused");
   });
 
   it("a gate waits for a NotReady Node that no other rollout holds, and passes over one that another holds", async () => {
     const c = new FakeCluster().addNode("srv1").addNode("srv2", false);
     c.workloads.set("kube-system", [{ kind: "DaemonSet", namespace: "kube-system", name: "flannel", healthy: false, reason: "1 of 2 updated pods are available", unavailablePods: 1 }]);
+    c.pods.push(fakePod("srv2", "flannel-x2", { namespace: "kube-system", owner: "daemonset", workload: { kind: "DaemonSet", name: "flannel" } }));
     const gates: HealthGates = { nodesReady: true, watchedNamespaces: ["kube-system"], commands: [] };
     const lines: string[] = [];
     await waitForGates(gates, c, undefined, { host: "srv1", timeoutSeconds: 30, clock: fastClock(), progress: (l) => lines.push(l), othersDisrupting: async () => ["srv2"] });

@@ -183,6 +183,15 @@ describe("rollOutHost through fake NixOS operations", () => {
     assert.equal(w.host.etcNixos["configuration.nix"], OLD_CONF);
   });
 
+  it("the host's own Node NotReady before the rollout does not stop it: its rollout is what may repair it, and its gates then check it", async () => {
+    const w = world(KPARAM);
+    w.cluster.addNode("srv2", false, "boot-1");
+    await w.run();
+    assert.ok(w.lines.includes("2 nodes Ready; srv2 not Ready, on the host about to be rolled out"), w.lines.join("\n"));
+    assert.deepEqual(systems(w.host), on(KPARAM));
+    assert.ok(w.lines.includes("3 nodes Ready"), "the gates after the rollout see srv2 Ready");
+  });
+
   it("a gate failing when nothing changed on the host does not roll back", async () => {
     const w = world(OLD, { timeouts: { ...testSpec("x").timeouts, healthSeconds: 2 } });
     let calls = 0;

@@ -48,7 +48,7 @@ table("rollout status: Deployment", deploymentRollout, [
     reason: 'Waiting for deployment "web" rollout to finish: 1 old replicas are pending termination...',
     object: dep(3, 4, { observedGeneration: 4, replicas: 4, updatedReplicas: 3, availableReplicas: 3 }) },
   { name: "updated but not available", healthy: false,
-    reason: 'Waiting for deployment "web" rollout to finish: 1 of 3 updated replicas are available...',
+    reason: 'Waiting for deployment "web" rollout to finish: 1 of 3 updated replicas are available...', unavailablePods: 2,
     object: dep(3, 1, { observedGeneration: 1, replicas: 3, updatedReplicas: 3, availableReplicas: 1 }) },
   { name: "status with zero fields omitted", healthy: false,
     reason: 'Waiting for deployment "web" rollout to finish: 0 out of 2 new replicas have been updated...',
@@ -106,7 +106,7 @@ const rolling = (partition?: number) => ({ type: "RollingUpdate", rollingUpdate:
 table("rollout status: StatefulSet", statefulSetRollout, [
   { name: "defaulted partition 0, all ready and updated", healthy: true, reason: "partitioned roll out complete: 2 new pods have been updated...",
     object: sts(2, rolling(0), 1, { observedGeneration: 1, readyReplicas: 2, updatedReplicas: 2, currentReplicas: 2, currentRevision: "db-1", updateRevision: "db-1" }) },
-  { name: "a pod not ready", healthy: false, reason: "Waiting for 1 pods to be ready...",
+  { name: "a pod not ready", healthy: false, reason: "Waiting for 1 pods to be ready...", unavailablePods: 1,
     object: sts(2, rolling(0), 1, { observedGeneration: 1, readyReplicas: 1, updatedReplicas: 2 }) },
   { name: "observedGeneration 0 (never observed)", healthy: false, reason: "Waiting for statefulset spec update to be observed...",
     object: sts(2, rolling(0), 1, { readyReplicas: 2 }) },
@@ -124,7 +124,7 @@ table("rollout status: StatefulSet", statefulSetRollout, [
   { name: "OnDelete with all ready", healthy: true,
     reason: 'statefulset "db" uses the OnDelete update strategy (kubectl rollout status only follows RollingUpdate): 2 pods are ready',
     object: sts(2, { type: "OnDelete" }, 3, { observedGeneration: 3, readyReplicas: 2, updatedReplicas: 0, currentRevision: "db-1", updateRevision: "db-3" }) },
-  { name: "OnDelete with a pod not ready", healthy: false, reason: "Waiting for 1 pods to be ready...",
+  { name: "OnDelete with a pod not ready", healthy: false, reason: "Waiting for 1 pods to be ready...", unavailablePods: 1,
     object: sts(2, { type: "OnDelete" }, 1, { observedGeneration: 1, readyReplicas: 1 }) },
 ]);
 
