@@ -17,6 +17,7 @@ export function specOf(props: HostProps): HostSpec {
 /** Inputs whose change needs a rollout, compared by value. */
 export const ROLLOUT_INPUTS = [
   "files",
+  "staged",
   "secretFiles",
   "action",
   "rebootPolicy",

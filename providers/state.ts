@@ -3,6 +3,7 @@
  * rollout left (drift), the diff the engine is given, and the state recorded after a failure.
  */
 import type { HostOutputs, TrackedOutputs } from "../lib/rollout/outputs";
+import { fileHashes } from "../lib/nixos/staging";
 import { changedInputs, type HostProps } from "./props";
 
 /** The key the diff names when the host runs another system than its last rollout left. */
@@ -62,8 +63,19 @@ export function failedRolloutProps(
     pinnedHostKey,
     readError: isRead(live) ? "" : live.reason,
   };
-  if (isRead(live)) return { ...news, files: { ...live.files }, ...live.outputs, ...tracked };
-  return { ...news, ...outputsOf(olds), files: { ...(olds?.files ?? news.files) }, systemPath: "", ...tracked };
+  if (isRead(live)) return withLiveFiles({ ...news, ...live.outputs, ...tracked }, live.files);
+  const staged = news.staged ? { staged: olds?.staged ?? news.staged } : {};
+  return { ...news, ...outputsOf(olds), files: { ...(olds?.files ?? news.files) }, ...staged, systemPath: "", ...tracked };
+}
+
+/**
+ * The properties with the managed files found on the host: their contents, or, when the
+ * configuration was built ahead, their hashes (the NixosBuild keeps the contents, and the state
+ * holds them once). A file missing on the host is left out, so it shows as a change.
+ */
+export function withLiveFiles(props: HostProps, live: Readonly<Record<string, string>>): HostProps {
+  if (props.staged) return { ...props, staged: { ...props.staged, fileHashes: fileHashes(live) } };
+  return { ...props, files: { ...live } };
 }
 
 function outputsOf(olds: Partial<HostProps> | undefined): Partial<HostOutputs> {
