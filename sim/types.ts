@@ -105,6 +105,8 @@ export interface SimTimings {
   readonly podTerminationMs: number;
   /** How long a kubelet takes to start a pod bound to its Ready node (Running and Ready). */
   readonly rescheduleMs: number;
+  /** How long nixos-rebuild takes to build the derivations a new system needs (none: no wait). */
+  readonly buildMs?: number;
   /**
    * kube-controller-manager's --node-monitor-grace-period: how long a Node whose kubelet stopped
    * stays as it was before the control plane marks it Unknown. Unset: Kubernetes' own default.
@@ -119,4 +121,5 @@ export const DEFAULT_TIMINGS: SimTimings = {
   kubeletReadyMs: 800,
   podTerminationMs: 300,
   rescheduleMs: 700,
+  buildMs: 0,
 };

@@ -19,6 +19,7 @@ import type { SystemPlan } from "./plan";
 import { currentGeneration, listGenerations, ProfileError, replaceSymlink, setProfile, switchGeneration } from "./profile";
 import { activates, REBUILD_SYNOPSIS, setsProfile, SIMULATED_ACTIONS, type RebuildArgs } from "./rebuild-args";
 import { missingPaths, realiseSystem } from "./store";
+import { readBuildMs } from "./system-state";
 
 /** What a rebuild needs from its surroundings. */
 export interface RebuildContext {
@@ -195,6 +196,9 @@ async function build(args: RebuildArgs, ctx: RebuildContext): Promise<number> {
     await ctx.control?.dropSessions();
   }
   for (const drv of drvs) io.err(`building '${drv}'...\n`);
+  // Building derivations takes time; a system already in the store takes none.
+  const buildMs = drvs.length > 0 ? readBuildMs() : 0;
+  if (buildMs > 0) await new Promise((resolve) => setTimeout(resolve, buildMs));
   realiseSystem(plan, ctx.toolsDir);
   const system = plan.system.path;
   let generation: number | undefined;

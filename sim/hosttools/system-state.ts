@@ -76,15 +76,26 @@ function readNumber(file: string): number | undefined {
   }
 }
 
-/** The settle time the fleet wrote at boot, or the default. */
-export function readSettleMs(runSimDir: string = HOST.runSim): number {
+/** A timing the fleet wrote at boot (timings.json), or its default. */
+function readTiming(key: "systemdSettleMs" | "buildMs", runSimDir: string): number {
   try {
-    const t = JSON.parse(fs.readFileSync(path.join(runSimDir, RUN_SIM_FILES.timings), "utf8")) as { systemdSettleMs?: unknown };
-    if (typeof t.systemdSettleMs === "number") return t.systemdSettleMs;
+    const t = JSON.parse(fs.readFileSync(path.join(runSimDir, RUN_SIM_FILES.timings), "utf8")) as Record<string, unknown>;
+    const v = t[key];
+    if (typeof v === "number") return v;
   } catch {
     // No timings file: the fleet uses the defaults.
   }
-  return DEFAULT_TIMINGS.systemdSettleMs;
+  return DEFAULT_TIMINGS[key] ?? 0;
+}
+
+/** The settle time the fleet wrote at boot, or the default. */
+export function readSettleMs(runSimDir: string = HOST.runSim): number {
+  return readTiming("systemdSettleMs", runSimDir);
+}
+
+/** How long building a new system's derivations takes, as the fleet wrote it at boot. */
+export function readBuildMs(runSimDir: string = HOST.runSim): number {
+  return readTiming("buildMs", runSimDir);
 }
 
 /** The running system's record (/run/current-system, else /run/booted-system), with the unit the activation-fails fault breaks in it. */
