@@ -67,10 +67,11 @@ export interface NixosOps {
   build(timeoutMs: number, attach?: boolean, staged?: string): Promise<BootFacts>;
   /**
    * Stages `files` in the staging folder `dir` (lib/nixos/staging.ts) over a copy of /etc/nixos,
-   * which keeps the host's own files (hardware-configuration.nix) beside them; other staged
-   * configurations, and the GC roots of their builds, are removed. /etc/nixos is not touched.
+   * which keeps the host's own files (hardware-configuration.nix) beside them. /etc/nixos is not touched.
    */
   stage(dir: string, files: Readonly<Record<string, string>>): Promise<void>;
+  /** Removes every staging folder but `keep`, with the GC roots of their builds (`keep`'s build superseded them). */
+  unstageOthers(keep: string): Promise<void>;
   /** Files staged in `dir` (relative names). */
   readStaged(dir: string, names: readonly string[]): Promise<LiveFiles>;
   /** The boot facts of `system` when it is (still) in the host's store, complete enough to activate; undefined when it is gone. */

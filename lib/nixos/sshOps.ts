@@ -87,6 +87,12 @@ export function sshOps(session: Session): NixosOps {
         });
         await writeFilesAtomically(await host(), dir, files, { fileMode: "0644", umask: "022" }, "stage");
       }),
+    unstageOthers: (keep) =>
+      guard(async () => {
+        const k = shellQuote(keep);
+        const script = `for old in ${STAGING_ROOT}/*; do if [ "$old" != ${k} ] && [ -e "$old" ]; then rm -rf -- "$old"; fi; done`;
+        await run(await host(), "stage", script, { what: `removing the staging folders older than ${keep} failed` });
+      }),
     readStaged: (dir, names) => guard(async () => readFiles(await host(), names, dir)),
     findSystem: (system) =>
       guard(async () => {
@@ -174,8 +180,8 @@ function startBuildScript(staged?: string): string {
 }
 
 /**
- * Empties `dir` and fills it with a copy of /etc/nixos; every other staging folder goes, with
- * the ./result link that kept its build from garbage collection (a newer build supersedes it).
+ * Empties `dir` and fills it with a copy of /etc/nixos. Other staging folders stay until this
+ * build succeeds (unstageOthers): a failed build leaves the last good one in place.
  */
 function stageScript(dir: string): string {
   const d = shellQuote(dir);
@@ -183,7 +189,6 @@ function stageScript(dir: string): string {
     "set -e",
     "umask 022",
     `mkdir -p ${STAGING_ROOT}`,
-    `for old in ${STAGING_ROOT}/*; do if [ "$old" != ${d} ] && [ -e "$old" ]; then rm -rf -- "$old"; fi; done`,
     `rm -rf -- ${d}`,
     `mkdir -p ${d}`,
     `if [ -d ${ETC_NIXOS} ]; then cp -a ${ETC_NIXOS}/. ${d}/; fi`,

@@ -55,6 +55,8 @@ export async function stageAndBuild(spec: BuildSpec, ops: NixosOps, p: Progress)
   }
   p(`${spec.name}: building it (nixos-rebuild build -I nixos-config=${spec.stagingDir}/configuration.nix)`);
   const system = await follow(spec, ops, p, untouched);
+  // Superseded: the staged folders of earlier builds go, with the GC roots of their systems (a failed build leaves them).
+  await ops.unstageOthers(spec.stagingDir);
   p(`${spec.name}: built ${system.system}; ${spec.stagingDir}/result keeps it from garbage collection until its activation`);
   return { dir: spec.stagingDir, system: system.system, fileHashes: fileHashes(spec.files) };
 }

@@ -122,4 +122,32 @@ describe("pulumi CLI end to end: builds in parallel, activations in order", func
     assert.equal((await exec1(fj, "srv1", "cat /etc/nixos/configuration.nix")).stdout, hostNixBefore, "srv1's /etc/nixos was touched");
     assert.deepEqual(timeline.filter((e) => e.kind === "build-finished").map((e) => [e.host, e.detail?.ok]).sort(), [["srv1", true], ["srv2", false], ["srv3", false]]);
   });
+
+  it("says so when a built system is gone before its activation, and builds it again on up --refresh", async () => {
+    // After the last test srv1's change is built but not activated. A reinstall wipes the built
+    // system and the staging folder with its GC root.
+    const exported = JSON.parse((await stack.ok(["stack", "export"])).stdout) as { deployment: { resources: Array<{ urn: string; outputs?: Record<string, unknown> }> } };
+    const build = exported.deployment.resources.find((x) => /NixosBuild::srv1$/.test(x.urn));
+    const built = String(build?.outputs?.system ?? "");
+    const staging = String(build?.outputs?.stagingDir ?? "");
+    assert.match(built, /^\/nix\/store\/\S+-nixos-system-srv1/);
+    assert.notEqual(await live("srv1", "/run/current-system"), built);
+    const wiped = await exec1(fj, "srv1", `rm -rf ${built} ${staging}`);
+    assert.equal(wiped.code, 0, wiped.stdout + wiped.stderr);
+    const running = await live("srv1", "/run/current-system");
+    await stack.ok(["config", "rm", "--path", "fleet:inventory.hosts[1].nix"]);
+    await stack.ok(["config", "rm", "--path", "fleet:inventory.hosts[2].nix"]);
+    const since = Date.now();
+    const r = await stack.run(["up", "--yes", "--skip-preview"]);
+    assert.notEqual(r.code, 0, r.output);
+    assert.match(r.output, new RegExp(`srv1: build failed: the system ${built} built for srv1 is no longer in its Nix store`));
+    assert.match(r.output, /run `pulumi up --refresh`/);
+    assert.deepEqual(events(since).filter((e) => CHANGES.has(e.kind)), [], "a host was changed or disrupted");
+    assert.equal(await live("srv1", "/run/current-system"), running);
+    const again = Date.now();
+    await stack.ok(["up", "--refresh", "--yes", "--skip-preview"]);
+    assert.deepEqual(events(again).filter((e) => e.kind === "build-started").map((e) => e.host), ["srv1"], "only srv1 builds again");
+    assert.equal(await live("srv1", "/run/current-system"), built, "srv1 runs the same system, built again");
+    assert.match((await exec1(fj, "srv1", "cat /etc/nixos/fleet/host.nix")).stdout, /FLEET_E2E/);
+  });
 });

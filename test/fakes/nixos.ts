@@ -206,8 +206,13 @@ export class FakeNixos implements NixosOps {
   async stage(dir: string, files: Readonly<Record<string, string>>): Promise<void> {
     this.mustBeUp();
     this.log.push(`stage ${dir}`);
-    this.staging.clear();
     this.staging.set(dir, { ...this.etcNixos, ...files });
+  }
+
+  async unstageOthers(keep: string): Promise<void> {
+    this.mustBeUp();
+    this.log.push(`unstage all but ${keep}`);
+    for (const dir of [...this.staging.keys()]) if (dir !== keep) this.staging.delete(dir);
   }
 
   async readStaged(dir: string, names: readonly string[]): Promise<LiveFiles> {

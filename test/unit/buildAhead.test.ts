@@ -51,9 +51,11 @@ describe("building ahead through fake NixOS operations", () => {
     host.nextBuild = LIVE;
     const spec = buildSpec(FILES);
     const lines: string[] = [];
+    host.staging.set(`${STAGING_ROOT}/earlier`, {});
     const staged = await stageAndBuild(spec, host, (l) => lines.push(l));
     assert.deepEqual(staged, { dir: spec.stagingDir, system: LIVE.system, fileHashes: fileHashes(FILES) });
-    assert.deepEqual(host.log, [`stage ${spec.stagingDir}`, `build ${spec.stagingDir}`]);
+    assert.deepEqual(host.log, [`stage ${spec.stagingDir}`, `build ${spec.stagingDir}`, `unstage all but ${spec.stagingDir}`]);
+    assert.deepEqual([...host.staging.keys()], [spec.stagingDir], "the earlier staging folder went once this build succeeded");
     assert.deepEqual(host.staging.get(spec.stagingDir), { "hardware-configuration.nix": "{ }\n", ...FILES }, "the host's own files are staged beside the rendered ones");
     assert.equal(host.etcNixos["configuration.nix"], OLD_CONF);
     assert.deepEqual(systems(host), on(OLD));
@@ -63,6 +65,7 @@ describe("building ahead through fake NixOS operations", () => {
   it("a failed build names the host and the command, says nothing changed, and keeps the output", async () => {
     const host = new FakeNixos("srv2", OLD);
     host.faults.build = "error: syntax error, unexpected ';'";
+    host.staging.set(`${STAGING_ROOT}/last-good`, {});
     await assert.rejects(stageAndBuild(buildSpec(FILES), host, () => undefined), (e: Error) => {
       assert.match(e.message, /^srv2: build failed: /);
       assert.match(e.message, /nothing srv2 runs or boots was changed: \/etc\/nixos, the system profile, the boot loader and the running system are as they were/);
@@ -72,6 +75,7 @@ describe("building ahead through fake NixOS operations", () => {
       return true;
     });
     assert.deepEqual(systems(host), on(OLD));
+    assert.ok(host.staging.has(`${STAGING_ROOT}/last-good`), "a failed build leaves the last good staging folder");
   });
 
   it("says why a recorded build is lost: its system left the store, or its staged files changed", async () => {
