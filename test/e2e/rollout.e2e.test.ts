@@ -199,11 +199,13 @@ describe("pulumi CLI end to end against three simulated hosts", function () {
 
   it("shows a hand edit of /etc/nixos as drift on refresh", async () => {
     await exec1(fj, "srv1", "echo '# hand edit on srv1' >> /etc/nixos/configuration.nix");
-    const p = await stack.ok(["preview", "--refresh", "--diff"]);
-    assert.match(p.stdout, /# hand edit on srv1/);
+    // The state keeps the files' hashes; the refresh records the edited file as found, shown whole.
+    const p = await stack.ok(["preview", "--refresh", "--diff", "--show-full-output"]);
+    assert.match(p.stdout, /\+ editedFiles\s*: \{\s*\+ configuration\.nix: "[^"]*# hand edit on srv1/);
     assert.equal(hostOperations(p.stdout).get("srv1"), "update", p.stdout);
+    // refresh has no --show-full-output: it names the edited file, shortened.
     const r = await stack.ok(["refresh", "--yes", "--diff"]);
-    assert.match(r.stdout, /# hand edit on srv1/);
+    assert.match(r.stdout, /\+ editedFiles\s*: \{\s*\+ configuration\.nix: "# managed by nixos-fleet/);
   });
 
   it("keeps the SSH private key and the join token out of the state in clear text", async () => {
