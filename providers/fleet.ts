@@ -1,13 +1,18 @@
 /**
- * Wires the planned hosts into NixosHost resources wave by wave (lib/inventory/waves.ts): the
- * hosts of a wave do not depend on each other, so the engine rolls them out at once; each host
- * of a wave depends on every host of the wave before, so a wave starts only once the one before
- * has finished, and a failure stops the rollout before the next wave (the engine lets the
- * steps of the failing wave that are under way finish). Waves of one host are a chain.
+ * Wires the planned hosts into resources: one NixosBuild per host, which depend on nothing, so
+ * the engine builds every host at once; then one NixosHost per host, wave by wave
+ * (lib/inventory/waves.ts), which activates what its build built. The hosts of the first wave
+ * depend on every build, so no host is disrupted before every build has succeeded. The hosts of
+ * a wave do not depend on each other, so the engine rolls them out at once; each host of a later
+ * wave depends on every host of the wave before, so a wave starts only once the one before has
+ * finished, and a failure stops the rollout before the next wave (the engine lets the steps
+ * under way finish). Waves of one host are a chain.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { Waves } from "../lib/inventory/waves";
+import { fileHashes, stagingDirFor } from "../lib/nixos/staging";
 import type { HostSpec } from "../lib/rollout/spec";
+import { NixosBuild } from "./nixosBuild";
 import { NixosHost } from "./nixosHost";
 
 /** Per-host outputs exported by the stack. */
@@ -40,22 +45,47 @@ function checkWaves(specs: readonly HostSpec[], waves: Waves): void {
   if (missing.length > 0) throw new Error(`the rollout waves leave out ${missing.join(", ")}`);
 }
 
+/** The build of one host: its access, its rendered files and where they are staged. */
+function buildOf(spec: HostSpec, opts?: pulumi.CustomResourceOptions): NixosBuild {
+  return new NixosBuild(
+    spec.name,
+    {
+      name: spec.name,
+      address: spec.address,
+      port: spec.port,
+      user: spec.user,
+      hostKey: spec.hostKey,
+      trustOnFirstUse: spec.trustOnFirstUse,
+      sshPrivateKey: pulumi.secret(spec.sshPrivateKey),
+      files: spec.files,
+      stagingDir: stagingDirFor(spec.files),
+      timeouts: spec.timeouts,
+    },
+    opts,
+  );
+}
+
 /**
- * Creates one resource per host, wave by wave (the resources in the returned list follow the
- * waves), each depending on every host of the wave before it.
+ * Creates the builds, then one host resource per host, wave by wave (the hosts in the returned
+ * list follow the waves): the first wave depends on every build, each later one on every host
+ * of the wave before it. The rendered files go to the builds only; a host keeps their hashes.
  */
 export function rollOutFleet(specs: readonly HostSpec[], waves: Waves = oneByOne(specs), opts?: pulumi.CustomResourceOptions): NixosHost[] {
   checkWaves(specs, waves);
   const byName = new Map(specs.map((s) => [s.name, s]));
+  const builds = new Map(specs.map((s) => [s.name, buildOf(s, opts)]));
   const hosts: NixosHost[] = [];
-  let before: NixosHost[] = [];
+  let before: pulumi.Resource[] = [...builds.values()];
   for (const wave of waves) {
     const current = wave.map((name) => {
       const spec = byName.get(name) as HostSpec;
+      const build = builds.get(name) as NixosBuild;
       return new NixosHost(
         spec.name,
         {
           ...spec,
+          files: {},
+          staged: { dir: stagingDirFor(spec.files), system: build.system, fileHashes: fileHashes(spec.files) },
           sshPrivateKey: pulumi.secret(spec.sshPrivateKey),
           secretFiles: pulumi.secret(spec.secretFiles),
           kubernetes: spec.kubernetes ? pulumi.secret(spec.kubernetes) : undefined,

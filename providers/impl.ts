@@ -8,7 +8,6 @@ import * as os from "node:os";
 import type * as pulumi from "@pulumi/pulumi";
 import type { Cluster } from "../lib/cluster/cluster";
 import type { SshConnector } from "../lib/host/ssh";
-import { fingerprint, parsePublicKeyLine } from "../lib/host/keys";
 import { FleetLease, leaseIdentity } from "../lib/cluster/lease";
 import { applyHost, managedFileNames, type Previous } from "../lib/rollout/apply";
 import { RolloutError } from "../lib/rollout/errors";
@@ -16,67 +15,16 @@ import { claimNode, readHost, removeHost } from "../lib/rollout/inspect";
 import { isInterrupted, stoppableClock } from "../lib/rollout/interrupt";
 import { syncNodeLabels } from "../lib/rollout/labels";
 import type { HostOutputs } from "../lib/rollout/outputs";
+import { connectorFor, pidAlive, progress, tofuPin } from "./connect";
 import { engineWatch } from "./engineWatch";
-import type { DisruptionBudget, HostSpec } from "../lib/rollout/spec";
+import { type DisruptionBudget, type HostSpec, renderedFileNames } from "../lib/rollout/spec";
 import { changedInputs, type HostProps, QUIET_INPUTS, specOf } from "./props";
-import { diffHost, driftOf, failedRolloutProps, type LiveRead, RecordedFailure } from "./state";
-
-/** Progress lines go to the provider's output, which the engine shows with the resource. */
-function progress(line: string): void {
-  try {
-    console.log(line);
-  } catch {
-    // The output pipe breaks (EPIPE) when the CLI is gone; a line nobody can read must not stop the rollout's safe stop.
-  }
-}
-
-/** Whether a process of this machine exists (signal 0 only checks). */
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-/** What the recorded state adds to the inputs when connecting. */
-interface ConnectState {
-  /** A host key trusted on first use in an earlier run. */
-  readonly trustedHostKey?: string;
-  /** The login key before a rotation, offered when the host refuses the new one. */
-  readonly previousPrivateKey?: string;
-}
-
-function connectorFor(spec: HostSpec, state: ConnectState = {}): SshConnector {
-  // Loaded here, not at the top: preview and diff never need ssh2.
-  const { sshConnector } = require("../lib/host/ssh") as typeof import("../lib/host/ssh");
-  return sshConnector({
-    name: spec.name,
-    address: spec.address,
-    port: spec.port,
-    user: spec.user,
-    privateKey: spec.sshPrivateKey,
-    hostKey: spec.hostKey,
-    trustOnFirstUse: spec.trustOnFirstUse,
-    trustedHostKey: state.trustedHostKey,
-    previousPrivateKey: state.previousPrivateKey,
-    notice: progress,
-  });
-}
+import { diffHost, driftOf, failedRolloutProps, type LiveRead, RecordedFailure, withLiveFiles } from "./state";
 
 function clusterFor(spec: HostSpec): Cluster | undefined {
   if (!spec.kubernetes) return undefined;
   const { kubeCluster } = require("../lib/cluster/kube") as typeof import("../lib/cluster/kube");
   return kubeCluster(spec.kubernetes.kubeconfig);
-}
-
-/** The host key to record as trusted on first use: none when the inventory pins one. */
-function tofuPin(spec: HostSpec, connector: SshConnector, before: string | undefined): string {
-  if (spec.hostKey.trim() !== "") return "";
-  const pinned = connector.pinnedHostKey;
-  if (pinned && !before) progress(`${spec.name}: trusted host key ${fingerprint(parsePublicKeyLine(pinned).blob)} on first use; every later connection must present it`);
-  return pinned;
 }
 
 /**
@@ -95,7 +43,7 @@ function touchedNothing(error: unknown, connector: SshConnector): boolean {
  */
 async function rollout(news: HostProps, olds: HostProps | undefined): Promise<HostProps> {
   const spec = specOf(news);
-  const previous: Previous = { files: Object.keys(olds?.files ?? {}), nodeLabels: olds?.nodeLabels ?? {} };
+  const previous: Previous = { files: olds ? renderedFileNames({ files: olds.files ?? {}, staged: olds.staged }) : [], nodeLabels: olds?.nodeLabels ?? {} };
   const rotated = olds?.sshPrivateKey && olds.sshPrivateKey !== spec.sshPrivateKey ? olds.sshPrivateKey : undefined;
   const connector = connectorFor(spec, { trustedHostKey: olds?.pinnedHostKey, previousPrivateKey: rotated });
   const cluster = clusterFor(spec);
@@ -209,13 +157,13 @@ export async function update(_id: string, olds: HostProps, news: HostProps): Pro
 export async function read(id: string, props: HostProps): Promise<pulumi.dynamic.ReadResult> {
   const spec = specOf(props);
   const connector = connectorFor(spec, { trustedHostKey: props.pinnedHostKey });
-  const live = await readHost(connector, Object.keys(spec.files ?? {}), spec.timeouts.connectSeconds, {
+  const live = await readHost(connector, renderedFileNames({ files: spec.files ?? {}, staged: spec.staged }), spec.timeouts.connectSeconds, {
     rebooted: props.rebooted ?? false,
     rebootedAt: props.rebootedAt ?? "",
     rebootReason: props.rebootReason ?? "",
   });
   const pinnedHostKey = tofuPin(spec, connector, props.pinnedHostKey);
-  return { id, props: { ...props, files: live.files, ...live.outputs, pinnedHostKey, readError: "" } };
+  return { id, props: withLiveFiles({ ...props, ...live.outputs, pinnedHostKey, readError: "" }, live.files) };
 }
 
 export async function remove(_id: string, props: HostProps): Promise<void> {

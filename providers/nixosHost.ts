@@ -1,13 +1,14 @@
 /**
  * NixosHost: one NixOS machine of the fleet as a Pulumi dynamic resource. Creating or
- * updating it rolls the host out (lib/rollout/apply.ts); refreshing reads it back; deleting it
- * drains and removes its Kubernetes Node without touching the machine.
+ * updating it rolls the host out (lib/rollout/apply.ts): with `staged`, it lands and activates
+ * the system its NixosBuild built ahead; without, it builds the system itself first. Refreshing
+ * reads it back; deleting it drains and removes its Kubernetes Node without touching the machine.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { HostOutputs, TrackedOutputs } from "../lib/rollout/outputs";
-import type { HostSpec } from "../lib/rollout/spec";
+import type { HostSpec, StagedBuild } from "../lib/rollout/spec";
 import { SECRET_PROPS } from "./props";
 
 /** Absolute path of the compiled implementation, captured when the provider is serialized. */
@@ -34,8 +35,13 @@ function load(): typeof import("./impl") {
   return require(found);
 }
 
-/** Inputs of a NixosHost: a HostSpec whose fields may be outputs of other resources. */
-export type NixosHostArgs = { readonly [K in keyof HostSpec]: pulumi.Input<HostSpec[K]> };
+/**
+ * Inputs of a NixosHost: a HostSpec whose fields may be outputs of other resources; the fields of
+ * `staged` each may be one (the built system is its NixosBuild's output, the rest is known).
+ */
+export type NixosHostArgs = { readonly [K in Exclude<keyof HostSpec, "staged">]: pulumi.Input<HostSpec[K]> } & {
+  readonly staged?: { readonly [K in keyof StagedBuild]: pulumi.Input<StagedBuild[K]> };
+};
 
 /** One NixOS host; its rollout happens in the engine's create/update. */
 export class NixosHost extends pulumi.dynamic.Resource {

@@ -5,18 +5,28 @@
 import { type HostOutputs, OUTPUT_KEYS, type TrackedOutputs } from "../lib/rollout/outputs";
 import type { HostSpec } from "../lib/rollout/spec";
 
-export type HostProps = HostSpec & Partial<HostOutputs> & Partial<TrackedOutputs>;
+export type HostProps = HostSpec &
+  Partial<HostOutputs> &
+  Partial<TrackedOutputs> & {
+    /**
+     * With a configuration built ahead (the state keeps hashes, not contents): the managed
+     * files found on the host with other contents than those rolled out, as found (null:
+     * missing), so that a refresh shows what was changed by hand. Absent when all are as rolled out.
+     */
+    readonly editedFiles?: Readonly<Record<string, string | null>>;
+  };
 
 /** The inputs of a property bag: everything but the outputs (the engine's own keys stay). */
 export function specOf(props: HostProps): HostSpec {
   const spec: Record<string, unknown> = { ...props };
-  for (const k of OUTPUT_KEYS) delete spec[k];
+  for (const k of [...OUTPUT_KEYS, "editedFiles"]) delete spec[k];
   return spec as unknown as HostSpec;
 }
 
 /** Inputs whose change needs a rollout, compared by value. */
 export const ROLLOUT_INPUTS = [
   "files",
+  "staged",
   "secretFiles",
   "action",
   "rebootPolicy",

@@ -3,10 +3,13 @@
  * rollout left (drift), the diff the engine is given, and the state recorded after a failure.
  */
 import type { HostOutputs, TrackedOutputs } from "../lib/rollout/outputs";
+import { fileHashes } from "../lib/nixos/staging";
 import { changedInputs, type HostProps } from "./props";
 
 /** The key the diff names when the host runs another system than its last rollout left. */
 export const RUNNING_SYSTEM = "runningSystem";
+/** The key the diff names when managed files under /etc/nixos were found changed (a configuration built ahead). */
+export const EDITED_FILES = "editedFiles";
 
 /**
  * Why the recorded state says the host is not as its last rollout left it, or undefined when
@@ -14,6 +17,8 @@ export const RUNNING_SYSTEM = "runningSystem";
  */
 export function driftOf(olds: Partial<HostProps>): string | undefined {
   if (olds.readError) return `the host could not be read when its state was recorded (${olds.readError})`;
+  const edited = Object.keys(olds.editedFiles ?? {});
+  if (edited.length > 0) return `${edited.join(", ")} under /etc/nixos ${edited.length === 1 ? "is" : "are"} not as the last rollout left ${edited.length === 1 ? "it" : "them"}`;
   if (olds.rolledOutSystem === undefined) return undefined;
   if (olds.rolledOutSystem === "") return `no rollout of ${olds.name ?? "the host"} has finished yet; it runs ${olds.systemPath || "an unknown system"}`;
   if (olds.systemPath !== olds.rolledOutSystem) {
@@ -25,7 +30,8 @@ export function driftOf(olds: Partial<HostProps>): string | undefined {
 /** What differs between the recorded state and the new inputs: input names, plus runningSystem on drift. */
 export function changedKeys(olds: Partial<HostProps>, news: Partial<HostProps>): string[] {
   const keys = changedInputs(olds, news);
-  return driftOf(olds) === undefined ? keys : [...keys, RUNNING_SYSTEM];
+  if (Object.keys(olds.editedFiles ?? {}).length > 0) keys.push(EDITED_FILES);
+  return driftOf(olds) === undefined || keys.includes(EDITED_FILES) ? keys : [...keys, RUNNING_SYSTEM];
 }
 
 /** The engine's diff: a renamed host is replaced; any changed key or drift is an update. */
@@ -62,8 +68,25 @@ export function failedRolloutProps(
     pinnedHostKey,
     readError: isRead(live) ? "" : live.reason,
   };
-  if (isRead(live)) return { ...news, files: { ...live.files }, ...live.outputs, ...tracked };
-  return { ...news, ...outputsOf(olds), files: { ...(olds?.files ?? news.files) }, systemPath: "", ...tracked };
+  if (isRead(live)) return withLiveFiles({ ...news, ...live.outputs, ...tracked }, live.files);
+  const staged = news.staged ? { staged: olds?.staged ?? news.staged } : {};
+  return { ...news, ...outputsOf(olds), files: { ...(olds?.files ?? news.files) }, ...staged, systemPath: "", ...tracked };
+}
+
+/**
+ * The properties with the managed files found on the host: their contents, or, when the
+ * configuration was built ahead (the NixosBuild keeps the contents, and the state holds them
+ * once), the hashes stay those rolled out and editedFiles holds the files found otherwise (as
+ * found; null: missing), so that the diff shows what was changed by hand.
+ */
+export function withLiveFiles(props: HostProps, live: Readonly<Record<string, string>>): HostProps {
+  const { editedFiles: _before, ...rest } = props;
+  if (!props.staged) return { ...rest, files: { ...live } };
+  const found = fileHashes(live);
+  const expected = props.staged.fileHashes;
+  const edited = Object.keys(expected).filter((n) => found[n] !== expected[n]);
+  if (edited.length === 0) return rest;
+  return { ...rest, editedFiles: Object.fromEntries(edited.map((n) => [n, live[n] ?? null])) };
 }
 
 function outputsOf(olds: Partial<HostProps> | undefined): Partial<HostOutputs> {

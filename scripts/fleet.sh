@@ -7,7 +7,8 @@
 # Builds the TypeScript first when a source changed since the last build (Pulumi runs dist/;
 # scripts/build-if-stale.sh), uses the file backend in .pulumi-state/ unless
 # PULUMI_BACKEND_URL names another, and creates the stack when it does not exist yet.
-# PULUMI_CONFIG_PASSPHRASE must be set (the dev stack's is public: see README.md).
+# PULUMI_CONFIG_PASSPHRASE must be set (the dev stack's is public: see README.md). up, preview,
+# refresh and destroy get --parallel ${FLEET_PARALLEL:-64} unless one is given.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$#" -lt 2 ]; then
@@ -26,4 +27,15 @@ fi
 [ -n "${PULUMI_BACKEND_URL:-}" ] || fleet_pulumi_use_file_backend .pulumi-state
 bash scripts/build-if-stale.sh
 pulumi stack select --create --secrets-provider passphrase "$stack" >/dev/null
+# The engine runs at most --parallel steps at once (by default 4 x this machine's CPUs): the
+# builds of a larger fleet, which all may run at once, would queue behind each other. The
+# activations are bounded by the waves and the fleet lease, not by this.
+case "$1" in
+  up | update | preview | refresh | destroy)
+    case " $* " in
+      *" --parallel"* | *" -p "* | *" -p="*) ;;
+      *) set -- "$@" --parallel "${FLEET_PARALLEL:-64}" ;;
+    esac
+    ;;
+esac
 exec pulumi --non-interactive "$@" --stack "$stack"

@@ -60,9 +60,22 @@ export interface NixosOps {
    * Builds the system /etc/nixos describes and keeps it from garbage collection; changes
    * neither the profile, the boot loader nor the running system. The build goes on when the
    * connection drops, which rejects with a HostConnectionError: `attach` then follows the build
-   * already running instead of starting another.
+   * already running instead of starting another. With `staged`, builds the configuration
+   * staged in that folder instead (`-I nixos-config=<staged>/configuration.nix`), whose
+   * ./result then keeps it from garbage collection.
    */
-  build(timeoutMs: number, attach?: boolean): Promise<BootFacts>;
+  build(timeoutMs: number, attach?: boolean, staged?: string): Promise<BootFacts>;
+  /**
+   * Stages `files` in the staging folder `dir` (lib/nixos/staging.ts) over a copy of /etc/nixos,
+   * which keeps the host's own files (hardware-configuration.nix) beside them. /etc/nixos is not touched.
+   */
+  stage(dir: string, files: Readonly<Record<string, string>>): Promise<void>;
+  /** Removes every staging folder but `keep`, with the GC roots of their builds (`keep`'s build superseded them). */
+  unstageOthers(keep: string): Promise<void>;
+  /** Files staged in `dir` (relative names). */
+  readStaged(dir: string, names: readonly string[]): Promise<LiveFiles>;
+  /** The boot facts of `system` when it is (still) in the host's store, complete enough to activate; undefined when it is gone. */
+  findSystem(system: string): Promise<BootFacts | undefined>;
   /** Makes `system` the system profile's current generation (`nix-env --set`); returns its number. */
   setProfile(system: string): Promise<number>;
   /** `<system>/bin/switch-to-configuration <goal>`; rejects (step "activate") when it exits non-zero. */

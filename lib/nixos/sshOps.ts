@@ -6,7 +6,9 @@
  * /etc/nixos/configuration.nix like `switch` would, but changes neither the profile, the boot
  * loader nor the running system. Its ./result link there is what keeps the built system from
  * garbage collection until it is a profile generation: nix-build registers an out-link as an
- * indirect GC root (/nix/var/nix/gcroots/auto/…).
+ * indirect GC root (/nix/var/nix/gcroots/auto/…). A build ahead (a NixosBuild) runs the same
+ * way in its staging folder (lib/nixos/staging.ts), pointed at the configuration staged there
+ * with `-I nixos-config=<folder>/configuration.nix`; its ./result there is the GC root.
  *
  * The build runs detached from the SSH session, as the transient service BUILD_UNIT
  * (systemd-run): a dropped connection does not kill it, nor start a second build beside it; the
@@ -21,6 +23,7 @@ import type { Session } from "../rollout/session";
 import type { Goal } from "./goal";
 import { armScript, disarmScript, parseDisarm } from "./guard";
 import type { BootFacts, LiveFiles, NixosOps, SystemdState, SystemState } from "./ops";
+import { isStagingDir, STAGING_ROOT } from "./staging";
 import { readBootFacts, readSystemState, SYSTEM_PROFILE } from "./systems";
 
 /** Where the system is built; its ./result is the GC root of the last built system. */
@@ -65,16 +68,39 @@ export function sshOps(session: Session): NixosOps {
       guard(async () => {
         if (Object.keys(files).length > 0) await writeFilesAtomically(await host(), "", relative(files), { fileMode: "0600", umask: "077" }, step);
       }),
-    build: (timeoutMs, attach = false): Promise<BootFacts> =>
+    build: (timeoutMs, attach = false, staged?: string): Promise<BootFacts> =>
       guard(async () => {
         const deadline = Date.now() + timeoutMs;
-        if (!attach) await run(await host(), "build", startBuildScript(), { what: `starting \`nixos-rebuild build\` as ${BUILD_UNIT} failed` });
-        await followBuild(session, deadline, timeoutMs);
-        const facts = await readBootFacts(await host(), `${BUILD_DIR}/result`);
+        const dir = staged ?? BUILD_DIR;
+        if (!attach) await run(await host(), "build", startBuildScript(staged), { what: `starting \`${buildCommand(staged)}\` as ${BUILD_UNIT} failed` });
+        await followBuild(session, deadline, timeoutMs, buildCommand(staged));
+        const facts = await readBootFacts(await host(), `${dir}/result`);
         if (!facts.system.startsWith("/nix/store/")) {
-          throw new RolloutError(session.name, "build", `nixos-rebuild build left no system at ${BUILD_DIR}/result`, "run `nixos-rebuild build` on the host by hand and look at its output.");
+          throw new RolloutError(session.name, "build", `${buildCommand(staged)} left no system at ${dir}/result`, `run \`cd ${dir} && ${buildCommand(staged)}\` on the host by hand and look at its output.`);
         }
         return facts;
+      }),
+    stage: (dir, files) =>
+      guard(async () => {
+        if (!isStagingDir(dir)) throw new RolloutError(session.name, "stage", `${dir} is not a staging folder under ${STAGING_ROOT}`);
+        await run(await host(), "stage", stageScript(dir), {
+          what: `preparing the staging folder ${dir} (a copy of ${ETC_NIXOS}) failed`,
+          hint: `check free space and permissions under ${STAGING_ROOT} on the host.`,
+        });
+        await writeFilesAtomically(await host(), dir, files, { fileMode: "0644", umask: "022" }, "stage");
+      }),
+    unstageOthers: (keep) =>
+      guard(async () => {
+        const k = shellQuote(keep);
+        const script = `for old in ${STAGING_ROOT}/*; do if [ "$old" != ${k} ] && [ -e "$old" ]; then rm -rf -- "$old"; fi; done`;
+        await run(await host(), "stage", script, { what: `removing the staging folders older than ${keep} failed` });
+      }),
+    readStaged: (dir, names) => guard(async () => readFiles(await host(), names, dir)),
+    findSystem: (system) =>
+      guard(async () => {
+        const h = await host();
+        const r = await h.exec(`test -x ${shellQuote(system)}/bin/switch-to-configuration`, { timeoutMs: 30_000 });
+        return r.code === 0 ? readBootFacts(h, system) : undefined;
       }),
     setProfile: (system) =>
       guard(async () => {
@@ -130,20 +156,45 @@ export function sshOps(session: Session): NixosOps {
   };
 }
 
+/** The command the build unit runs: NixOS's own, pointed at the staged configuration when there is one. */
+function buildCommand(staged?: string): string {
+  return staged ? `nixos-rebuild build -I nixos-config=${staged}/configuration.nix` : "nixos-rebuild build";
+}
+
 /**
  * Starts the build as a transient service. A unit of that name left by a rollout that is gone
  * (the host lock is ours) is stopped first. The unit gets the session's PATH and NIX_PATH, which
  * a service does not inherit, and stays loaded after it exits so that its result can be read.
+ * It runs in the folder whose ./result is to keep the system: the staging folder, or BUILD_DIR.
  */
-function startBuildScript(): string {
+function startBuildScript(staged?: string): string {
+  const dir = staged ?? BUILD_DIR;
+  const args = staged ? ` -I ${shellQuote(`nixos-config=${staged}/configuration.nix`)}` : "";
   return [
     "set -e",
-    `mkdir -p ${BUILD_DIR}`,
+    `mkdir -p ${shellQuote(dir)}`,
     `systemctl stop ${BUILD_UNIT} >/dev/null 2>&1 || true`,
     `systemctl reset-failed ${BUILD_UNIT} >/dev/null 2>&1 || true`,
     'nix_path=""',
     'if [ -n "${NIX_PATH:-}" ]; then nix_path="--setenv=NIX_PATH"; fi',
-    `systemd-run --quiet --unit=${BUILD_UNIT} --property=RemainAfterExit=yes --working-directory=${BUILD_DIR} --setenv=PATH $nix_path -- nixos-rebuild build`,
+    `systemd-run --quiet --unit=${BUILD_UNIT} --property=RemainAfterExit=yes --working-directory=${shellQuote(dir)} --setenv=PATH $nix_path -- nixos-rebuild build${args}`,
+  ].join("\n");
+}
+
+/**
+ * Empties `dir` and fills it with a copy of /etc/nixos. Other staging folders stay until this
+ * build succeeds (unstageOthers): a failed build leaves the last good one in place.
+ */
+function stageScript(dir: string): string {
+  const d = shellQuote(dir);
+  return [
+    "set -e",
+    "umask 022",
+    `mkdir -p ${STAGING_ROOT}`,
+    `rm -rf -- ${d}`,
+    `mkdir -p ${d}`,
+    `if [ -d ${ETC_NIXOS} ]; then cp -a ${ETC_NIXOS}/. ${d}/; fi`,
+    `rm -f -- ${d}/result`,
   ].join("\n");
 }
 
@@ -165,7 +216,7 @@ async function unitState(session: Session): Promise<UnitState> {
  * Waits for the build unit to finish. A failed build throws with the unit's exit status and the tail of its journal; at the deadline
  * the unit is stopped.
  */
-async function followBuild(session: Session, deadline: number, timeoutMs: number): Promise<void> {
+async function followBuild(session: Session, deadline: number, timeoutMs: number, command: string): Promise<void> {
   for (;;) {
     // A dropped connection rejects (HostConnectionError); the caller may follow the unit again.
     const state = await unitState(session);
@@ -177,8 +228,8 @@ async function followBuild(session: Session, deadline: number, timeoutMs: number
     if (!["active", "activating", "deactivating"].includes(state.activeState)) {
       const log = await run(await session.host(), "build", `journalctl -u ${BUILD_UNIT} -o cat --no-pager | tail -n 60`).catch(() => undefined);
       await run(await session.host(), "build", `systemctl reset-failed ${BUILD_UNIT} >/dev/null 2>&1 || true`).catch(() => undefined);
-      throw new RolloutError(session.name, "build", "`nixos-rebuild build` failed", undefined, {
-        command: `systemd-run --unit=${BUILD_UNIT} … nixos-rebuild build`,
+      throw new RolloutError(session.name, "build", `\`${command}\` failed`, undefined, {
+        command: `systemd-run --unit=${BUILD_UNIT} … ${command}`,
         exitCode: state.status === "" ? null : Number(state.status),
         output: log?.stdout ?? `(the journal of ${BUILD_UNIT} could not be read; it is ${state.activeState}, result ${state.result})`,
       });
@@ -188,7 +239,7 @@ async function followBuild(session: Session, deadline: number, timeoutMs: number
       throw new RolloutError(
         session.name,
         "build",
-        `gave up after ${Math.round(timeoutMs / 1000)}s waiting for \`nixos-rebuild build\` (${BUILD_UNIT} was ${state.activeState}); the build was stopped`,
+        `gave up after ${Math.round(timeoutMs / 1000)}s waiting for \`${command}\` (${BUILD_UNIT} was ${state.activeState}); the build was stopped`,
         `raise timeouts.rebuildSeconds if the build needs longer (journalctl -u ${BUILD_UNIT} shows how far it got).`,
       );
     }

@@ -11,6 +11,7 @@ export type Step =
   | "read"
   | "preflight"
   | "write"
+  | "stage"
   | "build"
   | "restore"
   | "drain"

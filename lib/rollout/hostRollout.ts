@@ -33,7 +33,8 @@ import { checkHealthyBefore } from "./preflight";
 import type { Progress } from "./progress";
 import { rebootAndWait } from "./reboot";
 import { type Landed, restoreLanded, rollBackAfter } from "./rollback";
-import type { HostSpec } from "./spec";
+import { renderedFileNames, type HostSpec, type StagedBuild } from "./spec";
+import { stagedMismatches } from "../nixos/staging";
 import type { Clock } from "./wait";
 
 /** The side-effecting parts the steps use besides the host. */
@@ -58,14 +59,14 @@ export interface Previous {
 }
 
 /** Files the rollout manages: the rendered ones plus those it managed before (to remove them). */
-export function managedFileNames(spec: HostSpec, previouslyManaged: readonly string[]): string[] {
-  return [...new Set([...Object.keys(spec.files), ...previouslyManaged])].sort();
+export function managedFileNames(spec: Pick<HostSpec, "files" | "staged">, previouslyManaged: readonly string[]): string[] {
+  return [...new Set([...renderedFileNames(spec), ...previouslyManaged])].sort();
 }
 
-/** New contents for every managed file; null removes one no longer rendered. */
-export function plannedFiles(spec: HostSpec, names: readonly string[]): LiveFiles {
+/** New contents for every managed file (`rendered`: the spec's, or those staged); null removes one no longer rendered. */
+export function plannedFiles(rendered: Readonly<Record<string, string>>, names: readonly string[]): LiveFiles {
   const out: LiveFiles = {};
-  for (const n of names) out[n] = spec.files[n] ?? null;
+  for (const n of names) out[n] = rendered[n] ?? null;
   return out;
 }
 
@@ -77,11 +78,19 @@ export async function rollOutHost(spec: HostSpec, previous: Previous, ops: Nixos
   const before = await ops.readSystems();
   await checkHealthyBefore(spec, ops, deps);
   const names = managedFileNames(spec, previous.files);
+  // Built ahead: the system must still be there and the staged files what it was built from, before anything changes.
+  const ahead = spec.staged ? await builtAhead(spec.name, spec.staged, ops) : undefined;
   const landed: Landed = { files: await ops.readConfig(names), secrets: await ops.readSecrets(Object.keys(spec.secretFiles)) };
   await ops.writeSecrets(spec.secretFiles);
-  await ops.writeConfig(plannedFiles(spec, names));
-  p(`rebuilding ${spec.name} (nixos-rebuild build, then ${spec.action})`);
-  const built = await build(spec, ops, landed, p);
+  await ops.writeConfig(plannedFiles(ahead?.files ?? spec.files, names));
+  let built: BootFacts;
+  if (ahead) {
+    built = ahead.system;
+    p(`${spec.name}: landed the configuration staged in ${spec.staged?.dir} under /etc/nixos; activating ${built.system}, built ahead (then ${spec.action})`);
+  } else {
+    p(`rebuilding ${spec.name} (nixos-rebuild build, then ${spec.action})`);
+    built = await build(spec, ops, landed, p);
+  }
   const decision = decideReboot(spec.rebootPolicy, spec.action, before, built);
   p(`${spec.name}: built ${built.system}; ${decision.reboot ? "rebooting" : "no reboot"}: ${decision.reason}`);
   const target = rollbackTarget(before);
@@ -177,6 +186,26 @@ function unchanged(cause: RolloutError, before: SystemState, what: string): Roll
     cause.failure,
     cause,
   );
+}
+
+/**
+ * The system a NixosBuild built ahead and the files it was built from, read back from the host;
+ * refuses, before anything changes, when either is gone or changed.
+ */
+async function builtAhead(host: string, staged: StagedBuild, ops: NixosOps): Promise<{ system: BootFacts; files: Record<string, string> }> {
+  const again = "run `pulumi up --refresh`: the refresh finds the build gone and the rollout builds and stages it again. Nothing was changed on the host.";
+  const system = await ops.findSystem(staged.system);
+  if (!system) {
+    throw new RolloutError(host, "build", `the system ${staged.system} built for ${host} is no longer in its Nix store (garbage-collected, or the host was reinstalled since the build)`, again);
+  }
+  const live = await ops.readStaged(staged.dir, Object.keys(staged.fileHashes));
+  const bad = stagedMismatches(staged, live);
+  if (bad.length > 0) {
+    throw new RolloutError(host, "stage", `the configuration staged in ${staged.dir} is not the one ${staged.system} was built from: ${bad.join(", ")} missing or changed`, again);
+  }
+  const files: Record<string, string> = {};
+  for (const n of Object.keys(staged.fileHashes)) files[n] = live[n] as string;
+  return { system, files };
 }
 
 /**

@@ -93,6 +93,37 @@ export interface DisruptionBudget {
   readonly group: string;
 }
 
+/**
+ * A system built ahead of the host's activation (NixosBuild): the staged configuration and the
+ * system built from it, which the activation lands in /etc/nixos and activates instead of
+ * building. The state keeps the files' hashes, not their contents: those are the build's.
+ */
+export interface StagedBuild {
+  /** The staging folder on the host (lib/nixos/staging.ts). */
+  readonly dir: string;
+  /** Store path of the system built from it, kept from garbage collection by dir/result. */
+  readonly system: string;
+  /** Hash of each staged file, by name relative to /etc/nixos. */
+  readonly fileHashes: Readonly<Record<string, string>>;
+}
+
+/** How a rollout reaches a host over SSH: what a build needs of the HostSpec. */
+export type HostAccess = Pick<HostSpec, "name" | "address" | "port" | "user" | "hostKey" | "trustOnFirstUse" | "sshPrivateKey">;
+
+/** The NixosBuild resource's inputs: the host's access, its rendered files and its timeouts. */
+export interface BuildSpec extends HostAccess {
+  /** Rendered files, relative to /etc/nixos, with their contents. */
+  readonly files: Readonly<Record<string, string>>;
+  /** The staging folder of these files (stagingDirFor). */
+  readonly stagingDir: string;
+  readonly timeouts: Timeouts;
+}
+
+/** The names of the files the host's configuration renders, whether built ahead or not. */
+export function renderedFileNames(spec: Pick<HostSpec, "files" | "staged">): string[] {
+  return Object.keys(spec.staged ? spec.staged.fileHashes : spec.files).sort();
+}
+
 /** The NixosHost resource's inputs. */
 export interface HostSpec {
   readonly name: string;
@@ -104,8 +135,10 @@ export interface HostSpec {
   readonly trustOnFirstUse: boolean;
   /** Secret: the private key the rollout logs in with (OpenSSH or PEM). */
   readonly sshPrivateKey: string;
-  /** Rendered files, relative to /etc/nixos, with their contents. */
+  /** Rendered files, relative to /etc/nixos, with their contents; empty when `staged` carries them. */
   readonly files: Readonly<Record<string, string>>;
+  /** A system built ahead (NixosBuild): the activation lands and activates it instead of building. */
+  readonly staged?: StagedBuild;
   /** Secret: absolute path on the host (outside the Nix store) → contents, written mode 0600. */
   readonly secretFiles: Readonly<Record<string, string>>;
   readonly action: RebuildAction;

@@ -11,6 +11,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { kubeCluster } from "../../lib/cluster/kube";
+import { contentHash } from "../../lib/nixos/staging";
+import type { StagedBuild } from "../../lib/rollout/spec";
 import { SimFleet } from "../../sim/fleet";
 import type { FleetJson, SimTimings, TimelineEvent } from "../../sim/types";
 import { exec1 } from "../integration/helpers/fleet-client";
@@ -43,6 +45,7 @@ describe("pulumi CLI end to end against three simulated hosts", function () {
   let stack: PulumiStack;
   const events = (since: number, host?: string): TimelineEvent[] => fleet.timeline().filter((e) => e.t >= since && (!host || e.host === host));
   const builds = (since: number, host: string) => events(since, host).filter((e) => e.kind === "build-started").length;
+  const activations = (since: number, host: string) => events(since, host).filter((e) => e.kind === "activated").length;
   const live = async (host: string, what: string) => (await exec1(fj, host, `readlink -f ${what}`)).stdout.trim();
   const outputs = async () => JSON.parse((await stack.ok(["stack", "output", "--json", "--show-secrets"])).stdout) as { fleet: Record<string, { generation: number; systemPath: string; rebooted: boolean; bootId: string }> };
 
@@ -85,13 +88,15 @@ describe("pulumi CLI end to end against three simulated hosts", function () {
     const since = Date.now();
     const r = await stack.ok(["up", "--yes", "--skip-preview"]);
     const starts = events(since).filter((e) => e.kind === "build-started").map((e) => e.host);
-    assert.deepEqual(starts, ["srv1", "srv2", "srv3"]);
+    assert.deepEqual(starts.sort(), ["srv1", "srv2", "srv3"], "one build per host");
+    const activated = events(since).filter((e) => e.kind === "activated").map((e) => e.host);
+    assert.deepEqual([...new Set(activated)], ["srv1", "srv2", "srv3"], "activated in order");
     assertNeverTwoDisrupted(events(since));
     const out = await outputs();
     for (const name of ["srv1", "srv2", "srv3"]) {
       assert.ok(out.fleet[name].generation >= 2, `${name}: generation ${out.fleet[name].generation}`);
       assert.equal(out.fleet[name].systemPath, await live(name, "/run/current-system"));
-      assert.match(r.stdout, new RegExp(`rebuilding ${name}`));
+      assert.match(r.stdout, new RegExp(`${name}: built ${out.fleet[name].systemPath}`));
     }
   });
 
@@ -138,14 +143,16 @@ describe("pulumi CLI end to end against three simulated hosts", function () {
       assert.equal(node?.unschedulable, false, "srv2 is still cordoned");
       assert.equal(node?.ready, true, "srv2 is not Ready after its rollback");
       assert.equal(builds(since, "srv1"), 1);
-      assert.deepEqual(events(since, "srv3"), []);
+      // srv3 was built with the others, but neither activated nor disrupted.
+      assert.deepEqual(events(since, "srv3").filter((e) => !["ssh-session", "build-started", "build-finished"].includes(e.kind)), []);
       assert.equal(await live("srv3", "/run/current-system"), before.fleet.srv3.systemPath);
     } finally {
       await fleet.setFault("srv2", "kubelet-never-ready", false);
     }
     const since2 = Date.now();
     await stack.ok(["up", "--yes", "--skip-preview"]);
-    assert.equal(builds(since2, "srv3"), 1, "the rollout goes on once srv2 is healthy");
+    assert.equal(activations(since2, "srv3"), 1, "the rollout goes on once srv2 is healthy");
+    assert.equal(builds(since2, "srv3"), 0, "with the system built before");
   });
 
   it("records in the state what a host runs after a failed up, and rolls the same change out again", async () => {
@@ -161,16 +168,18 @@ describe("pulumi CLI end to end against three simulated hosts", function () {
       assert.ok(srv3?.outputs, "srv3 is not in the state");
       assert.equal(srv3.outputs.systemPath, await live("srv3", "/run/current-system"), "the state does not say what srv3 runs");
       const hostNix = (await exec1(fj, "srv3", "cat /etc/nixos/fleet/host.nix")).stdout;
-      assert.equal((srv3.outputs.files as Record<string, string>)["fleet/host.nix"], hostNix);
+      // The state holds the files' hashes as rolled out, and the files the host has otherwise as found.
+      assert.notEqual((srv3.outputs.staged as StagedBuild).fileHashes["fleet/host.nix"], contentHash(hostNix));
+      assert.equal((srv3.outputs.editedFiles as Record<string, string>)["fleet/host.nix"], hostNix);
     } finally {
       await fleet.setFault("srv3", "pdb-blocks", false);
     }
     const again = Date.now();
     await stack.ok(["up", "--yes", "--skip-preview"]);
-    assert.equal(builds(again, "srv3"), 1, "the same change is rolled out again");
+    assert.equal(activations(again, "srv3"), 1, "the same change is rolled out again");
     assert.match((await exec1(fj, "srv3", "cat /run/booted-system/kernel-params")).stdout, /pdb=e2e/);
     assert.equal((await outputs()).fleet.srv3.systemPath, await live("srv3", "/run/current-system"));
-    assert.ok(builds(since, "srv3") >= 2);
+    assert.equal(builds(since, "srv3"), 1, "what was built once is activated on the second run");
   });
 
   it("shows a host running another system than its last rollout left as a change on refresh, and rolls it out again", async () => {
@@ -183,17 +192,20 @@ describe("pulumi CLI end to end against three simulated hosts", function () {
     const since = Date.now();
     const r = await stack.ok(["up", "--refresh", "--yes", "--skip-preview"]);
     assert.match(r.stdout, /srv2: the host runs \S+, not \S+ as its last rollout left it; rolling it out again/);
-    assert.equal(builds(since, "srv2"), 1);
+    assert.equal(activations(since, "srv2"), 1);
+    assert.equal(builds(since, "srv2"), 0, "the system built before is still there");
     assert.equal(await live("srv2", "/run/current-system"), before.fleet.srv2.systemPath);
   });
 
   it("shows a hand edit of /etc/nixos as drift on refresh", async () => {
     await exec1(fj, "srv1", "echo '# hand edit on srv1' >> /etc/nixos/configuration.nix");
-    const p = await stack.ok(["preview", "--refresh", "--diff"]);
-    assert.match(p.stdout, /# hand edit on srv1/);
+    // The state keeps the files' hashes; the refresh records the edited file as found, shown whole.
+    const p = await stack.ok(["preview", "--refresh", "--diff", "--show-full-output"]);
+    assert.match(p.stdout, /\+ editedFiles\s*: \{\s*\+ configuration\.nix: "[^"]*# hand edit on srv1/);
     assert.equal(hostOperations(p.stdout).get("srv1"), "update", p.stdout);
+    // refresh has no --show-full-output: it names the edited file, shortened.
     const r = await stack.ok(["refresh", "--yes", "--diff"]);
-    assert.match(r.stdout, /# hand edit on srv1/);
+    assert.match(r.stdout, /\+ editedFiles\s*: \{\s*\+ configuration\.nix: "# managed by nixos-fleet/);
   });
 
   it("keeps the SSH private key and the join token out of the state in clear text", async () => {

@@ -200,9 +200,35 @@ export class FakeNixos implements NixosOps {
     }
   }
 
-  async build(_timeoutMs: number, attach = false): Promise<BootFacts> {
+  /** Staging folders and their files, as stage() left them. */
+  readonly staging = new Map<string, Record<string, string>>();
+
+  async stage(dir: string, files: Readonly<Record<string, string>>): Promise<void> {
     this.mustBeUp();
-    this.log.push(attach ? "attach to build" : "build");
+    this.log.push(`stage ${dir}`);
+    this.staging.set(dir, { ...this.etcNixos, ...files });
+  }
+
+  async unstageOthers(keep: string): Promise<void> {
+    this.mustBeUp();
+    this.log.push(`unstage all but ${keep}`);
+    for (const dir of [...this.staging.keys()]) if (dir !== keep) this.staging.delete(dir);
+  }
+
+  async readStaged(dir: string, names: readonly string[]): Promise<LiveFiles> {
+    this.mustBeUp();
+    const staged = this.staging.get(dir) ?? {};
+    return Object.fromEntries(names.map((n) => [n, staged[n] ?? null]));
+  }
+
+  async findSystem(system: string): Promise<BootFacts | undefined> {
+    this.mustBeUp();
+    return this.store.get(system);
+  }
+
+  async build(_timeoutMs: number, attach = false, staged?: string): Promise<BootFacts> {
+    this.mustBeUp();
+    this.log.push(`${attach ? "attach to build" : "build"}${staged ? ` ${staged}` : ""}`);
     if (this.faults.dropDuringBuild) {
       // The build goes on on the host; only the connection that followed it is gone.
       this.faults.dropDuringBuild = false;

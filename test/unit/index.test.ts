@@ -1,6 +1,6 @@
 /**
- * The program (index.ts) under Pulumi's mocks: config in, NixosHost resources out, in rollout
- * order and chained; bad config stops it before any resource is declared.
+ * The program (index.ts) under Pulumi's mocks: config in, NixosBuild and NixosHost resources out,
+ * the hosts in rollout order and chained after every build; bad config stops it before any resource is declared.
  */
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
@@ -11,6 +11,8 @@ const INDEX = path.resolve(__dirname, "../../index.js");
 const PROJECT = path.resolve(__dirname, "../../..");
 
 interface Seen {
+  /** "NixosBuild" or "NixosHost". */
+  readonly kind: string;
   readonly name: string;
   readonly dependencies: string[];
   readonly files: Record<string, string>;
@@ -26,7 +28,7 @@ async function runProgram(config: Record<string, string>, secretKeys: string[]):
   await pulumi.runtime.setMocks(
     {
       newResource: (a) => {
-        seen.push({ name: a.name, dependencies: [], files: a.inputs.files });
+        seen.push({ kind: a.type.replace(/.*:/, ""), name: a.name, dependencies: [], files: a.inputs.files });
         return { id: a.name, state: a.inputs };
       },
       call: () => ({}),
@@ -36,10 +38,11 @@ async function runProgram(config: Record<string, string>, secretKeys: string[]):
     false,
   );
   pulumi.runtime.setAllConfig(config, secretKeys);
-  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: { getName(): string; getDependenciesList(): string[] }, cb: unknown): unknown };
+  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: { getType(): string; getName(): string; getDependenciesList(): string[] }, cb: unknown): unknown };
   const original = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req, cb) => {
-    deps.set(req.getName(), req.getDependenciesList());
+    // Other hosts' resources as "Kind/name".
+    deps.set(`${req.getType().replace(/.*:/, "")}/${req.getName()}`, req.getDependenciesList().map((u) => u.replace(/.*:(\w+)::([\w-]+)$/, "$1/$2")));
     return original(req, cb);
   };
   const cwd = process.cwd();
@@ -53,7 +56,7 @@ async function runProgram(config: Record<string, string>, secretKeys: string[]):
   } finally {
     process.chdir(cwd);
   }
-  return seen.map((s) => ({ ...s, dependencies: deps.get(s.name) ?? [] }));
+  return seen.map((s) => ({ ...s, dependencies: deps.get(`${s.kind}/${s.name}`) ?? [] }));
 }
 
 const inventory = {
@@ -66,7 +69,7 @@ const inventory = {
 };
 
 describe("index.ts under Pulumi's mocks", () => {
-  it("declares one NixosHost per host, control plane first, each depending on the one before", async () => {
+  it("declares a build per host and one NixosHost per host, control plane first after every build, each depending on the one before", async () => {
     const seen = await runProgram(
       {
         "fleet:inventory": JSON.stringify(inventory),
@@ -76,14 +79,19 @@ describe("index.ts under Pulumi's mocks", () => {
       },
       ["fleet:sshPrivateKey", "fleet:secrets", "fleet:kubeconfig"],
     );
-    assert.deepEqual(seen.map((s) => s.name), ["cp1", "w1", "w2"]);
-    assert.deepEqual(seen[0].dependencies, []);
-    assert.match(seen[1].dependencies.join(), /::cp1$/);
-    assert.match(seen[2].dependencies.join(), /::w1$/);
-    for (const s of seen) {
+    const hosts = seen.filter((s) => s.kind === "NixosHost");
+    const builds = seen.filter((s) => s.kind === "NixosBuild");
+    assert.deepEqual(hosts.map((s) => s.name), ["cp1", "w1", "w2"]);
+    assert.deepEqual(builds.map((s) => s.name).sort(), ["cp1", "w1", "w2"]);
+    assert.deepEqual(hosts[0].dependencies.sort(), ["NixosBuild/cp1", "NixosBuild/w1", "NixosBuild/w2"]);
+    assert.deepEqual(hosts[1].dependencies.sort(), ["NixosBuild/w1", "NixosHost/cp1"]);
+    assert.deepEqual(hosts[2].dependencies.sort(), ["NixosBuild/w2", "NixosHost/w1"]);
+    for (const s of builds) {
+      assert.deepEqual(s.dependencies, []);
       assert.ok(s.files["configuration.nix"].includes("./hardware-configuration.nix"));
       assert.ok(!JSON.stringify(s.files).includes("t0ken"));
     }
+    for (const s of hosts) assert.deepEqual(s.files, {}, "the rendered files are held by the build only");
   });
 
   it("declares the hosts wave by wave under a budget and failure domains, and exports the waves", async () => {
@@ -104,7 +112,8 @@ describe("index.ts under Pulumi's mocks", () => {
     );
     assert.deepEqual(exported?.rolloutWaves, [["cp1"], ["w1", "w3"], ["w2"]]);
     assert.deepEqual(exported?.rolloutOrder, ["cp1", "w1", "w3", "w2"]);
-    const deps = Object.fromEntries(seen.map((s) => [s.name, s.dependencies.map((d) => d.replace(/.*::/, "")).sort()]));
+    const hosts = seen.filter((s) => s.kind === "NixosHost");
+    const deps = Object.fromEntries(hosts.map((s) => [s.name, s.dependencies.filter((d) => d.startsWith("NixosHost/")).map((d) => d.slice("NixosHost/".length)).sort()]));
     assert.deepEqual(deps, { cp1: [], w1: ["cp1"], w3: ["cp1"], w2: ["w1", "w3"] });
   });
 

@@ -1,14 +1,24 @@
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { rollOutFleet } from "../../providers/fleet";
+import { fileHashes, stagingDirFor } from "../../lib/nixos/staging";
+import type { StagedBuild } from "../../lib/rollout/spec";
 import { testSpec } from "../fakes/specs";
 
 interface Registration {
+  /** "NixosBuild" or "NixosHost". */
+  readonly kind: string;
   readonly name: string;
-  readonly type: string;
+  /** What it depends on, as "Kind/name". */
   readonly dependencies: string[];
   readonly secretOutputs: string[];
   readonly inputs: Record<string, unknown>;
+}
+
+/** "NixosHost/srv1" from a resource's URN. */
+function short(urn: string): string {
+  const m = /:(\w+)::([\w-]+)$/.exec(urn);
+  return m ? `${m[1]}/${m[2]}` : urn;
 }
 
 /** Registers the fleet against Pulumi's mocks and records what the engine would be told. */
@@ -17,8 +27,8 @@ async function register(names: string[], waves?: string[][]): Promise<Registrati
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => {
-        seen.push({ name: args.name, type: args.type, dependencies: [], secretOutputs: [], inputs: args.inputs });
-        return { id: args.name, state: args.inputs };
+        seen.push({ kind: args.type.replace(/.*:/, ""), name: args.name, dependencies: [], secretOutputs: [], inputs: args.inputs });
+        return { id: args.name, state: { ...args.inputs, system: `/nix/store/built-${args.name}` } };
       },
       call: () => ({}),
     },
@@ -27,44 +37,68 @@ async function register(names: string[], waves?: string[][]): Promise<Registrati
     false,
   );
   const monitor = pulumi.runtime.getMonitor() as unknown as {
-    registerResource(req: { getName(): string; getDependenciesList(): string[]; getAdditionalsecretoutputsList(): string[] }, cb: unknown): unknown;
+    registerResource(req: { getType(): string; getName(): string; getDependenciesList(): string[]; getAdditionalsecretoutputsList(): string[] }, cb: unknown): unknown;
   };
   const original = monitor.registerResource.bind(monitor);
   const deps = new Map<string, { d: string[]; s: string[] }>();
   monitor.registerResource = (req, cb) => {
-    deps.set(req.getName(), { d: req.getDependenciesList(), s: req.getAdditionalsecretoutputsList() });
+    deps.set(`${req.getType().replace(/.*:/, "")}/${req.getName()}`, { d: req.getDependenciesList().map(short), s: req.getAdditionalsecretoutputsList() });
     return original(req, cb);
   };
   const hosts = rollOutFleet(names.map((n) => testSpec(n)), waves);
   await Promise.all(hosts.map((h) => new Promise((resolve) => pulumi.all([h.urn, h.systemPath]).apply(resolve))));
-  return seen.map((r) => ({ ...r, dependencies: deps.get(r.name)?.d ?? [], secretOutputs: deps.get(r.name)?.s ?? [] }));
+  return seen.map((r) => ({ ...r, dependencies: deps.get(`${r.kind}/${r.name}`)?.d ?? [], secretOutputs: deps.get(`${r.kind}/${r.name}`)?.s ?? [] }));
+}
+
+/** The host resources' dependencies on other hosts, by host name. */
+function hostChain(regs: readonly Registration[]): Record<string, string[]> {
+  const hosts = regs.filter((r) => r.kind === "NixosHost");
+  return Object.fromEntries(hosts.map((r) => [r.name, r.dependencies.filter((d) => d.startsWith("NixosHost/")).map((d) => d.slice("NixosHost/".length)).sort()]));
 }
 
 describe("the fleet program", () => {
+  it("declares one build per host, which depends on nothing, and keeps the rendered files there only", async () => {
+    const regs = await register(["srv1", "srv2", "srv3"]);
+    const builds = regs.filter((r) => r.kind === "NixosBuild");
+    assert.deepEqual(builds.map((b) => b.name), ["srv1", "srv2", "srv3"]);
+    for (const b of builds) {
+      assert.deepEqual(b.dependencies, [], `${b.name}'s build waits for nothing`);
+      assert.deepEqual(b.inputs.files, testSpec(b.name).files);
+      assert.equal(b.inputs.stagingDir, stagingDirFor(testSpec(b.name).files));
+    }
+    for (const h of regs.filter((r) => r.kind === "NixosHost")) {
+      assert.deepEqual(h.inputs.files, {}, `${h.name} keeps no file contents`);
+      const staged = h.inputs.staged as StagedBuild;
+      assert.deepEqual(staged, { dir: stagingDirFor(testSpec(h.name).files), system: `/nix/store/built-${h.name}`, fileHashes: fileHashes(testSpec(h.name).files) });
+    }
+  });
+
+  it("makes the first wave wait for every build, and later waves for the wave before", async () => {
+    const regs = await register(["srv1", "srv2", "srv3"], [["srv1"], ["srv2", "srv3"]]);
+    const deps = Object.fromEntries(regs.filter((r) => r.kind === "NixosHost").map((r) => [r.name, [...r.dependencies].sort()]));
+    assert.deepEqual(deps, {
+      srv1: ["NixosBuild/srv1", "NixosBuild/srv2", "NixosBuild/srv3"],
+      srv2: ["NixosBuild/srv2", "NixosHost/srv1"],
+      srv3: ["NixosBuild/srv3", "NixosHost/srv1"],
+    });
+  });
+
   it("chains every host on the one before it, in plan order", async () => {
     const regs = await register(["srv1", "srv2", "srv3"]);
-    assert.deepEqual(regs.map((r) => r.name), ["srv1", "srv2", "srv3"]);
-    assert.deepEqual(regs[0].dependencies, []);
-    assert.equal(regs[1].dependencies.length, 1);
-    assert.match(regs[1].dependencies[0], /::srv1$/);
-    assert.equal(regs[2].dependencies.length, 1);
-    assert.match(regs[2].dependencies[0], /::srv2$/);
+    assert.deepEqual(regs.filter((r) => r.kind === "NixosHost").map((r) => r.name), ["srv1", "srv2", "srv3"]);
+    assert.deepEqual(hostChain(regs), { srv1: [], srv2: ["srv1"], srv3: ["srv2"] });
   });
 
   it("with waves of one host is exactly that chain", async () => {
     const regs = await register(["srv1", "srv2", "srv3"], [["srv1"], ["srv2"], ["srv3"]]);
-    assert.deepEqual(
-      regs.map((r) => [r.name, r.dependencies.map((d) => d.replace(/.*::/, ""))]),
-      [["srv1", []], ["srv2", ["srv1"]], ["srv3", ["srv2"]]],
-    );
+    assert.deepEqual(hostChain(regs), { srv1: [], srv2: ["srv1"], srv3: ["srv2"] });
   });
 
   it("lets the hosts of a wave run at once and makes each host wait for every host of the wave before", async () => {
     const waves = [["cp1"], ["a1", "a2"], ["a3"], ["b1", "b2"]];
     const regs = await register(["cp1", "a1", "b1", "a2", "b2", "a3"], waves);
-    const deps = new Map(regs.map((r) => [r.name, r.dependencies.map((d) => d.replace(/.*::/, "")).sort()]));
-    assert.deepEqual(regs.map((r) => r.name), ["cp1", "a1", "a2", "a3", "b1", "b2"]);
-    assert.deepEqual(Object.fromEntries(deps), {
+    assert.deepEqual(regs.filter((r) => r.kind === "NixosHost").map((r) => r.name), ["cp1", "a1", "a2", "a3", "b1", "b2"]);
+    assert.deepEqual(hostChain(regs), {
       cp1: [],
       a1: ["cp1"],
       a2: ["cp1"],
@@ -83,12 +117,15 @@ describe("the fleet program", () => {
 
   it("keeps the SSH key, secret files and kubeconfig secret in the outputs", async () => {
     const regs = await register(["srv1"]);
-    for (const k of ["sshPrivateKey", "secretFiles", "kubernetes"]) assert.ok(regs[0].secretOutputs.includes(k), k);
+    const host = regs.find((r) => r.kind === "NixosHost") as Registration;
+    for (const k of ["sshPrivateKey", "secretFiles", "kubernetes"]) assert.ok(host.secretOutputs.includes(k), k);
+    const build = regs.find((r) => r.kind === "NixosBuild") as Registration;
+    assert.ok(build.secretOutputs.includes("sshPrivateKey"));
   });
 
   it("serializes a provider that deserializes and runs the compiled implementation", async () => {
     const regs = await register(["srv1"]);
-    const serialized = regs[0].inputs["__provider"];
+    const serialized = (regs.find((r) => r.kind === "NixosHost") as Registration).inputs["__provider"];
     assert.equal(typeof serialized, "string");
     // The engine's dynamic-provider host loads the provider text the same way.
     const requireFromString = require("require-from-string") as (code: string) => { handler(): pulumi.dynamic.ResourceProvider };
@@ -101,4 +138,24 @@ describe("the fleet program", () => {
     assert.deepEqual(changed.replaces, []);
     assert.ok((serialized as string).length < 20_000, `serialized provider is ${(serialized as string).length} bytes`);
   });
+
+  it("serializes a build provider that deserializes and runs the compiled implementation", async () => {
+    const regs = await register(["srv1"]);
+    const serialized = (regs.find((r) => r.kind === "NixosBuild") as Registration).inputs["__provider"];
+    assert.equal(typeof serialized, "string");
+    const requireFromString = require("require-from-string") as (code: string) => { handler(): pulumi.dynamic.ResourceProvider };
+    const provider = requireFromString(serialized as string).handler();
+    const spec = testSpec("srv1");
+    const olds = { ...buildInputs(spec), system: "/nix/store/built-srv1" };
+    assert.equal((await provider.diff!("srv1", olds, buildInputs(spec))).changes, false);
+    const edited = testSpec("srv1", { files: { "configuration.nix": "{ }\n" } });
+    assert.equal((await provider.diff!("srv1", olds, buildInputs(edited))).changes, true);
+    assert.ok((serialized as string).length < 20_000, `serialized provider is ${(serialized as string).length} bytes`);
+  });
 });
+
+/** The build inputs the fleet declares for `spec`. */
+function buildInputs(spec: ReturnType<typeof testSpec>): Record<string, unknown> {
+  const { name, address, port, user, hostKey, trustOnFirstUse, sshPrivateKey, files, timeouts } = spec;
+  return { name, address, port, user, hostKey, trustOnFirstUse, sshPrivateKey, files, stagingDir: stagingDirFor(files), timeouts };
+}

@@ -4,7 +4,8 @@ import { RolloutError } from "../../lib/rollout/errors";
 import { claimNode, removeHost } from "../../lib/rollout/inspect";
 import type { HostOutputs } from "../../lib/rollout/outputs";
 import { type HostProps, specOf } from "../../providers/props";
-import { changedKeys, diffHost, driftOf, failedRolloutProps, RecordedFailure } from "../../providers/state";
+import { changedKeys, diffHost, driftOf, failedRolloutProps, RecordedFailure, withLiveFiles } from "../../providers/state";
+import { fileHashes, stagingDirFor } from "../../lib/nixos/staging";
 import { FakeCluster } from "../fakes/cluster";
 import { testSpec } from "../fakes/specs";
 
@@ -137,5 +138,48 @@ describe("a Node claimed by a renamed host", () => {
       await removeHost("srv2", c, "n2", { timeouts, drain: DRAIN_DEFAULTS }, () => undefined);
       assert.ok(!c.nodes.has("n2"), `owner ${owner}`);
     }
+  });
+});
+
+describe("NixosHost state with a configuration built ahead", () => {
+  const files = { "configuration.nix": "{ ... }: { imports = [ ./fleet/host.nix ]; }\n", "fleet/host.nix": "{ hostName = \"srv2\"; }\n" };
+  const staged = { dir: stagingDirFor(files), system: S1, fileHashes: fileHashes(files) };
+  const spec = testSpec("srv2", { files: {}, staged });
+
+  it("keeps the hashes of the files rolled out, not their contents, while the host has them", () => {
+    const read = withLiveFiles(recorded(S1, { files: {}, staged }), files);
+    assert.deepEqual(read.staged, staged);
+    assert.deepEqual(read.files, {});
+    assert.equal(read.editedFiles, undefined);
+    assert.equal(driftOf(read), undefined);
+    assert.equal(diffHost(read, spec).changes, false);
+  });
+
+  it("shows a hand edit and a missing file as drift, with the files as found, until the host has them as rolled out", () => {
+    const edited = { ...files, "configuration.nix": `${files["configuration.nix"]}# hand edit\n` };
+    const read = withLiveFiles(recorded(S1, { files: {}, staged }), edited);
+    assert.deepEqual(read.editedFiles, { "configuration.nix": edited["configuration.nix"] });
+    assert.deepEqual(read.staged, staged, "the rolled-out hashes stay");
+    assert.deepEqual(changedKeys(read, spec), ["editedFiles"]);
+    assert.match(driftOf(read) ?? "", /configuration\.nix under \/etc\/nixos is not as the last rollout left it/);
+    assert.ok(!("editedFiles" in specOf(read)), "editedFiles is no input");
+    assert.deepEqual(withLiveFiles(read, edited).editedFiles, read.editedFiles, "a second refresh still shows it");
+    const missing = withLiveFiles(recorded(S1, { files: {}, staged }), { "configuration.nix": files["configuration.nix"] });
+    assert.deepEqual(missing.editedFiles, { "fleet/host.nix": null });
+    assert.equal(diffHost(missing, spec).changes, true);
+    assert.equal(withLiveFiles(read, files).editedFiles, undefined, "put back by hand: no drift");
+  });
+
+  it("records after a failure the files the host has, and keeps the build when the host cannot be read", () => {
+    const olds = recorded(S0, { files: {}, staged: { ...staged, system: S0 } });
+    const before = { ...files, "fleet/host.nix": "{ hostName = \"srv2\"; old = true; }\n" };
+    const news = { ...spec, __provider: PROVIDER } as HostProps;
+    const read = failedRolloutProps(news, olds, { kind: "read", files: before, outputs: outputs(S0, 1) }, "");
+    assert.deepEqual(read.staged, staged, "the new build stays the one to activate");
+    assert.deepEqual(read.editedFiles, { "fleet/host.nix": before["fleet/host.nix"] }, "the host still has the old file");
+    assert.equal(diffHost(read, spec).changes, true);
+    const lost = failedRolloutProps(news, olds, { kind: "unreachable", reason: "connection refused" }, "");
+    assert.deepEqual(lost.staged, olds.staged);
+    assert.equal(lost.readError, "connection refused");
   });
 });
