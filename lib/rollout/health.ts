@@ -18,7 +18,7 @@ export interface GateContext {
   /**
    * The Nodes other rollouts of the fleet are disrupting now (they hold slots of the fleet
    * lease, within the budget): their own rollouts answer for them, so their being NotReady, and
-   * their DaemonSet pods being unavailable, does not fail this host's gates.
+   * the workload pods on them being unavailable, does not fail this host's gates.
    */
   readonly othersDisrupting?: () => Promise<readonly string[]>;
   /**
@@ -132,14 +132,15 @@ export async function waitForGates(
           const unhealthy = workloads.filter((w) => !w.healthy);
           const excused = unhealthy.length === 0 ? new Map<string, number>() : await excusedPods();
           const sick = unhealthy.filter((w) => !workloadPasses(w, excused.get(workloadKey(w.kind, w.namespace, w.name)) ?? 0));
-          if (sick.length === 0) return done(workloads);
+          if (sick.length === 0) return done({ healthy: workloads.filter((w) => w.healthy), excused: unhealthy });
           if (!reported) {
             c.progress(`${sick.length} workloads recovering in ${ns}`);
             reported = true;
           }
           return notYet(sick.map((w) => `${w.kind} ${w.name}: ${w.reason}`).join("; "));
         });
-        for (const line of summarizeWorkloads(ns, healthy)) c.progress(line);
+        for (const line of summarizeWorkloads(ns, healthy.healthy)) c.progress(line);
+        for (const w of healthy.excused) c.progress(`${w.kind} ${ns}/${w.name}: ${w.unavailablePods ?? 0} pods unavailable, on Nodes not held against ${c.host}`);
       } catch (error) {
         fail(`workloads in ${ns}`, error);
       }

@@ -103,7 +103,7 @@ describe("health gates", () => {
     const gates: HealthGates = { nodesReady: true, watchedNamespaces: ["kube-system"], commands: [] };
     const lines: string[] = [];
     await waitForGates(gates, c, undefined, { host: "srv1", timeoutSeconds: 30, clock: fastClock(), progress: (l) => lines.push(l), othersDisrupting: async () => ["srv2"] });
-    assert.deepEqual(lines, ["1 nodes Ready; srv2 disrupted by another rollout of the fleet", "1 daemonsets healthy in kube-system"]);
+    assert.deepEqual(lines, ["1 nodes Ready; srv2 disrupted by another rollout of the fleet", "DaemonSet kube-system/flannel: 1 pods unavailable, on Nodes not held against srv1"]);
     await assert.rejects(
       waitForGates(gates, c, undefined, { host: "srv1", timeoutSeconds: 30, clock: fastClock(), progress: () => undefined, othersDisrupting: async () => [] }),
       /gate "nodes Ready" did not pass: .*not Ready: srv2/,
