@@ -36,14 +36,13 @@ interface Facts {
 
 describe("simulated host: uname, /proc/cmdline, /etc/os-release and modulesPath as on NixOS", function () {
   this.timeout(240_000);
-  let stateDir: string;
   let fleet: SimFleet | undefined;
   let json: FleetJson;
   let clientKey: string;
   const events = (): TimelineEvent[] => (fleet ? fleet.timeline() : []);
 
   useSimFleet("nfsim-facts-", { hosts: [HOST], timings: TIMINGS }, (s) => {
-    ({ stateDir, fleet, json, clientKey } = s);
+    ({ fleet, json, clientKey } = s);
   });
 
   const ok = execOk;

@@ -6,17 +6,15 @@
  * One host of a real simulated fleet; needs root, OpenSSH and nix-instantiate.
  */
 import * as assert from "node:assert/strict";
-import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Host } from "../../lib/host/host";
-import { sshConnector } from "../../lib/host/ssh";
 import { controlRequest } from "../../sim/client";
 import type { SimFleet } from "../../sim/fleet";
 import { initialConfiguration } from "../../sim/hosttools";
 import { startTimeOf } from "../../sim/proc";
 import { generateKey } from "../../sim/sshd";
 import type { FleetJson, SimTimings, TimelineEvent } from "../../sim/types";
-import { connect, hostInfo, pollUntil, sshCli, waitForNextBoot } from "./helpers/fleet-client";
+import { connect, pollUntil, sshCli, tryLogin, waitForNextBoot } from "./helpers/fleet-client";
 import { execOk, useSimFleet } from "./helpers/fleet-suite";
 
 const TIMINGS: Partial<SimTimings> = { downMs: 500, slowBootMs: 1000, systemdSettleMs: 200, kubeletReadyMs: 200, podTerminationMs: 50, rescheduleMs: 100 };
@@ -52,17 +50,7 @@ describe("simulated host: sshd, systemd-run, journalctl, bootctl", function () {
     await ok(h, `nix-env -p /nix/var/nix/profiles/system --set ${system} && ${system}/bin/switch-to-configuration switch`);
   }
 
-  /** A new SSH login with the fleet's key: resolves with "ok" or the reason it failed. */
-  async function tryLogin(port = 22): Promise<string> {
-    const info = hostInfo(json, HOST);
-    try {
-      const h = await sshConnector({ name: HOST, address: info.address, port, user: "root", privateKey: fs.readFileSync(json.sshKeyPath, "utf8"), hostKey: info.hostKey, trustOnFirstUse: false }).connect(3000);
-      await h.close();
-      return "ok";
-    } catch (e) {
-      return e instanceof Error ? e.message : String(e);
-    }
-  }
+  const login = (port?: number) => tryLogin(json, HOST, port);
 
   /** Reboots the host through its own reboot and waits for the next "up" event. */
   async function rebootAndWait(command = "reboot"): Promise<TimelineEvent> {
@@ -86,13 +74,13 @@ describe("simulated host: sshd, systemd-run, journalctl, bootctl", function () {
 
   for (const [what, edit, keys, refusal] of lockouts) {
     it(`a switch to a configuration with ${what} locks new SSH sessions out; switching back lets them in`, async function () {
-      assert.equal(await tryLogin(), "ok", "logins work before the switch");
+      assert.equal(await login(), "ok", "logins work before the switch");
       const session = await connect(json, HOST);
       try {
         const previous = (await ok(session, "readlink -f /run/current-system")).trim();
         await writeConfig(session, edit, keys());
         await ok(session, "nixos-rebuild switch");
-        const refused = await tryLogin();
+        const refused = await login();
         assert.match(refused, refusal, "a new ssh2 login is refused");
         const cli = await sshCli(json, HOST, "true", 10_000);
         assert.notEqual(cli.code, 0, "the OpenSSH client is refused too");
@@ -100,7 +88,7 @@ describe("simulated host: sshd, systemd-run, journalctl, bootctl", function () {
         assert.equal((await ok(session, "echo still-here")).trim(), "still-here");
         await writeConfig(session);
         await reactivate(session, previous);
-        assert.equal(await tryLogin(), "ok", "the previous configuration lets logins in again");
+        assert.equal(await login(), "ok", "the previous configuration lets logins in again");
         assert.equal((await sshCli(json, HOST, "echo back")).stdout.trim(), "back");
       } finally {
         await session.close();
@@ -114,12 +102,12 @@ describe("simulated host: sshd, systemd-run, journalctl, bootctl", function () {
       const previous = (await ok(session, "readlink -f /run/current-system")).trim();
       await writeConfig(session, (t) => t.replace("services.openssh.enable = true;", "services.openssh.enable = true;\n  services.openssh.ports = [ 2222 ];"));
       await ok(session, "nixos-rebuild switch");
-      assert.match(await tryLogin(22), /ECONNREFUSED|refused/i);
-      assert.equal(await tryLogin(2222), "ok");
+      assert.match(await login(22), /ECONNREFUSED|refused/i);
+      assert.equal(await login(2222), "ok");
       await writeConfig(session);
       await reactivate(session, previous);
-      assert.equal(await tryLogin(22), "ok");
-      assert.match(await tryLogin(2222), /ECONNREFUSED|refused/i);
+      assert.equal(await login(22), "ok");
+      assert.match(await login(2222), /ECONNREFUSED|refused/i);
     } finally {
       await session.close();
     }
@@ -132,11 +120,11 @@ describe("simulated host: sshd, systemd-run, journalctl, bootctl", function () {
       await ok(session, `systemd-run --unit=guard --on-active=3 --timer-property=AccuracySec=100ms -- ${previous}/bin/switch-to-configuration test`);
       await writeConfig(session, (t) => t.replace("services.openssh.enable = true;", "services.openssh.enable = false;"));
       await ok(session, "nixos-rebuild switch");
-      assert.match(await tryLogin(), /ECONNREFUSED|refused/i);
+      assert.match(await login(), /ECONNREFUSED|refused/i);
     } finally {
       await session.close();
     }
-    await pollUntil(tryLogin, (r) => r === "ok", 15_000, "the guard to re-activate the previous system");
+    await pollUntil(() => login(), (r) => r === "ok", 15_000, "the guard to re-activate the previous system");
     const h = await connect(json, HOST);
     try {
       assert.match(await ok(h, "journalctl -u guard.service -o cat"), /Deactivated successfully/);

@@ -6,13 +6,11 @@
  * needs root, OpenSSH and nix-instantiate.
  */
 import * as assert from "node:assert/strict";
-import * as fs from "node:fs";
 import type { Host } from "../../lib/host/host";
-import { sshConnector } from "../../lib/host/ssh";
 import type { SimFleet } from "../../sim/fleet";
 import { initialConfiguration } from "../../sim/hosttools";
 import type { FleetJson, SimTimings, TimelineEvent } from "../../sim/types";
-import { connect, hostInfo, sshCli, waitForNextBoot } from "./helpers/fleet-client";
+import { connect, sshCli, tryLogin, waitForNextBoot } from "./helpers/fleet-client";
 import { execOk, useSimFleet } from "./helpers/fleet-suite";
 
 const TIMINGS: Partial<SimTimings> = { downMs: 300, slowBootMs: 1000, systemdSettleMs: 100, kubeletReadyMs: 100, podTerminationMs: 50, rescheduleMs: 100 };
@@ -20,29 +18,18 @@ const HOST = "srv1";
 
 describe("simulated host: systemctl start, stop and restart of the system's units", function () {
   this.timeout(240_000);
-  let stateDir: string;
   let fleet: SimFleet | undefined;
   let json: FleetJson;
   let clientKey: string;
   const events = (): TimelineEvent[] => (fleet ? fleet.timeline() : []);
 
   useSimFleet("nfsim-units-", { hosts: [HOST], timings: TIMINGS }, (s) => {
-    ({ stateDir, fleet, json, clientKey } = s);
+    ({ fleet, json, clientKey } = s);
   });
 
   const ok = execOk;
 
-  /** A new SSH login with the fleet's key: resolves with "ok" or the reason it failed. */
-  async function tryLogin(): Promise<string> {
-    const info = hostInfo(json, HOST);
-    try {
-      const h = await sshConnector({ name: HOST, address: info.address, port: info.port, user: "root", privateKey: fs.readFileSync(json.sshKeyPath, "utf8"), hostKey: info.hostKey, trustOnFirstUse: false }).connect(3000);
-      await h.close();
-      return "ok";
-    } catch (e) {
-      return e instanceof Error ? e.message : String(e);
-    }
-  }
+  const login = () => tryLogin(json, HOST);
 
   async function writeConfig(h: Host, edit: (text: string) => string = (t) => t): Promise<void> {
     const text = edit(initialConfiguration(HOST, { authorizedKeys: [clientKey] })["configuration.nix"]);
@@ -59,7 +46,7 @@ describe("simulated host: systemctl start, stop and restart of the system's unit
       const status = await session.exec("systemctl status sshd", { timeoutMs: 10_000 });
       assert.equal(status.code, 3);
       assert.match(status.stdout, /^○ sshd\.service\n.*\n\s+Active: inactive \(dead\)$/m);
-      assert.match(await tryLogin(), /ECONNREFUSED|refused/i, "a new ssh2 login is refused");
+      assert.match(await login(), /ECONNREFUSED|refused/i, "a new ssh2 login is refused");
       assert.notEqual((await sshCli(json, HOST, "true", 10_000)).code, 0, "the OpenSSH client is refused too");
       assert.equal((await ok(session, "echo still-here")).trim(), "still-here", "the session that stopped sshd stays");
       assert.equal(await ok(session, "systemctl is-system-running"), "running\n", "a unit stopped by hand does not degrade the system");
@@ -68,7 +55,7 @@ describe("simulated host: systemctl start, stop and restart of the system's unit
 
       await ok(session, "systemctl start sshd");
       assert.equal(await ok(session, "systemctl is-active sshd"), "active\n");
-      assert.equal(await tryLogin(), "ok");
+      assert.equal(await login(), "ok");
       assert.equal((await sshCli(json, HOST, "echo back")).stdout.trim(), "back");
       const journal = await ok(session, "journalctl -u sshd.service -o cat");
       assert.match(journal, /Stopping sshd\.service\.\.\.\nStopped sshd\.service\.\nStarting sshd\.service\.\.\.\nStarted sshd\.service\./);
@@ -81,15 +68,15 @@ describe("simulated host: systemctl start, stop and restart of the system's unit
     const session = await connect(json, HOST);
     try {
       await ok(session, "systemctl stop sshd.service nscd");
-      assert.match(await tryLogin(), /ECONNREFUSED|refused/i);
+      assert.match(await login(), /ECONNREFUSED|refused/i);
       await ok(session, "systemctl restart sshd");
-      assert.equal(await tryLogin(), "ok");
+      assert.equal(await login(), "ok");
       assert.equal((await session.exec("systemctl is-active nscd", { timeoutMs: 10_000 })).stdout, "inactive\n", "restarting sshd left nscd stopped");
       await ok(session, "systemctl stop sshd");
-      assert.match(await tryLogin(), /ECONNREFUSED|refused/i);
+      assert.match(await login(), /ECONNREFUSED|refused/i);
       await ok(session, "nixos-rebuild switch");
       assert.equal(await ok(session, "systemctl is-active sshd nscd"), "active\nactive\n");
-      assert.equal(await tryLogin(), "ok", "the switch started sshd again");
+      assert.equal(await login(), "ok", "the switch started sshd again");
     } finally {
       await session.close();
     }
@@ -100,13 +87,13 @@ describe("simulated host: systemctl start, stop and restart of the system's unit
     const h = await connect(json, HOST);
     try {
       await ok(h, "systemctl stop sshd");
-      assert.match(await tryLogin(), /ECONNREFUSED|refused/i, "sshd is stopped before the reboot");
+      assert.match(await login(), /ECONNREFUSED|refused/i, "sshd is stopped before the reboot");
       await h.exec("reboot", { timeoutMs: 10_000 }).catch(() => undefined);
     } finally {
       await h.close().catch(() => undefined);
     }
     await waitForNextBoot(events, HOST, since, 30_000);
-    assert.equal(await tryLogin(), "ok", "the boot started sshd again");
+    assert.equal(await login(), "ok", "the boot started sshd again");
     const after = await connect(json, HOST);
     try {
       assert.equal(await ok(after, "systemctl is-active sshd"), "active\n");

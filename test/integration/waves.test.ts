@@ -7,11 +7,13 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { AppsV1Api, CoordinationV1Api, CoreV1Api, KubeConfig, PatchStrategy, PolicyV1Api, setHeaderOptions } from "@kubernetes/client-node";
+import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import type { HostSpec } from "../../lib/rollout/spec";
 import type { HostProps } from "../../providers/props";
 import { SimFleet } from "../../sim/fleet";
 import type { FleetJson, SimTimings, TimelineEvent } from "../../sim/types";
+import { apiOf } from "../../sim/kubelet/api";
+import { eventually } from "./helpers/controlplane-harness";
 import { sshCli } from "./helpers/fleet-client";
 import { assertNeverTwoDisrupted, inventoryFor, planForFleet, rollOutThrough } from "./helpers/provider-harness";
 
@@ -63,10 +65,15 @@ describe("disruption budgets (rollout.maxUnavailable, failure domains) against t
     return Promise.all(runs).finally(() => (console.log = log));
   }
 
+  /** Clients of the fleet's control plane, as the admin. */
+  const api = () => apiOf(fs.readFileSync(fj.kubeconfig, "utf8"));
+  /** The Ready condition of a Node ("True", "False", "Unknown"). */
+  const readyOf = async (node: string) => (await api().core.readNode({ name: node })).status?.conditions?.find((c) => c.type === "Ready")?.status;
+  /** Waits until a Node is no longer Ready (its kubelet stopped and the grace period passed). */
+  const notReady = (node: string, why: string) => eventually(`${node}'s Node to leave Ready after ${why}`, async () => ((await readyOf(node)) === "True" ? undefined : true), 60_000);
+
   async function slotsHeld(): Promise<string[]> {
-    const kc = new KubeConfig();
-    kc.loadFromString(fs.readFileSync(fj.kubeconfig, "utf8"));
-    const list = await kc.makeApiClient(CoordinationV1Api).listNamespacedLease({ namespace: "kube-system" });
+    const list = await api().coordination.listNamespacedLease({ namespace: "kube-system" });
     return list.items.filter((l) => l.metadata?.name?.startsWith("nixos-fleet-rollout") && l.spec?.holderIdentity).map((l) => `${l.metadata?.name}: ${l.spec?.holderIdentity}`);
   }
 
@@ -134,16 +141,7 @@ describe("disruption budgets (rollout.maxUnavailable, failure domains) against t
         (e: Error) => e,
       );
       // srv3 is down and its Node NotReady before srv2 starts: srv2's preflight and gates see it.
-      const cluster = new KubeConfig();
-      cluster.loadFromString(fs.readFileSync(fj.kubeconfig, "utf8"));
-      const core = cluster.makeApiClient(CoreV1Api);
-      const deadline = Date.now() + 60_000;
-      for (;;) {
-        const n = await core.readNode({ name: "srv3" });
-        if (n.status?.conditions?.find((c) => c.type === "Ready")?.status !== "True") break;
-        assert.ok(Date.now() < deadline, "srv3's Node did not leave Ready within 60 s of going down");
-        await new Promise((r) => setTimeout(r, 500));
-      }
+      await notReady("srv3", "going down");
       const srv2 = await rollOutThrough(state, specs.get("srv2")!);
       assert.equal(srv2.props.rebooted, true);
       assert.match(srv2.lines.join("\n"), /srv3 disrupted by another rollout of the fleet/);
@@ -158,12 +156,10 @@ describe("disruption budgets (rollout.maxUnavailable, failure domains) against t
 
   it("a host whose own Node is NotReady (k3s stopped by hand) is repaired by its rollout: the preflight excuses its Node, the drain does not wait on a Node without kubelet", async () => {
     const since = Date.now();
-    const kc = new KubeConfig();
-    kc.loadFromString(fs.readFileSync(fj.kubeconfig, "utf8"));
-    const core = kc.makeApiClient(CoreV1Api);
+    const { core, apps, policy } = api();
     // A pod of its own on srv2 (in a namespace no gate watches), for the drain to evict.
     const labels = { app: "on-srv2" };
-    await kc.makeApiClient(AppsV1Api).createNamespacedDeployment({
+    await apps.createNamespacedDeployment({
       namespace: "kube-public",
       body: {
         metadata: { name: "on-srv2" },
@@ -174,35 +170,26 @@ describe("disruption budgets (rollout.maxUnavailable, failure domains) against t
         },
       },
     });
-    const running = Date.now() + 60_000;
-    for (;;) {
+    await eventually("the pod on srv2 to run", async () => {
       const pods = (await core.listNamespacedPod({ namespace: "kube-public", labelSelector: "app=on-srv2" })).items;
-      if (pods.some((p) => p.status?.phase === "Running")) break;
-      assert.ok(Date.now() < running, "the pod on srv2 did not run within 60 s");
-      await new Promise((r) => setTimeout(r, 500));
-    }
+      return pods.some((p) => p.status?.phase === "Running") ? true : undefined;
+    }, 60_000);
     // The web pods on srv2 turn unready with it; under the default IfHealthyBudget policy their
     // budget would refuse to evict them (kube-apiserver's 429) whenever two of the three sit on
     // srv2. Operators who drain broken nodes set AlwaysAllow; so does this test, for its duration.
-    const policy = kc.makeApiClient(PolicyV1Api);
     const setPolicy = (p: string | null) =>
       policy.patchNamespacedPodDisruptionBudget({ name: "web", namespace: "default", body: { spec: { unhealthyPodEvictionPolicy: p } } }, setHeaderOptions("Content-Type", PatchStrategy.MergePatch));
     await setPolicy("AlwaysAllow");
     try {
       const stop = await sshCli(fj, "srv2", "systemctl stop k3s");
       assert.equal(stop.code, 0, stop.stderr);
-      const readyOf = async () => (await core.readNode({ name: "srv2" })).status?.conditions?.find((c) => c.type === "Ready")?.status;
-      const deadline = Date.now() + 60_000;
-      while ((await readyOf()) === "True") {
-        assert.ok(Date.now() < deadline, "srv2's Node did not leave Ready within 60 s of k3s stopping");
-        await new Promise((r) => setTimeout(r, 500));
-      }
+      await notReady("srv2", "systemctl stop k3s");
       const { props, lines } = await rollOutThrough(state, plan(["zone-a", "zone-a", "zone-a"], "4").get("srv2")!);
       assert.equal(props.rebooted, true);
       const text = lines.join("\n");
       assert.match(text, /srv2 not Ready, on the host about to be rolled out/);
       assert.match(text, /srv2: srv2 is not Ready, so no kubelet finishes its evicted pods \([^)]*kube-public\/on-srv2-[a-z0-9-]+[^)]*\); not waiting for them to terminate/);
-      assert.equal(await readyOf(), "True", "the reboot started k3s again and the gates saw the Node Ready");
+      assert.equal(await readyOf("srv2"), "True", "the reboot started k3s again and the gates saw the Node Ready");
       assert.ok(events(since).some((e) => e.host === "srv2" && e.kind === "uncordon"));
     } finally {
       await setPolicy(null);

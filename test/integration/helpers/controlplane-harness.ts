@@ -4,33 +4,19 @@
  * tests need done by hand (register a Node, renew its Lease, report pods Running and Ready).
  */
 import { execFile } from "node:child_process";
+import type { Api } from "../../../sim/kubelet/api";
 import {
-  AppsV1Api,
-  CoordinationV1Api,
-  CoreV1Api,
-  KubeConfig,
   PatchStrategy,
-  PolicyV1Api,
   setHeaderOptions,
   V1MicroTime,
   type V1Node,
   type V1Pod,
 } from "@kubernetes/client-node";
 
-/** The API groups these tests use, for the admin kubeconfig. */
-export function clients(kubeconfigYaml: string) {
-  const kc = new KubeConfig();
-  kc.loadFromString(kubeconfigYaml);
-  return {
-    core: kc.makeApiClient(CoreV1Api),
-    apps: kc.makeApiClient(AppsV1Api),
-    policy: kc.makeApiClient(PolicyV1Api),
-    coordination: kc.makeApiClient(CoordinationV1Api),
-  };
-}
-
+/** The API groups these tests use, for the admin kubeconfig: the simulated kubelets' own clients. */
+export { apiOf as clients } from "../../../sim/kubelet/api";
 /** The clients of one control plane. */
-export type Clients = ReturnType<typeof clients>;
+export type Clients = Api;
 
 /** What a kubectl run left. */
 export interface KubectlResult {

@@ -18,18 +18,29 @@ export function hostInfo(fleet: FleetJson, name: string): SimHostInfo {
   return h;
 }
 
-/** One ssh2 session to a host with the pinned key of fleet.json. */
-export function connect(fleet: FleetJson, name: string, timeoutMs = 5000, hostKey?: string): Promise<Host> {
+/** One ssh2 session to a host with the pinned key of fleet.json (on `port`, else the host's). */
+export function connect(fleet: FleetJson, name: string, timeoutMs = 5000, hostKey?: string, port?: number): Promise<Host> {
   const h = hostInfo(fleet, name);
   return sshConnector({
     name,
     address: h.address,
-    port: h.port,
+    port: port ?? h.port,
     user: "root",
     privateKey: fs.readFileSync(fleet.sshKeyPath, "utf8"),
     hostKey: hostKey ?? h.hostKey,
     trustOnFirstUse: false,
   }).connect(timeoutMs);
+}
+
+/** A new SSH login with the fleet's key (on `port`, else the host's): resolves with "ok" or the reason it failed. */
+export async function tryLogin(fleet: FleetJson, name: string, port?: number): Promise<string> {
+  try {
+    const h = await connect(fleet, name, 3000, undefined, port);
+    await h.close();
+    return "ok";
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
 }
 
 /** Connects, runs one command, closes. */
