@@ -184,7 +184,8 @@ export class Sshd {
     const tail: string[] = [];
     let partial = "";
     child.stderr?.on("data", (chunk: Buffer) => {
-      log.write(chunk);
+      // The listener's sessions inherit its stderr: their last lines may come after it exited.
+      if (!log.writableEnded) log.write(chunk);
       const lines = (partial + chunk.toString()).split("\n");
       partial = lines.pop() ?? "";
       for (const line of lines) {
@@ -194,9 +195,10 @@ export class Sshd {
         o.onLine(line);
       }
     });
+    // "close" comes once nothing holds its stderr open any more, so the log gets every line.
+    child.on("close", () => log.end());
     child.on("exit", (code, signal) => {
       sshd.exited = `exited with ${code === null ? `signal ${signal}` : `code ${code}`}`;
-      log.end();
       if (!sshd.expectedExit && listening) o.onUnexpectedExit(sshd.exited);
     });
     try {
