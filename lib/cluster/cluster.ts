@@ -112,6 +112,12 @@ export interface Cluster {
   listPodsOnNode(node: string): Promise<PodOnNode[]>;
   /** POST the policy/v1 Eviction subresource for one pod. */
   evictPod(pod: PodRef): Promise<EvictionResult>;
+  /**
+   * status.disruptionsAllowed of a PodDisruptionBudget, as its controller last computed it;
+   * Infinity when the budget is gone (it limits nothing any more); undefined when the
+   * credentials may not read budgets.
+   */
+  disruptionsAllowed(namespace: string, budget: string): Promise<number | undefined>;
   /** True while a pod with this namespace, name and uid still exists. */
   podExists(pod: PodRef): Promise<boolean>;
   /** Deployments, DaemonSets and StatefulSets in one namespace with their health. */

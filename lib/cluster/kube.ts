@@ -11,6 +11,7 @@ import {
   CoreV1Api,
   KubeConfig,
   Observable,
+  PolicyV1Api,
   PatchStrategy,
   type ConfigurationOptions,
   type RequestContext,
@@ -62,6 +63,7 @@ export function kubeCluster(kubeconfigYaml: string, options: KubeClusterOptions 
   const core = kc.makeApiClient(CoreV1Api);
   const apps = kc.makeApiClient(AppsV1Api);
   const coordination = kc.makeApiClient(CoordinationV1Api);
+  const policy = kc.makeApiClient(PolicyV1Api);
   const timeoutMs = options.requestTimeoutMs ?? KUBE_CLIENT_DEFAULTS.requestTimeoutMs;
   const opts = requestOptions(timeoutMs);
 
@@ -165,6 +167,17 @@ export function kubeCluster(kubeconfigYaml: string, options: KubeClusterOptions 
         }
         throw failure(operation, e);
       }
+    },
+
+    async disruptionsAllowed(namespace: string, budget: string): Promise<number | undefined> {
+      // Without read access the drain only loses its early retry: 403 counts as unknown.
+      const read = async (): Promise<{ allowed?: number } | "gone" | "forbidden"> => ({ allowed: (await policy.readNamespacedPodDisruptionBudget({ name: budget, namespace }, opts)).status?.disruptionsAllowed });
+      const pdb = await call(`get poddisruptionbudget ${namespace}/${budget}`, read, (status) =>
+        status === 404 ? ("gone" as const) : status === 403 ? ("forbidden" as const) : undefined,
+      );
+      if (pdb === "gone") return Number.POSITIVE_INFINITY;
+      if (pdb === "forbidden") return undefined;
+      return pdb.allowed;
     },
 
     podExists,

@@ -2,8 +2,9 @@
  * Cordon and drain through the Eviction API, the way `kubectl drain --ignore-daemonsets` does
  * it: the pods are judged first (drainPlan.ts) and a drain that would lose a pod nothing
  * recreates, or a pod's emptyDir data, is refused before anything is evicted unless the drain
- * policy allows it; a 429 from a PodDisruptionBudget is retried every 5 seconds, as kubectl
- * does, until the deadline; and the drain is over only when every evicted pod is gone (by uid:
+ * policy allows it; a 429 from a PodDisruptionBudget is retried as soon as the budget's status
+ * allows a disruption again, and at the latest after 5 seconds (kubectl's fixed pacing), until
+ * the deadline; and the drain is over only when every evicted pod is gone (by uid:
  * a replacement with the same name does not count).
  *
  * The drain never uncordons: its caller decides what happens to the node afterwards (see
@@ -17,12 +18,14 @@ import type { Progress } from "./progress";
 import type { DrainPolicy, HostSpec } from "./spec";
 import { type Clock, done, notYet, realClock, waitUntil, WaitTimeoutError } from "./wait";
 
-/** How often a drain asks again: kubectl's pacing. */
+/** How often a drain asks again. */
 export const DRAIN_PACING = {
-  /** After a 429 from a PodDisruptionBudget (kubectl's EvictErrorRetryDelay). */
+  /** The longest wait after a 429 from a PodDisruptionBudget (kubectl's EvictErrorRetryDelay). */
   evictionRetryMs: 5_000,
-  /** While evicted pods terminate. */
-  terminationPollMs: 1_000,
+  /** How often a refusing budget's status is read meanwhile: a replacement pod that becomes Ready frees it. */
+  budgetPollMs: 250,
+  /** While evicted pods terminate (one list of the Node's pods each time). */
+  terminationPollMs: 250,
 } as const;
 
 /** Who cordons when the caller does not say. */
@@ -120,7 +123,7 @@ async function evictAll(cluster: Cluster, pods: readonly PodOnNode[], o: DrainOp
       const r = await cluster.evictPod(pod);
       if (r.kind === "blocked") {
         const b: Blocked = { pod, message: r.message, ...(r.budget === undefined ? {} : { budget: r.budget }) };
-        if (blocked.get(pod.uid)?.message !== r.message) o.progress(`${o.host}: ${blockedLine(b)}; asking again every ${DRAIN_PACING.evictionRetryMs / 1000}s`);
+        if (blocked.get(pod.uid)?.message !== r.message) o.progress(`${o.host}: ${blockedLine(b)}; asking again when the budget allows it, at most ${DRAIN_PACING.evictionRetryMs / 1000}s later`);
         blocked.set(pod.uid, b);
         continue;
       }
@@ -136,7 +139,28 @@ async function evictAll(cluster: Cluster, pods: readonly PodOnNode[], o: DrainOp
       if (left > 0) await clock.sleep(left);
       throw evictionTimeout(o, [...blocked.values()], pending.size);
     }
-    await clock.sleep(DRAIN_PACING.evictionRetryMs);
+    await untilABudgetAllows(cluster, [...blocked.values()], clock, DRAIN_PACING.evictionRetryMs);
+  }
+}
+
+/**
+ * Waits up to `maxMs` for one of the budgets behind the refusals to allow a disruption again
+ * (its controller saw a replacement become Ready). Refusals that named no budget, or budgets
+ * that cannot be read, leave only the full wait.
+ */
+async function untilABudgetAllows(cluster: Cluster, blocked: readonly Blocked[], clock: Clock, maxMs: number): Promise<void> {
+  const until = clock.now() + maxMs;
+  const budgets = new Map(blocked.flatMap((b) => (b.budget === undefined ? [] : [[`${b.pod.namespace}/${b.budget}`, { namespace: b.pod.namespace, name: b.budget }] as const])));
+  for (;;) {
+    const left = until - clock.now();
+    if (left <= 0) return;
+    if (budgets.size === 0) return clock.sleep(left);
+    await clock.sleep(Math.min(DRAIN_PACING.budgetPollMs, left));
+    for (const [key, b] of [...budgets]) {
+      const allowed = await cluster.disruptionsAllowed(b.namespace, b.name);
+      if (allowed === undefined) budgets.delete(key);
+      else if (allowed > 0) return;
+    }
   }
 }
 
@@ -168,10 +192,10 @@ async function waitGone(cluster: Cluster, evicted: readonly PodRef[], o: DrainOp
     await waitUntil(
       { what: `evicted pods to terminate on ${o.node}`, timeoutSeconds: left, intervalMs: DRAIN_PACING.terminationPollMs, clock },
       async () => {
-        const alive: string[] = [];
-        for (const pod of evicted) if (await cluster.podExists(pod)) alive.push(podName(pod));
+        const present = new Set((await cluster.listPodsOnNode(o.node)).map((p) => p.uid));
+        const alive = evicted.filter((p) => present.has(p.uid)).map(podName);
         if (alive.length === 0) return done(undefined);
-        if ((await cluster.listNodes()).some((n) => n.name === o.node && !n.ready)) {
+        if ((await cluster.getNode(o.node))?.ready === false) {
           o.progress(`${o.host}: ${o.node} is not Ready, so no kubelet finishes its evicted pods (${alive.join(", ")}); not waiting for them to terminate`);
           return done(undefined);
         }

@@ -26,6 +26,11 @@ export class FakeCluster implements Cluster {
   noKubelet = new Set<string>();
   /** When each eviction was asked for, by the clock given to the constructor. */
   evictionTimes: number[] = [];
+  /**
+   * Budgets ("namespace/name") that allow no disruption until the given clock time: until then
+   * their status says 0 disruptions allowed and evictions of their pods get a 429, after it 1.
+   */
+  budgetFreesAt = new Map<string, number>();
 
   constructor(private readonly clock?: Clock) {}
 
@@ -67,6 +72,11 @@ export class FakeCluster implements Cluster {
     if (this.clock) this.evictionTimes.push(this.clock.now());
     const p = this.pods.find((x) => x.uid === pod.uid && !x.gone);
     if (!p) return { kind: "gone" };
+    const frees = p.budget === undefined ? undefined : this.budgetFreesAt.get(`${p.namespace}/${p.budget}`);
+    if (frees !== undefined && this.now() < frees) {
+      this.calls.push(`blocked ${pod.name}`);
+      return { kind: "blocked", message: "Cannot evict pod as it would violate the pod's disruption budget.", budget: p.budget as string };
+    }
     if (p.blockedTimes && p.blockedTimes > 0) {
       p.blockedTimes--;
       this.calls.push(`blocked ${pod.name}`);
@@ -79,6 +89,14 @@ export class FakeCluster implements Cluster {
     if (!this.noKubelet.has(p.node)) p.gone = true;
     this.calls.push(`evict ${pod.name}`);
     return { kind: "evicted" };
+  }
+  async disruptionsAllowed(namespace: string, budget: string) {
+    const frees = this.budgetFreesAt.get(`${namespace}/${budget}`);
+    if (frees === undefined) return undefined;
+    return this.now() < frees ? 0 : 1;
+  }
+  private now(): number {
+    return this.clock ? this.clock.now() : Date.now();
   }
   async podExists(pod: PodRef) {
     return this.pods.some((x) => x.uid === pod.uid && !x.gone);
@@ -133,6 +151,39 @@ export class FakeCluster implements Cluster {
 }
 
 /** A clock whose sleeps pass instantly, for waits with deadlines. */
+/**
+ * A clock whose sleeps end in virtual time, earliest first, each once everything else has run:
+ * waits that run side by side take as long as the longest, as with real timers.
+ */
+export function virtualClock() {
+  let t = 1_000_000;
+  const timers: { at: number; seq: number; resolve: () => void }[] = [];
+  let seq = 0;
+  let scheduled = false;
+  const tick = () => {
+    scheduled = false;
+    timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
+    const next = timers.shift();
+    if (!next) return;
+    t = Math.max(t, next.at);
+    next.resolve();
+    if (timers.length > 0) schedule();
+  };
+  const schedule = () => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(tick);
+  };
+  return {
+    now: () => t,
+    sleep: (ms: number) =>
+      new Promise<void>((resolve) => {
+        timers.push({ at: t + ms, seq: seq++, resolve });
+        schedule();
+      }),
+  };
+}
+
 export function fastClock() {
   let t = 1_000_000;
   return { now: () => t, sleep: async (ms: number) => void (t += ms) };

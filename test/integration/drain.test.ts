@@ -8,7 +8,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Node } from "@kubernetes/client-node";
+import { CoreV1Api, KubeConfig, PatchStrategy, PolicyV1Api, setHeaderOptions, type V1Node } from "@kubernetes/client-node";
 import { kubeCluster } from "../../lib/cluster/kube";
 import { CORDONED_AT_ANNOTATION, CORDONED_BY_ANNOTATION, cordonForRollout } from "../../lib/rollout/cordon";
 import type { HostSpec } from "../../lib/rollout/spec";
@@ -170,6 +170,43 @@ describe("drains and cordons against the simulated fleet", function () {
     const n = await node("srv3");
     assert.notEqual(n.spec?.unschedulable, true);
     assert.deepEqual(cordonRecord(n), {});
+  });
+
+  it("asks again as soon as the refusing budget allows a disruption, not 5 seconds later", async () => {
+    const since = Date.now();
+    await fleet.setFault("srv3", "pdb-blocks", true);
+    const kc = new KubeConfig();
+    kc.loadFromString(fs.readFileSync(fj.kubeconfig, "utf8"));
+    const policy = kc.makeApiClient(PolicyV1Api);
+    let relaxedAt: number | undefined;
+    let relaxing: Promise<unknown> | undefined;
+    // An operator relaxes the budget half a second after it refused the pinned pod's eviction.
+    const stop = fleet.onEvent((e) => {
+      if (relaxing || e.kind !== "eviction" || e.detail?.result !== "blocked" || !String(e.detail?.pod).startsWith("pinned-srv3")) return;
+      relaxing = new Promise((r) => setTimeout(r, 500)).then(() => {
+        relaxedAt = Date.now();
+        return policy.patchNamespacedPodDisruptionBudget(
+          { name: "pinned-srv3", namespace: "default", body: { spec: { minAvailable: 0 } } },
+          setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+        );
+      });
+    });
+    try {
+      await rollOut(rebootingSpec(2, (inv) => (inv.timeouts = { ...inv.timeouts, drainSeconds: 30 })));
+      await relaxing;
+    } finally {
+      stop();
+      await fleet.setFault("srv3", "pdb-blocks", false);
+    }
+    const asks = fleet
+      .timeline()
+      .filter((e) => e.t >= since && e.kind === "eviction" && String(e.detail?.pod).startsWith("pinned-srv3"))
+      .map((e) => ({ t: e.t, result: String(e.detail?.result) }));
+    assert.deepEqual(asks.map((a) => a.result), ["blocked", "evicted"], JSON.stringify(asks));
+    assert.ok(relaxedAt !== undefined && asks[1].t >= relaxedAt, "evicted only once the budget was relaxed");
+    // At kubectl's fixed pacing the second ask would come 5 s after the first.
+    const gap = asks[1].t - asks[0].t;
+    assert.ok(gap < 4800, `asked again after ${gap} ms`);
   });
 
   it("leaves a node an operator cordoned before a reboot rollout cordoned afterwards", async () => {

@@ -167,7 +167,7 @@ describe("cordonAndDrain", () => {
     assert.deepEqual(c.calls, ["cordon srv2", "evict web-1", "evict job-x"]);
   });
 
-  it("retries an eviction a PodDisruptionBudget refuses every 5 seconds, like kubectl", async () => {
+  it("retries an eviction refused without a readable budget every 5 seconds, like kubectl", async () => {
     const clock = fastClock();
     const c = cluster(clock);
     c.pods[2].blockedTimes = 3;
@@ -179,6 +179,30 @@ describe("cordonAndDrain", () => {
     assert.equal(DRAIN_PACING.evictionRetryMs, 5000);
     // One line when a pod is first blocked, not one per retry.
     assert.equal(lines.filter((l) => /web-1 blocked/.test(l)).length, 1, lines.join("\n"));
+  });
+
+  it("asks again as soon as the refusing budget's status allows a disruption, well before 5 seconds", async () => {
+    const clock = fastClock();
+    const c = cluster(clock);
+    c.pods[2].budget = "web";
+    // The replacement pod becomes Ready 1.1 s into the drain; the disruption controller then allows one.
+    c.budgetFreesAt.set("default/web", clock.now() + 1100);
+    const lines: string[] = [];
+    await drain(c, { clock }, lines);
+    assert.deepEqual(c.calls, ["cordon srv2", "blocked web-1", "evict web-1"]);
+    // The budget is read every 250 ms: the first read that sees it free is at 1.25 s.
+    assert.deepEqual(c.evictionTimes.slice(1).map((t, i) => t - c.evictionTimes[i]), [1250]);
+    assert.ok(lines.some((l) => /web-1 blocked by PodDisruptionBudget default\/web: .*asking again when the budget allows it, at most 5s later/.test(l)), lines.join("\n"));
+  });
+
+  it("waits the full 5 seconds when the refusing budget still allows nothing", async () => {
+    const clock = fastClock();
+    const c = cluster(clock);
+    c.pods[2].budget = "web";
+    c.budgetFreesAt.set("default/web", clock.now() + 7000);
+    await drain(c, { clock });
+    assert.deepEqual(c.calls, ["cordon srv2", "blocked web-1", "blocked web-1", "evict web-1"]);
+    assert.deepEqual(c.evictionTimes.slice(1).map((t, i) => t - c.evictionTimes[i]), [5000, 2000]);
   });
 
   it("gives up at its deadline naming the pods and the budget, without saying where the node was left", async () => {
