@@ -26,6 +26,8 @@ export interface GateContext {
    * repair, is not held against it; the gates after its rollout check it like any other.
    */
   readonly ownNode?: string;
+  /** Stops the gates' waits (their caller failed for another reason meanwhile). */
+  readonly signal?: AbortSignal;
 }
 
 /** A NotReady Node a gate does not hold against the host, and why. */
@@ -82,7 +84,12 @@ export function commandGatePasses(gate: CommandGate, code: number | null, stdout
   return gate.passWhen.some((p) => new RegExp(p, "m").test(stdout));
 }
 
-/** Waits for every gate in turn within one deadline; throws a RolloutError naming the gate that failed. */
+/**
+ * Waits for every gate within one deadline; throws a RolloutError naming the gate that failed.
+ * The gates wait side by side (a rollout pays for the slowest, not for their sum); their lines
+ * are printed in the gates' order once all passed, and when several fail the first in that
+ * order is reported.
+ */
 export async function waitForGates(
   gates: HealthGates,
   cluster: Cluster | undefined,
@@ -90,7 +97,7 @@ export async function waitForGates(
   c: GateContext,
 ): Promise<void> {
   const clock = c.clock;
-  const opts = (what: string) => ({ what, timeoutSeconds: c.timeoutSeconds, intervalMs: 250, clock });
+  const opts = (what: string) => ({ what, timeoutSeconds: c.timeoutSeconds, intervalMs: 250, clock, signal: c.signal });
   const fail = (gate: string, error: unknown): never => {
     if (error instanceof WaitTimeoutError) {
       throw new RolloutError(c.host, "health", `gate "${gate}" did not pass: ${error.message}`, `check the cluster, fix what the gate reports, then run the rollout again.`);
@@ -112,53 +119,65 @@ export async function waitForGates(
     }
     return count;
   };
+  /** One gate: its name, and what it prints once passed. */
+  const checks: { gate: string; run: () => Promise<string[]> }[] = [];
   if (cluster && gates.nodesReady) {
-    try {
-      const note = await waitUntil(opts("every node to be Ready"), async () => {
-        const nodes = await cluster.listNodes();
-        // The excuses cost a read of the fleet lease: only asked for when a Node is not Ready.
-        const j = judgeNodes(nodes, nodes.every((n) => n.ready) ? [] : await excusesOf(c));
-        return j.ok ? done(j.note) : notYet(j.waiting);
-      });
-      c.progress(note);
-    } catch (error) {
-      fail("nodes Ready", error);
-    }
+    checks.push({
+      gate: "nodes Ready",
+      run: async () => [
+        await waitUntil(opts("every node to be Ready"), async () => {
+          const nodes = await cluster.listNodes();
+          // The excuses cost a read of the fleet lease: only asked for when a Node is not Ready.
+          const j = judgeNodes(nodes, nodes.every((n) => n.ready) ? [] : await excusesOf(c));
+          return j.ok ? done(j.note) : notYet(j.waiting);
+        }),
+      ],
+    });
   }
   if (cluster) {
     for (const ns of gates.watchedNamespaces) {
-      let reported = false;
-      try {
-        const healthy = await waitUntil(opts(`workloads in namespace ${ns} to be rolled out`), async () => {
-          const workloads = await cluster.listWorkloads(ns);
-          const unhealthy = workloads.filter((w) => !w.healthy);
-          const excused = unhealthy.length === 0 ? new Map<string, number>() : await excusedPods();
-          const sick = unhealthy.filter((w) => !workloadPasses(w, excused.get(workloadKey(w.kind, w.namespace, w.name)) ?? 0));
-          if (sick.length === 0) return done({ healthy: workloads.filter((w) => w.healthy), excused: unhealthy });
-          if (!reported) {
-            c.progress(`${sick.length} workloads recovering in ${ns}`);
-            reported = true;
-          }
-          return notYet(sick.map((w) => `${w.kind} ${w.name}: ${w.reason}`).join("; "));
-        });
-        for (const line of summarizeWorkloads(ns, healthy.healthy)) c.progress(line);
-        for (const w of healthy.excused) c.progress(`${w.kind} ${ns}/${w.name}: ${w.unavailablePods ?? 0} pods unavailable, on Nodes not held against ${c.host}`);
-      } catch (error) {
-        fail(`workloads in ${ns}`, error);
-      }
-    }
-  }
-  for (const gate of gates.commands) {
-    if (!host) break;
-    try {
-      const out = await waitUntil(opts(`command gate "${gate.name}" (${gate.command}) to pass`), async () => {
-        const r = await host.exec(gate.command, { timeoutMs: 60_000 });
-        const first = (r.stdout.trim().split("\n")[0] ?? "").slice(0, 200);
-        return commandGatePasses(gate, r.code, r.stdout) ? done(first) : notYet(`exit ${r.code}: ${first || r.stderr.trim().slice(0, 200)}`);
+      checks.push({
+        gate: `workloads in ${ns}`,
+        run: async () => {
+          let reported = false;
+          const healthy = await waitUntil(opts(`workloads in namespace ${ns} to be rolled out`), async () => {
+            const workloads = await cluster.listWorkloads(ns);
+            const unhealthy = workloads.filter((w) => !w.healthy);
+            const excused = unhealthy.length === 0 ? new Map<string, number>() : await excusedPods();
+            const sick = unhealthy.filter((w) => !workloadPasses(w, excused.get(workloadKey(w.kind, w.namespace, w.name)) ?? 0));
+            if (sick.length === 0) return done({ healthy: workloads.filter((w) => w.healthy), excused: unhealthy });
+            if (!reported) {
+              c.progress(`${sick.length} workloads recovering in ${ns}`);
+              reported = true;
+            }
+            return notYet(sick.map((w) => `${w.kind} ${w.name}: ${w.reason}`).join("; "));
+          });
+          return [
+            ...summarizeWorkloads(ns, healthy.healthy),
+            ...healthy.excused.map((w) => `${w.kind} ${ns}/${w.name}: ${w.unavailablePods ?? 0} pods unavailable, on Nodes not held against ${c.host}`),
+          ];
+        },
       });
-      c.progress(`${gate.name}: ${out}`);
-    } catch (error) {
-      fail(gate.name, error);
     }
   }
+  if (host) {
+    for (const gate of gates.commands) {
+      checks.push({
+        gate: gate.name,
+        run: async () => {
+          const out = await waitUntil(opts(`command gate "${gate.name}" (${gate.command}) to pass`), async () => {
+            const r = await host.exec(gate.command, { timeoutMs: 60_000 });
+            const first = (r.stdout.trim().split("\n")[0] ?? "").slice(0, 200);
+            return commandGatePasses(gate, r.code, r.stdout) ? done(first) : notYet(`exit ${r.code}: ${first || r.stderr.trim().slice(0, 200)}`);
+          });
+          return [`${gate.name}: ${out}`];
+        },
+      });
+    }
+  }
+  const results = await Promise.allSettled(checks.map((g) => g.run()));
+  results.forEach((r, i) => {
+    if (r.status === "rejected") fail(checks[i].gate, r.reason);
+  });
+  for (const r of results) if (r.status === "fulfilled") for (const line of r.value) c.progress(line);
 }

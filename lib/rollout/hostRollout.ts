@@ -75,12 +75,43 @@ export async function rollOutHost(spec: HostSpec, previous: Previous, ops: Nixos
   const p = deps.progress;
   const node = spec.kubernetes?.nodeName;
   checkpoint(deps.signal);
-  const before = await ops.readSystems();
-  await checkHealthyBefore(spec, ops, deps);
   const names = managedFileNames(spec, previous.files);
-  // Built ahead: the system must still be there and the staged files what it was built from, before anything changes.
-  const ahead = spec.staged ? await builtAhead(spec.name, spec.staged, ops) : undefined;
-  const landed: Landed = { files: await ops.readConfig(names), secrets: await ops.readSecrets(Object.keys(spec.secretFiles)) };
+  // Everything read before a change, side by side: the preflight, the systems, the build made
+  // ahead (its system must still be there and the staged files what it was built from) and the
+  // files a failure puts back. A failed preflight is reported first, as nothing must change then.
+  const [before, healthy, ahead, files, secrets] = await Promise.allSettled([
+    ops.readSystems(),
+    checkHealthyBefore(spec, ops, deps),
+    spec.staged ? builtAhead(spec.name, spec.staged, ops) : Promise.resolve(undefined),
+    ops.readConfig(names),
+    ops.readSecrets(Object.keys(spec.secretFiles)),
+  ]);
+  for (const r of [healthy, before, ahead, files, secrets]) if (r.status === "rejected") throw r.reason;
+  return rollOutChecked(spec, previous, ops, deps, names, {
+    before: settledValue(before),
+    ahead: settledValue(ahead),
+    landed: { files: settledValue(files), secrets: settledValue(secrets) },
+  });
+}
+
+/** The value of a promise known to have been fulfilled. */
+function settledValue<T>(r: PromiseSettledResult<T>): T {
+  if (r.status === "rejected") throw r.reason;
+  return r.value;
+}
+
+/** What the rollout read before changing anything. */
+interface ReadFirst {
+  readonly before: SystemState;
+  readonly ahead: { system: BootFacts; files: Record<string, string> } | undefined;
+  readonly landed: Landed;
+}
+
+/** The rollout once the preflight passed and everything it may put back was read. */
+async function rollOutChecked(spec: HostSpec, previous: Previous, ops: NixosOps, deps: StepDeps, names: readonly string[], first: ReadFirst): Promise<HostOutputs> {
+  const p = deps.progress;
+  const node = spec.kubernetes?.nodeName;
+  const { before, ahead, landed } = first;
   await ops.writeSecrets(spec.secretFiles);
   await ops.writeConfig(plannedFiles(ahead?.files ?? spec.files, names));
   let built: BootFacts;

@@ -36,6 +36,8 @@ export interface WaitOptions {
   /** Between probes; at most 1000 ms. */
   readonly intervalMs?: number;
   readonly clock?: Clock;
+  /** Ends the wait before its next probe with the signal's reason (its caller no longer needs the answer). */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -53,6 +55,7 @@ export async function waitUntil<T>(
   const deadline = clock.now() + options.timeoutSeconds * 1000;
   let lastSeen = "";
   for (;;) {
+    options.signal?.throwIfAborted();
     const remaining = deadline - clock.now();
     if (remaining <= 0) throw new WaitTimeoutError(options.what, options.timeoutSeconds, lastSeen);
     try {

@@ -3,7 +3,20 @@ import type { ExecResult, Host } from "../../lib/host/host";
 import { RolloutError } from "../../lib/rollout/errors";
 import { commandGatePasses, judgeNodes, waitForGates, workloadPasses } from "../../lib/rollout/health";
 import type { CommandGate, HealthGates } from "../../lib/rollout/spec";
-import { FakeCluster, fakePod, fastClock } from "../fakes/cluster";
+import { FakeCluster, fakePod, fastClock, virtualClock } from "../fakes/cluster";
+
+/** Makes a Node Ready, or a workload healthy, from the given moment of `clock` on. */
+function recoverAt(
+  c: FakeCluster,
+  clock: { now(): number },
+  at: { node?: [string, number]; workload?: [string, string, number] },
+): void {
+  const listNodes = c.listNodes.bind(c);
+  const listWorkloads = c.listWorkloads.bind(c);
+  c.listNodes = async () => (await listNodes()).map((n) => (at.node && n.name === at.node[0] && clock.now() >= at.node[1] ? { ...n, ready: true } : n));
+  c.listWorkloads = async (ns: string) =>
+    (await listWorkloads(ns)).map((w) => (at.workload && ns === at.workload[0] && w.name === at.workload[1] && clock.now() >= at.workload[2] ? { ...w, healthy: true } : w));
+}
 
 const ceph: CommandGate = { name: "ceph", command: "ceph health", exitCode: 0, passWhen: ["^HEALTH_OK", "^HEALTH_WARN.*noout"] };
 
@@ -38,26 +51,52 @@ describe("health gates", () => {
       { kind: "DaemonSet", namespace: "kube-system", name: "flannel", healthy: true, reason: "" },
       { kind: "Deployment", namespace: "kube-system", name: "coredns", healthy: false, reason: "1 of 2 updated replicas are available" },
     ]);
-    const clock = fastClock();
-    const sleep = clock.sleep;
-    let slept = 0;
-    clock.sleep = async (ms) => {
-      if (++slept === 2) c.addNode("srv2", true);
-      if (slept === 4) c.workloads.get("kube-system")![2] = { ...c.workloads.get("kube-system")![2], healthy: true };
-      await sleep(ms);
-    };
+    const clock = virtualClock();
+    const t0 = clock.now();
+    recoverAt(c, clock, { node: ["srv2", t0 + 500], workload: ["kube-system", "coredns", t0 + 1000] });
     const host = scriptedHost([out("HEALTH_WARN 1 osds down"), out("HEALTH_OK")]);
     const lines: string[] = [];
     const gates: HealthGates = { nodesReady: true, watchedNamespaces: ["kube-system"], commands: [ceph] };
     await waitForGates(gates, c, host, { host: "srv1", timeoutSeconds: 60, clock, progress: (l) => lines.push(l) });
+    // What is still recovering is said while it is waited for; what passed, in the gates' order.
     assert.deepEqual(lines, [
-      "2 nodes Ready",
       "1 workloads recovering in kube-system",
+      "2 nodes Ready",
       "2 daemonsets healthy in kube-system",
       "1 deployments healthy in kube-system",
       "ceph: HEALTH_OK",
     ]);
     assert.deepEqual(host.commands, ["ceph health", "ceph health"]);
+  });
+
+  it("wait side by side: the rollout pays for the slowest gate, not for their sum", async () => {
+    const c = new FakeCluster().addNode("srv1").addNode("srv2", false);
+    c.workloads.set("kube-system", [{ kind: "Deployment", namespace: "kube-system", name: "coredns", healthy: false, reason: "0 of 1 updated replicas are available" }]);
+    c.workloads.set("default", [{ kind: "StatefulSet", namespace: "default", name: "db", healthy: false, reason: "0 of 1 updated replicas are ready" }]);
+    const clock = virtualClock();
+    const t0 = clock.now();
+    recoverAt(c, clock, { node: ["srv2", t0 + 2000], workload: ["kube-system", "coredns", t0 + 2000] });
+    recoverAt(c, clock, { workload: ["default", "db", t0 + 2000] });
+    // The command gate needs 9 tries, 2 s at one every 250 ms; the others recover 2 s in.
+    const host = scriptedHost([...Array.from({ length: 8 }, () => out("HEALTH_WARN 1 osds down")), out("HEALTH_OK")]);
+    await waitForGates({ nodesReady: true, watchedNamespaces: ["kube-system", "default"], commands: [ceph] }, c, host, {
+      host: "srv1",
+      timeoutSeconds: 60,
+      clock,
+      progress: () => undefined,
+    });
+    // Each gate needs 2 s on its own; one after the other they would take 4 s.
+    const took = clock.now() - t0;
+    assert.ok(took >= 2000 && took <= 2250, `took ${took} ms`);
+  });
+
+  it("report the first failing gate in their order when several fail", async () => {
+    const c = new FakeCluster().addNode("srv1").addNode("srv2", false);
+    c.workloads.set("kube-system", [{ kind: "Deployment", namespace: "kube-system", name: "coredns", healthy: false, reason: "0 of 1 updated replicas are available" }]);
+    await assert.rejects(
+      waitForGates({ nodesReady: true, watchedNamespaces: ["kube-system"], commands: [] }, c, undefined, { host: "srv1", timeoutSeconds: 5, clock: virtualClock(), progress: () => undefined }),
+      (e: unknown) => e instanceof RolloutError && /gate "nodes Ready" did not pass: gave up after 5s waiting for every node to be Ready \(last seen: not Ready: srv2\)/.test(e.message),
+    );
   });
 
   it("fail naming the gate and what was seen last", async () => {

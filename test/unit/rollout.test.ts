@@ -174,6 +174,17 @@ describe("rollOutHost through fake NixOS operations", () => {
     assert.equal(w.host.etcNixos["configuration.nix"], OLD_CONF);
   });
 
+  it("a degraded host fails the preflight at once, without waiting out the cluster's gates beside it", async () => {
+    const w = world(LIVE, { timeouts: { ...testSpec("x").timeouts, healthSeconds: 600 } });
+    w.host.faults.degraded.add(OLD.system);
+    w.cluster.addNode("srv3", false);
+    const clock = w.host.clock!;
+    const t0 = clock.now();
+    await rejects(w, /^srv2: preflight failed: srv2 was already unhealthy before the rollout: systemd reports degraded/, /nothing was changed on srv2/);
+    assert.ok(clock.now() - t0 < 5000, `the preflight took ${clock.now() - t0} ms of the rollout's clock`);
+    assert.deepEqual(w.host.log, []);
+  });
+
   it("another node already NotReady fails before anything changes, blaming no host", async () => {
     const w = world(LIVE, { timeouts: { ...testSpec("x").timeouts, healthSeconds: 2 } });
     w.cluster.addNode("srv3", false);
