@@ -10,10 +10,13 @@ import { buildAhead, checkBuilt } from "../lib/rollout/buildAhead";
 import { fileHashes } from "../lib/nixos/staging";
 import { type BuildProps, buildSpecOf, diffBuild, rebuildReason } from "./buildProps";
 import { connectorFor, pidAlive, progress, tofuPin } from "./connect";
+import { preloadKubeClient } from "./kubeClient";
 
 /** Builds; `olds` is the recorded state of an update (its host key and, after a rotation, its login key). */
 async function build(news: BuildProps, olds: BuildProps | undefined): Promise<BuildProps> {
   const spec = buildSpecOf(news);
+  // The host's rollout comes after every build and needs the client: load it while they run.
+  preloadKubeClient();
   const rotated = olds?.sshPrivateKey && olds.sshPrivateKey !== spec.sshPrivateKey ? olds.sshPrivateKey : undefined;
   const connector = connectorFor(spec, { trustedHostKey: olds?.pinnedHostKey || undefined, previousPrivateKey: rotated });
   const staged = await buildAhead(spec, {

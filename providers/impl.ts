@@ -16,16 +16,11 @@ import { isInterrupted, stoppableClock } from "../lib/rollout/interrupt";
 import { syncNodeLabels } from "../lib/rollout/labels";
 import type { HostOutputs } from "../lib/rollout/outputs";
 import { connectorFor, pidAlive, progress, tofuPin } from "./connect";
+import { clusterFor } from "./kubeClient";
 import { engineWatch } from "./engineWatch";
 import { type DisruptionBudget, type HostSpec, renderedFileNames } from "../lib/rollout/spec";
 import { changedInputs, type HostProps, QUIET_INPUTS, specOf } from "./props";
 import { diffHost, driftOf, failedRolloutProps, type LiveRead, RecordedFailure, withLiveFiles } from "./state";
-
-function clusterFor(spec: HostSpec): Cluster | undefined {
-  if (!spec.kubernetes) return undefined;
-  const { kubeCluster } = require("../lib/cluster/kube") as typeof import("../lib/cluster/kube");
-  return kubeCluster(spec.kubernetes.kubeconfig);
-}
 
 /**
  * Errors raised before the rollout changed anything, so the recorded state stays as it was:
@@ -46,7 +41,7 @@ async function rollout(news: HostProps, olds: HostProps | undefined): Promise<Ho
   const previous: Previous = { files: olds ? renderedFileNames({ files: olds.files ?? {}, staged: olds.staged }) : [], nodeLabels: olds?.nodeLabels ?? {} };
   const rotated = olds?.sshPrivateKey && olds.sshPrivateKey !== spec.sshPrivateKey ? olds.sshPrivateKey : undefined;
   const connector = connectorFor(spec, { trustedHostKey: olds?.pinnedHostKey, previousPrivateKey: rotated });
-  const cluster = clusterFor(spec);
+  const cluster = await clusterFor(spec);
   const watch = engineWatch();
   let outputs: HostOutputs;
   try {
@@ -143,7 +138,7 @@ export async function update(_id: string, olds: HostProps, news: HostProps): Pro
     const outs: HostProps = { ...olds, ...spec };
     // A new login key is recorded only once the host accepts it; the next run could not log in otherwise.
     if (olds.sshPrivateKey && olds.sshPrivateKey !== spec.sshPrivateKey) await confirmNewKey(spec, olds.pinnedHostKey ?? "", news, outs, olds.sshPrivateKey);
-    const cluster = clusterFor(spec);
+    const cluster = await clusterFor(spec);
     if (cluster && spec.kubernetes) {
       await syncNodeLabels(cluster, spec.name, spec.kubernetes.nodeName, olds.nodeLabels ?? {}, spec.nodeLabels, progress);
       await claimNode(cluster, spec.name, spec.kubernetes.nodeName, progress);
@@ -168,7 +163,7 @@ export async function read(id: string, props: HostProps): Promise<pulumi.dynamic
 
 export async function remove(_id: string, props: HostProps): Promise<void> {
   const spec = specOf(props);
-  const cluster = clusterFor(spec);
+  const cluster = await clusterFor(spec);
   // Draining the Node disrupts it like a reboot: under the fleet lease too.
   const token = randomBytes(8).toString("hex");
   // State recorded before budgets existed has none: the lease then behaves as it always did (one host at a time).
