@@ -1,5 +1,5 @@
 /**
- * The benchmark's command line: `npm run bench -- [--hosts 3[,10]] [--quick] [--build-ms MS]`.
+ * The benchmark's command line: `npm run bench -- [--hosts 3[,10]] [--quick] [--build-ms MS] [--log-dir DIR]`.
  * Pure; run.ts does the work.
  */
 
@@ -13,15 +13,18 @@ export interface BenchArgs {
   readonly buildMs: number;
   /** How many times the empty program is previewed (the fastest counts). */
   readonly emptyPreviews: number;
+  /** Where each rollout's stamped CLI output and timeline go, one file per rollout (none: not written). */
+  readonly logDir?: string;
   readonly help: boolean;
 }
 
 export const BENCH_USAGE = [
-  "usage: npm run bench -- [--hosts N[,N...]] [--quick] [--build-ms MS]      (needs root)",
+  "usage: npm run bench -- [--hosts N[,N...]] [--quick] [--build-ms MS] [--log-dir DIR]      (needs root)",
   "",
   "  --hosts      fleet sizes to measure, each on a fresh simulated fleet (default 3,10)",
   "  --quick      3 hosts, budgets 1 and 2 only, a shorter build, one empty preview",
   "  --build-ms   how long a simulated host takes to build a new system (default 3000; quick 1500)",
+  "  --log-dir    write each rollout's CLI output and fleet timeline, stamped, to DIR (where the time goes)",
 ].join("\n");
 
 /** The defaults: the sizes the issue asks for and a build long enough for pipelining to show. */
@@ -52,6 +55,9 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
         break;
       case "--build-ms":
         args = { ...args, buildMs: wholeNumber("--build-ms", value(), 0) };
+        break;
+      case "--log-dir":
+        args = { ...args, logDir: value() };
         break;
       default:
         throw new Error(`unknown argument ${JSON.stringify(a)}\n${BENCH_USAGE}`);

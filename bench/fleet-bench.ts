@@ -9,10 +9,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { SimFleet } from "../sim/fleet";
 import { fleetInventoryObject } from "../sim/inventory";
-import type { FleetJson, SimTimings } from "../sim/types";
+import type { FleetJson, SimTimings, TimelineEvent } from "../sim/types";
 import { idealBudgetMs, rolloutFigures, type RolloutFigures } from "./measure";
 import { hostBreakdown } from "./report";
-import { BenchStack, doneTimes } from "./stack";
+import { BenchStack, doneTimes, type CommandRun } from "./stack";
 
 /** How to run the benchmark on one fleet. */
 export interface FleetBenchOptions {
@@ -23,6 +23,8 @@ export interface FleetBenchOptions {
   /** rollout.maxUnavailable values to measure (1 first: its per-host time is the ideal's unit). */
   readonly budgets: readonly number[];
   readonly progress: (line: string) => void;
+  /** Where each rollout's stamped output and timeline go (bench/args.ts --log-dir). */
+  readonly logDir?: string;
 }
 
 /** One budget's figures. */
@@ -86,6 +88,7 @@ export async function benchFleet(o: FleetBenchOptions): Promise<FleetBenchResult
       const events = running.timeline().filter((e) => e.t >= run.started && e.t <= run.ended);
       const figures = rolloutFigures({ hosts: names, command: { from: run.started, to: run.ended }, events, doneAt: doneTimes(run.lines, names) });
       const reported = Object.keys(doneTimes(run.lines, names)).length;
+      if (o.logDir) writeRolloutLog(path.join(o.logDir, `N${o.hosts}-${label.replace(/[^a-z0-9]+/gi, "-")}.log`), run, events);
       o.progress(`N=${o.hosts}: ${label}: rolled out in ${secs(figures.wallMs)} (command ${secs(figures.commandMs)}; the CLI reported ${reported} of ${names.length} hosts done)`);
       for (const line of hostBreakdown(figures)) o.progress(`  ${line}`);
       return figures;
@@ -106,6 +109,16 @@ export async function benchFleet(o: FleetBenchOptions): Promise<FleetBenchResult
     await fleet?.stop().catch((e: unknown) => o.progress(`N=${o.hosts}: stopping the fleet: ${e instanceof Error ? e.message : String(e)}`));
     fs.rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** The CLI's lines and the fleet's timeline events of one rollout, merged in time order, in seconds from the command's start. */
+function writeRolloutLog(file: string, run: CommandRun, events: readonly TimelineEvent[]): void {
+  const rows = [
+    ...run.lines.map((l) => ({ t: l.t, text: `cli   ${l.text}` })),
+    ...events.map((e) => ({ t: e.t, text: `fleet ${e.host} ${e.kind}${e.detail ? ` ${JSON.stringify(e.detail)}` : ""}` })),
+  ].sort((a, b) => a.t - b.t);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, rows.map((r) => `${((r.t - run.started) / 1000).toFixed(3).padStart(8)} ${r.text}`).join("\n") + "\n");
 }
 
 /** The stack config a user would set for this fleet: the inventory filled in, the login key as a secret. */

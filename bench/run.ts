@@ -44,7 +44,7 @@ async function main(): Promise<number> {
     progress(`empty preview: ${empty.map(secs).join(", ")}`);
     const fleets: FleetBenchResult[] = [];
     for (const hosts of args.hosts) {
-      fleets.push(await benchFleet({ projectDir: PROJECT_DIR, hosts, timings: { ...TIMINGS, buildMs: args.buildMs }, budgets: args.budgets.filter((k) => k <= hosts), progress }));
+      fleets.push(await benchFleet({ projectDir: PROJECT_DIR, hosts, timings: { ...TIMINGS, buildMs: args.buildMs }, budgets: args.budgets.filter((k) => k <= hosts), progress, logDir: args.logDir }));
     }
     const machine: MachineInfo = { cpus: cpus.length, model: cpus[0]?.model ?? "unknown", loadBefore, loadAfter: os.loadavg()[0] };
     const report = { machine, emptyPreviewMs: empty, fleets };
