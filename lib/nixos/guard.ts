@@ -65,28 +65,29 @@ export function liveRevertCommand(g: Extract<Guard, { kind: "live" }>): string {
 }
 
 /**
- * Arms the guard. Earlier markers go first (so `fired` later means this guard fired), and a
- * live guard timer left by a rollout that is gone is stopped: the new connection this runs on
- * confirms the host is reachable.
+ * Arms the guard. Earlier markers go first (so `fired` later means this guard fired). A live
+ * guard's timer is started before its armed file is written: a timer an earlier rollout left
+ * loaded (its disarm could not stop it) holds the unit's name, so starting ours fails, and only
+ * then is that timer stopped and ours started; it could not have claimed the new file, which
+ * did not exist yet. The new connection this runs on confirms the host is reachable.
  */
 export function armScript(g: Guard): string {
   const file = g.kind === "live" ? LIVE_GUARD_FILE : BOOT_GUARD_FILE;
-  const lines = [
-    "set -e",
-    `mkdir -p ${GUARD_DIR}`,
-    `rm -f ${LIVE_GUARD_FILE} ${LIVE_GUARD_FILE}.* ${BOOT_GUARD_FILE} ${BOOT_GUARD_FILE}.*`,
-    `systemctl stop ${LIVE_GUARD_UNIT}.timer ${LIVE_GUARD_UNIT}.service >/dev/null 2>&1 || true`,
-    `systemctl reset-failed ${LIVE_GUARD_UNIT}.service >/dev/null 2>&1 || true`,
-    `printf '%s' ${shellQuote(armedFile(g))} > ${file}.tmp`,
-    `mv ${file}.tmp ${file}`,
-  ];
+  const lines = ["set -e", `mkdir -p ${GUARD_DIR}`, `rm -f ${LIVE_GUARD_FILE} ${LIVE_GUARD_FILE}.* ${BOOT_GUARD_FILE} ${BOOT_GUARD_FILE}.*`];
   if (g.kind === "live") {
     // The unit gets the session's PATH with the previous system's tools first: a service does not inherit it.
-    lines.push(
+    const run =
       `systemd-run --quiet --collect --unit=${LIVE_GUARD_UNIT} --description=${shellQuote(`nixos-fleet: return to ${g.previous} unless confirmed`)} ` +
-        `--on-active=${g.seconds}s --timer-property=AccuracySec=1s --setenv=PATH=${shellQuote(g.previous)}/sw/bin:"$PATH" -- /bin/sh -c ${shellQuote(liveRevertCommand(g))}`,
+      `--on-active=${g.seconds}s --timer-property=AccuracySec=1s --setenv=PATH=${shellQuote(g.previous)}/sw/bin:"$PATH" -- /bin/sh -c ${shellQuote(liveRevertCommand(g))}`;
+    lines.push(
+      `if ! ${run} 2>/dev/null; then`,
+      `  systemctl stop ${LIVE_GUARD_UNIT}.timer ${LIVE_GUARD_UNIT}.service >/dev/null 2>&1 || true`,
+      `  systemctl reset-failed ${LIVE_GUARD_UNIT}.service >/dev/null 2>&1 || true`,
+      `  ${run}`,
+      "fi",
     );
   }
+  lines.push(`printf '%s' ${shellQuote(armedFile(g))} > ${file}.tmp`, `mv ${file}.tmp ${file}`);
   return lines.join("\n");
 }
 

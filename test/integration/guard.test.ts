@@ -136,4 +136,18 @@ describe("a configuration that cuts the host off reverts itself (simulated fleet
     assert.ok(lines.includes("srv2: an earlier rollout left its guard armed; this new SSH connection confirms the configuration the host runs"), lines.join("\n"));
     assert.equal(await sh("systemctl is-active nixos-fleet-guard.timer || true"), "inactive");
   });
+
+  it("arms a live guard when a timer an earlier rollout could not stop still holds the guard's unit name", async () => {
+    const good = await systems();
+    // An earlier confirmation renamed the armed file but did not get to stop the timer.
+    await sh(armScript({ kind: "live", system: good.current, previous: good.current, goal: "switch", seconds: 120 }));
+    await sh("rm -f /var/lib/nixos-fleet/guard/live");
+    assert.equal(await sh("systemctl is-active nixos-fleet-guard.timer"), "active");
+    const { message, lines } = await rollOut(plan((inv) => (inv.hosts[1].nix = { settings: { environment: { variables: { GUARDED: "over-a-stale-timer" } } } })));
+    assert.equal(message, "");
+    assert.ok(lines.some((l) => /^srv2: guard armed: unless a new SSH connection confirms/.test(l)), lines.join("\n"));
+    assert.ok(lines.includes("srv2: reached over a new SSH connection; the new configuration is confirmed"), lines.join("\n"));
+    assert.equal(await sh("systemctl is-active nixos-fleet-guard.timer || true"), "inactive");
+    assert.equal(await sh("cat /var/lib/nixos-fleet/guard/live.confirmed | head -1"), `system=${(await systems()).current}`);
+  });
 });
