@@ -14,7 +14,7 @@ import { writer } from "./loader";
 /** What this project records as the writer of the state it writes (provenance.ts has the rule). */
 const WRITTEN_BY = writer();
 
-/** Kept tiny on purpose (nixosHost.ts says why): each function loads the implementation and forwards. */
+/** Kept tiny on purpose (nixosHost.ts says why): each function loads the implementation and forwards. Exported for the test of that text. */
 export const provider: pulumi.dynamic.ResourceProvider = {
   check: (olds, news) => load().check(olds, news),
   diff: (id, olds, news) => load().diff(id, olds, news),

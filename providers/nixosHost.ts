@@ -16,7 +16,7 @@ const WRITTEN_BY = writer();
 
 /**
  * Kept tiny on purpose: Pulumi serializes these functions into the state, so each one only
- * loads the implementation module and forwards to it.
+ * loads the implementation module and forwards to it. Exported for the test of that text.
  */
 export const provider: pulumi.dynamic.ResourceProvider = {
   check: (olds, news) => load().check(olds, news),

@@ -48,10 +48,9 @@ describe("the serialized providers (providers/bootstrap.ts)", function () {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  const texts = async () => ({
-    host: (await pulumi.runtime.serializeFunction(() => hostProvider, { allowSecrets: true })).text,
-    build: (await pulumi.runtime.serializeFunction(() => buildProvider, { allowSecrets: true })).text,
-  });
+  /** Serialized as pulumi.dynamic.Resource does it: a function returning the provider object. */
+  const serialize = async (provider: pulumi.dynamic.ResourceProvider) => (await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true })).text;
+  const texts = async () => ({ host: await serialize(hostProvider), build: await serialize(buildProvider) });
 
   it("are small, record the version that wrote them and name no folder of this machine", async () => {
     for (const [kind, text] of Object.entries(await texts())) {
