@@ -13,17 +13,16 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 
 /**
- * The loader of the project that contains `from` (the provider process's working folder, which
- * the Pulumi CLI sets to the project's folder): the nearest folder up from it with a Pulumi.yaml.
+ * The loader of the project that contains `from` (the provider process's working folder, the
+ * folder pulumi was run in or the project's): the nearest folder up from it with a Pulumi.yaml.
  */
 export function projectLoader(from: string = process.cwd()): typeof import("./loader") {
   let dir = path.resolve(from);
-  while (!fs.existsSync(path.join(dir, "Pulumi.yaml")) && !fs.existsSync(path.join(dir, "Pulumi.yml"))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`nixos-fleet: no Pulumi project (Pulumi.yaml) in ${from} or above; run pulumi from the project's folder`);
-    dir = up;
+  while (!fs.existsSync(path.join(dir, "Pulumi.yaml"))) {
+    if (dir === path.dirname(dir)) throw new Error(`nixos-fleet: no Pulumi.yaml in ${from} or above: run pulumi in the project`);
+    dir = path.dirname(dir);
   }
-  const loader = path.join(dir, "dist", "providers", "loader.js");
-  if (!fs.existsSync(loader)) throw new Error(`nixos-fleet: the project ${dir} is not built (no ${loader}); run \`npm ci && npm run build\` there, then retry`);
+  const loader = path.join(dir, "dist/providers/loader.js");
+  if (!fs.existsSync(loader)) throw new Error(`nixos-fleet: ${dir} is not built (no ${loader}): run \`npm ci && npm run build\` there`);
   return require(loader);
 }
