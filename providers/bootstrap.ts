@@ -6,8 +6,8 @@
  *
  * What this module does is frozen into every resource's state at its last create or update and
  * is run by later versions: the loader's path and its exports' names and signatures must stay.
- * Only node's own modules may be used here, and this module must export nothing else (the
- * serializer copies the whole module object into the state).
+ * Only node's own modules may be used here: the serializer copies into the state the code the
+ * providers reach from here, and a module of the project would be copied with it.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";

@@ -5,7 +5,7 @@
  * path and its exports' names and signatures.
  */
 import * as path from "node:path";
-import { compatibility, isAccepted, mismatchMessage, projectProvenance } from "./provenance";
+import { compatibility, formatProvenance, isAccepted, mismatchMessage, projectProvenance } from "./provenance";
 
 /** This project's folder: dist/providers/ is two levels below it once compiled. */
 const PROJECT_DIR = path.resolve(__dirname, "..", "..");
@@ -31,6 +31,5 @@ export function buildImplementation(writtenBy: string): typeof import("./buildIm
 
 /** What this project records as the writer of the state (`name@version` of its package.json). */
 export function writer(): string {
-  const p = projectProvenance(PROJECT_DIR);
-  return `${p.name}@${p.version}`;
+  return formatProvenance(projectProvenance(PROJECT_DIR));
 }
