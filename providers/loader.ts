@@ -5,7 +5,7 @@
  * path and its exports' names and signatures.
  */
 import * as path from "node:path";
-import { compatibility, formatProvenance, isAccepted, mismatchMessage, projectProvenance } from "./provenance";
+import { compatibility, formatProvenance, isAccepted, mismatchMessage, projectProvenance, storedWriter } from "./provenance";
 
 /** This project's folder: dist/providers/ is two levels below it once compiled. */
 const PROJECT_DIR = path.resolve(__dirname, "..", "..");
@@ -17,15 +17,26 @@ export function admit(writtenBy: string): void {
   if (!isAccepted(verdict)) throw new Error(`nixos-fleet: ${mismatchMessage(verdict, writtenBy, running, PROJECT_DIR)}`);
 }
 
-/** The NixosHost implementation of this project, for state written by `writtenBy`. */
-export function hostImplementation(writtenBy: string): typeof import("./impl") {
+/**
+ * Throws unless this project may act on the provider written by `writtenBy` and on the recorded
+ * state `olds` an update compares with: an older checkout must not update or diff hosts whose
+ * state a newer version wrote any more than it may refresh or delete them.
+ */
+function admitAll(writtenBy: string, olds: Readonly<Record<string, unknown>> | undefined): void {
   admit(writtenBy);
+  const stored = storedWriter(olds);
+  if (stored !== undefined && stored !== writtenBy) admit(stored);
+}
+
+/** The NixosHost implementation of this project, for state written by `writtenBy` (and `olds`, see admitAll). */
+export function hostImplementation(writtenBy: string, olds?: Readonly<Record<string, unknown>>): typeof import("./impl") {
+  admitAll(writtenBy, olds);
   return require("./impl") as typeof import("./impl");
 }
 
-/** The NixosBuild implementation of this project, for state written by `writtenBy`. */
-export function buildImplementation(writtenBy: string): typeof import("./buildImpl") {
-  admit(writtenBy);
+/** The NixosBuild implementation of this project, for state written by `writtenBy` (and `olds`, see admitAll). */
+export function buildImplementation(writtenBy: string, olds?: Readonly<Record<string, unknown>>): typeof import("./buildImpl") {
+  admitAll(writtenBy, olds);
   return require("./buildImpl") as typeof import("./buildImpl");
 }
 

@@ -19,20 +19,21 @@ const WRITTEN_BY = writer();
  * loads the implementation module and forwards to it. Exported for the test of that text.
  */
 export const provider: pulumi.dynamic.ResourceProvider = {
-  check: (olds, news) => load().check(olds, news),
-  diff: (id, olds, news) => load().diff(id, olds, news),
+  check: (olds, news) => load(olds).check(olds, news),
+  diff: (id, olds, news) => load(olds).diff(id, olds, news),
   create: (inputs) => load().create(inputs),
-  update: (id, olds, news) => load().update(id, olds, news),
+  update: (id, olds, news) => load(olds).update(id, olds, news),
   read: (id, props) => load().read(id, props),
   delete: (id, props) => load().remove(id, props),
 };
 
 /**
  * The implementation of the project being run, not of the one that wrote the state: its loader
- * refuses state this project may not act on (bootstrap.ts and loader.ts say why).
+ * refuses state this project may not act on (bootstrap.ts and loader.ts say why), the state's
+ * own provider and, in a check, diff or update, the recorded state `olds` it is compared with.
  */
-function load(): typeof import("./impl") {
-  return projectLoader().hostImplementation(WRITTEN_BY);
+function load(olds?: Record<string, unknown>): typeof import("./impl") {
+  return projectLoader().hostImplementation(WRITTEN_BY, olds);
 }
 
 /**

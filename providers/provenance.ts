@@ -8,8 +8,8 @@
  *   checkout or a moved project is the same code as far as the state is concerned;
  * - state written by an older version is accepted back to {@link OLDEST_READABLE_STATE}: each
  *   version reads its predecessors' state, and its next rollout of a host rewrites that host's;
- * - state written by a newer version is refused: an older checkout must not refresh or delete
- *   hosts whose state it may not understand;
+ * - state written by a newer version is refused: an older checkout must not refresh, diff,
+ *   update or delete hosts whose state it may not understand;
  * - state older than {@link OLDEST_READABLE_STATE}, written by another package, or whose record
  *   cannot be read is refused.
  */
@@ -121,6 +121,21 @@ export function mismatchMessage(c: Compatibility, writtenBy: string, running: Pr
     case "unreadable":
       return `this resource's state records its writer as ${JSON.stringify(c.record)}, which is not name@version; ${run}. Run this command from the project that manages the stack.`;
   }
+}
+
+/** The property of a dynamic resource's state that holds its serialized provider. */
+const PROVIDER_PROPERTY = "__provider";
+
+/**
+ * The writer recorded in the provider text stored with a resource's state (the only quoted
+ * `name@version` in it, see bootstrap.ts); undefined when there is no state or its provider was
+ * written before versions were recorded.
+ */
+export function storedWriter(state: Readonly<Record<string, unknown>> | undefined): string | undefined {
+  const text = state?.[PROVIDER_PROPERTY];
+  if (typeof text !== "string") return undefined;
+  const m = /"([^"\s]+@\d+\.\d+\.\d+[^"\s]*)"/.exec(text);
+  return m?.[1];
 }
 
 /** The package name and version of the project whose package.json sits in `projectDir`. */

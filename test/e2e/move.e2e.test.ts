@@ -3,7 +3,8 @@
  * and an old checkout whose providers refuse to run is left at the first folder. From the moved
  * project, refresh reads every host, removing a host from the inventory drains and removes its
  * Node, and destroy empties the stack, all with the moved project's code; a project of an older
- * version than the one that wrote the state is refused with both versions named, a newer one is not.
+ * version than the one that wrote the state is refused (refresh, preview) with both versions
+ * named, a newer one is not.
  */
 import * as assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -119,14 +120,19 @@ describe("pulumi CLI end to end: a project moved to another folder", function ()
     for (const host of HOSTS) assert.ok(sessions(since, host) > 0, `refresh did not read ${host}:\n${r.output}`);
   });
 
-  it("refuses a project older than the version that wrote the state, naming both and what to do, and touches no host", async () => {
+  it("refuses a project older than the version that wrote the state for refresh and preview, naming both and what to do, and touches no host", async () => {
     setVersion("0.0.1");
     try {
+      const refusal = new RegExp(`state was written by nixos-fleet@${version.replace(/\./g, "\\.")}, but this project \\(${moved.replace(/\//g, "\\/")}\\) is nixos-fleet@0\\.0\\.1`);
       const since = Date.now();
       const r = await movedStack.run(["refresh", "--yes"]);
       assert.notEqual(r.code, 0, r.output);
-      assert.match(r.output, new RegExp(`state was written by nixos-fleet@${version.replace(/\./g, "\\.")}, but this project \\(${moved.replace(/\//g, "\\/")}\\) is nixos-fleet@0\\.0\\.1`));
+      assert.match(r.output, refusal);
       assert.match(r.output, /Run this command from a checkout of nixos-fleet@\S+ or later/);
+      // Its own program writes providers of its version; the hosts' recorded state is still newer.
+      const p = await movedStack.run(["preview", "--diff"]);
+      assert.notEqual(p.code, 0, p.output);
+      assert.match(p.output, refusal);
       for (const host of HOSTS) assert.equal(sessions(since, host), 0, `${host} was read by a refused project`);
     } finally {
       setVersion(version);

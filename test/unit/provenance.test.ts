@@ -1,7 +1,9 @@
 import * as assert from "node:assert/strict";
 import fc from "fast-check";
-import { admit, writer } from "../../providers/loader";
-import { compareVersions, compatibility, isAccepted, mismatchMessage, parseProvenance, type Provenance } from "../../providers/provenance";
+import * as pulumi from "@pulumi/pulumi";
+import { admit, buildImplementation, hostImplementation, writer } from "../../providers/loader";
+import { provider } from "../../providers/nixosHost";
+import { compareVersions, compatibility, isAccepted, mismatchMessage, parseProvenance, type Provenance, storedWriter } from "../../providers/provenance";
 
 const running: Provenance = { name: "nixos-fleet", version: "0.4.2" };
 
@@ -82,5 +84,22 @@ describe("the providers' loader (providers/loader.ts)", function () {
     assert.doesNotThrow(() => admit(writer()));
     const version = writer().split("@")[1];
     assert.throws(() => admit("nixos-fleet@99.0.0"), (e: Error) => e.message.includes("nixos-fleet@99.0.0") && e.message.includes(`nixos-fleet@${version}`));
+  });
+
+  it("reads the writer recorded in a stored provider, and none from state without one", async () => {
+    const text = (await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true })).text;
+    assert.equal(storedWriter({ __provider: text }), writer());
+    assert.equal(storedWriter({ __provider: 'exports.handler = __f0; const implModule = "/srv/fleet/dist/providers/impl.js";' }), undefined);
+    assert.equal(storedWriter({}), undefined);
+    assert.equal(storedWriter(undefined), undefined);
+  });
+
+  it("refuses to check, diff or update state whose stored provider a newer version wrote, and takes its own version's and new resources'", () => {
+    const stored = (v: string) => ({ __provider: `with({ WRITTEN_BY: "nixos-fleet@${v}" }) {}` });
+    for (const load of [hostImplementation, buildImplementation]) {
+      assert.throws(() => load(writer(), stored("99.0.0")), (e: Error) => e.message.includes("written by nixos-fleet@99.0.0") && e.message.includes(`is ${writer()}`));
+      assert.equal(typeof load(writer(), stored("0.1.0")).diff, "function");
+      assert.equal(typeof load(writer(), {}).diff, "function");
+    }
   });
 });
