@@ -5,31 +5,32 @@
  * `system` is what the host's NixosHost activates. Builds depend on nothing, so the engine runs
  * them all at once.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { BuildSpec } from "../lib/rollout/spec";
+import { projectLoader } from "./bootstrap";
 import { BUILD_SECRET_PROPS } from "./buildProps";
+import { writer } from "./loader";
 
-/** Absolute path of the compiled implementation, captured when the provider is serialized. */
-const implModule = require.resolve("./buildImpl");
+/** What this project records as the writer of the state it writes (provenance.ts has the rule). */
+const WRITTEN_BY = writer();
 
-/** Kept tiny on purpose (nixosHost.ts says why): each function loads the implementation and forwards. */
-const provider: pulumi.dynamic.ResourceProvider = {
-  check: (olds, news) => load().check(olds, news),
-  diff: (id, olds, news) => load().diff(id, olds, news),
+/** Kept tiny on purpose (nixosHost.ts says why): each function loads the implementation and forwards. Exported for the test of that text. */
+export const provider: pulumi.dynamic.ResourceProvider = {
+  check: (olds, news) => load(olds).check(olds, news),
+  diff: (id, olds, news) => load(olds).diff(id, olds, news),
   create: (inputs) => load().create(inputs),
-  update: (id, olds, news) => load().update(id, olds, news),
+  update: (id, olds, news) => load(olds).update(id, olds, news),
   read: (id, props) => load().read(id, props),
   delete: () => load().remove(),
 };
 
-/** Finds the implementation where it was at serialization, or in the current checkout's dist/. */
-function load(): typeof import("./buildImpl") {
-  const candidates = [implModule, path.join(process.cwd(), "dist", "providers", "buildImpl.js")];
-  const found = candidates.find((c) => fs.existsSync(c));
-  if (!found) throw new Error(`nixos-fleet: build provider implementation not found (looked at ${candidates.join(", ")}); run \`npm run build\` first`);
-  return require(found);
+/**
+ * The implementation of the project being run, not of the one that wrote the state: its loader
+ * refuses state this project may not act on (bootstrap.ts and loader.ts say why), the state's
+ * own provider and, in a check, diff or update, the recorded state `olds` it is compared with.
+ */
+function load(olds?: Record<string, unknown>): typeof import("./buildImpl") {
+  return projectLoader().buildImplementation(WRITTEN_BY, olds);
 }
 
 /** Inputs of a NixosBuild: a BuildSpec whose fields may be outputs of other resources. */

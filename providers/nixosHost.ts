@@ -4,35 +4,36 @@
  * the system its NixosBuild built ahead; without, it builds the system itself first. Refreshing
  * reads it back; deleting it drains and removes its Kubernetes Node without touching the machine.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { HostOutputs, TrackedOutputs } from "../lib/rollout/outputs";
 import type { HostSpec, StagedBuild } from "../lib/rollout/spec";
+import { projectLoader } from "./bootstrap";
 import { SECRET_PROPS } from "./props";
+import { writer } from "./loader";
 
-/** Absolute path of the compiled implementation, captured when the provider is serialized. */
-const implModule = require.resolve("./impl");
+/** What this project records as the writer of the state it writes (provenance.ts has the rule). */
+const WRITTEN_BY = writer();
 
 /**
  * Kept tiny on purpose: Pulumi serializes these functions into the state, so each one only
- * loads the implementation module and forwards to it.
+ * loads the implementation module and forwards to it. Exported for the test of that text.
  */
-const provider: pulumi.dynamic.ResourceProvider = {
-  check: (olds, news) => load().check(olds, news),
-  diff: (id, olds, news) => load().diff(id, olds, news),
+export const provider: pulumi.dynamic.ResourceProvider = {
+  check: (olds, news) => load(olds).check(olds, news),
+  diff: (id, olds, news) => load(olds).diff(id, olds, news),
   create: (inputs) => load().create(inputs),
-  update: (id, olds, news) => load().update(id, olds, news),
+  update: (id, olds, news) => load(olds).update(id, olds, news),
   read: (id, props) => load().read(id, props),
   delete: (id, props) => load().remove(id, props),
 };
 
-/** Finds the implementation where it was at serialization, or in the current checkout's dist/. */
-function load(): typeof import("./impl") {
-  const candidates = [implModule, path.join(process.cwd(), "dist", "providers", "impl.js")];
-  const found = candidates.find((c) => fs.existsSync(c));
-  if (!found) throw new Error(`nixos-fleet: provider implementation not found (looked at ${candidates.join(", ")}); run \`npm run build\` first`);
-  return require(found);
+/**
+ * The implementation of the project being run, not of the one that wrote the state: its loader
+ * refuses state this project may not act on (bootstrap.ts and loader.ts say why), the state's
+ * own provider and, in a check, diff or update, the recorded state `olds` it is compared with.
+ */
+function load(olds?: Record<string, unknown>): typeof import("./impl") {
+  return projectLoader().hostImplementation(WRITTEN_BY, olds);
 }
 
 /**

@@ -1,0 +1,46 @@
+/**
+ * The implementations of the providers, as the serialized providers (bootstrap.ts) load them
+ * from the project being run, after checking that this project may act on the state (the rule
+ * is in provenance.ts). State written earlier calls these functions by name: keep this file's
+ * path and its exports' names and signatures.
+ */
+import * as path from "node:path";
+import { compatibility, formatProvenance, isAccepted, mismatchMessage, projectProvenance, storedWriter } from "./provenance";
+
+/** This project's folder: dist/providers/ is two levels below it once compiled. */
+const PROJECT_DIR = path.resolve(__dirname, "..", "..");
+
+/** Throws, saying what to do, unless this project may act on state written by `writtenBy`. */
+export function admit(writtenBy: string): void {
+  const running = projectProvenance(PROJECT_DIR);
+  const verdict = compatibility(writtenBy, running);
+  if (!isAccepted(verdict)) throw new Error(`nixos-fleet: ${mismatchMessage(verdict, writtenBy, running, PROJECT_DIR)}`);
+}
+
+/**
+ * Throws unless this project may act on the provider written by `writtenBy` and on the recorded
+ * state `olds` an update compares with: an older checkout must not update or diff hosts whose
+ * state a newer version wrote any more than it may refresh or delete them.
+ */
+function admitAll(writtenBy: string, olds: Readonly<Record<string, unknown>> | undefined): void {
+  admit(writtenBy);
+  const stored = storedWriter(olds);
+  if (stored !== undefined && stored !== writtenBy) admit(stored);
+}
+
+/** The NixosHost implementation of this project, for state written by `writtenBy` (and `olds`, see admitAll). */
+export function hostImplementation(writtenBy: string, olds?: Readonly<Record<string, unknown>>): typeof import("./impl") {
+  admitAll(writtenBy, olds);
+  return require("./impl") as typeof import("./impl");
+}
+
+/** The NixosBuild implementation of this project, for state written by `writtenBy` (and `olds`, see admitAll). */
+export function buildImplementation(writtenBy: string, olds?: Readonly<Record<string, unknown>>): typeof import("./buildImpl") {
+  admitAll(writtenBy, olds);
+  return require("./buildImpl") as typeof import("./buildImpl");
+}
+
+/** What this project records as the writer of the state (`name@version` of its package.json). */
+export function writer(): string {
+  return formatProvenance(projectProvenance(PROJECT_DIR));
+}
