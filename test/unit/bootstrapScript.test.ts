@@ -1,53 +1,17 @@
 /**
  * The bootstrap script (lib/commands/bootstrapScript.ts) run by bash against stand-ins for
- * kubectl, ssh, nix-build and nixos-anywhere on PATH. The stand-ins answer as the real tools do
- * (kubectl's NotFound message and exit status, jsonpath output one pod per line) and record how
- * they were called, so the tests see what the script asks, in which order, and what it hands to
- * nixos-anywhere.
+ * kubectl, ssh, nix-build and nixos-anywhere on PATH (test/fakes/bootstrapTools.ts), so the
+ * tests see what the script asks, in which order, and what it hands to nixos-anywhere.
+ * test/integration/bootstrap.test.ts runs it with the real kubectl against a real API server.
  */
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { bootstrapScript } from "../../lib/commands/bootstrapScript";
 import type { BootstrapPlan } from "../../lib/commands/plan";
 import { generateEd25519KeyPair } from "../../lib/host/generateKey";
 import { BOOTSTRAP_SYSTEM_HOST_PATHS, TIMEOUT_DEFAULTS } from "../../lib/inventory/defaults";
-
-const STUBS: Record<string, string> = {
-  kubectl: `#!/bin/bash
-echo "kubectl $*" >> "$STUB/log"
-[ -f "$STUB/kubeconfig-seen" ] || cp "$KUBECONFIG" "$STUB/kubeconfig-seen"
-case "$1 $2" in
-  "get node")
-    if [ -f "$STUB/node-unreachable" ]; then echo 'The connection to the server 10.0.0.1:6443 was refused - did you specify the right host or port?' >&2; exit 1; fi
-    if [ -f "$STUB/node-exists" ]; then echo "node/$3"; exit 0; fi
-    echo "Error from server (NotFound): nodes \\"$3\\" not found" >&2; exit 1 ;;
-  "get pods") cat "$STUB/pods" ;;
-  "drain "*) if [ -f "$STUB/drain-fails" ]; then echo "error: cannot evict pod as it would violate the pod's disruption budget." >&2; exit 1; fi ;;
-esac
-`,
-  ssh: `#!/bin/bash
-read -r p
-echo "ssh $p" >> "$STUB/log"
-if grep -qxF "$p" "$STUB/data-paths" 2>/dev/null; then echo "$p/some-file"; fi
-`,
-  "nix-build": `#!/bin/bash
-echo "nix-build \${@: -1}" >> "$STUB/log"
-echo "/nix/store/aaaa-\${@: -1}"
-`,
-  "nixos-anywhere": `#!/bin/bash
-echo "nixos-anywhere $*" >> "$STUB/log"
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --extra-files) mkdir -p "$STUB/installed"; cp -a "$2/." "$STUB/installed/"; echo "$2" > "$STUB/extra-dir"; shift ;;
-    -i) cp "$2" "$STUB/login-key-seen"; stat -c %a "$2" > "$STUB/login-key-mode"; shift ;;
-  esac
-  shift
-done
-`,
-};
+import { type Run, runBootstrapScript } from "../fakes/bootstrapTools";
 
 const key = generateEd25519KeyPair("root@w2");
 
@@ -63,36 +27,14 @@ function plan(overrides: Partial<BootstrapPlan> = {}): BootstrapPlan {
   };
 }
 
-interface Run {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  /** The stand-ins' calls, in order. */
-  readonly log: string[];
-  readonly dir: string;
-}
-
-/** Runs the script of `p` with the stand-ins; `files` seed their answers (name → content). */
+/** Runs the script of `p` with every stand-in; `files` seed their answers (name → content). */
 function run(p: BootstrapPlan, files: Record<string, string>): Run {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bootstrap-"));
-  const bin = path.join(dir, "bin");
-  fs.mkdirSync(bin);
-  for (const [name, text] of Object.entries(STUBS)) fs.writeFileSync(path.join(bin, name), text, { mode: 0o755 });
-  for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
-  const r = spawnSync("/bin/bash", ["-c", bootstrapScript(p, { address: "192.0.2.12", port: 2222, user: "root" })], {
-    encoding: "utf8",
-    env: {
-      PATH: `${bin}:${process.env.PATH}`,
-      STUB: dir,
-      FLEET_LOGIN_KEY: "-----BEGIN OPENSSH PRIVATE KEY-----\nlogin\n-----END OPENSSH PRIVATE KEY-----",
-      FLEET_HOST_KEY: key.privateKey,
-      FLEET_HOST_KEY_PUB: key.publicKey,
-      FLEET_KUBECONFIG: "apiVersion: v1\nkind: Config\n",
-    },
+  return runBootstrapScript(bootstrapScript(p, { address: "192.0.2.12", port: 2222, user: "root" }), files, {
+    FLEET_LOGIN_KEY: "-----BEGIN OPENSSH PRIVATE KEY-----\nlogin\n-----END OPENSSH PRIVATE KEY-----",
+    FLEET_HOST_KEY: key.privateKey,
+    FLEET_HOST_KEY_PUB: key.publicKey,
+    FLEET_KUBECONFIG: "apiVersion: v1\nkind: Config\n",
   });
-  const logFile = path.join(dir, "log");
-  const log = fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8").trim().split("\n") : [];
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr, log, dir };
 }
 
 const PODS = [
