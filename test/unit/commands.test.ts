@@ -58,7 +58,9 @@ async function run(inventory: unknown): Promise<Reg[]> {
           generated.set(a.name, pair);
           return { id: a.name, state: { ...a.inputs, ...pair } };
         }
-        return { id: a.name, state: { ...a.inputs, system: `/nix/store/built-${a.name}`, pinnedHostKey: "" } };
+        // A build records the key it trusted on first use, "" when the inventory pins one.
+        const pinnedHostKey = a.inputs.trustOnFirstUse === true ? `ssh-ed25519 AAAA-trusted-by-${a.name}` : "";
+        return { id: a.name, state: { ...a.inputs, system: `/nix/store/built-${a.name}`, pinnedHostKey } };
       },
       call: () => ({}),
     },
@@ -170,6 +172,12 @@ describe("rollout hooks and bootstraps under Pulumi's mocks", () => {
     assert.ok(!plainStrings(before.wire).some((s) => s.includes("PRIVATE KEY")), "the login key goes to the engine as a secret only");
   });
 
+  it("pins, for a hook on a host trusted on first use, the key its build trusted", async () => {
+    const tofu = { ...base, rollout: { before: [{ host: "w1", command: "true" }] }, hosts: [base.hosts[0], { name: "w1", role: "worker", address: "192.0.2.11", ssh: { trustOnFirstUse: true } }, base.hosts[2]] };
+    const regs = await run(tofu);
+    assert.equal(byName(regs, "rollout-before-0").inputs.connection.hostKey, "ssh-ed25519 AAAA-trusted-by-w1");
+  });
+
   it("triggers the hooks again when a host's rollout changes, and not otherwise", async () => {
     const trigger = async (inv: unknown) => {
       const regs = await run(inv);
@@ -190,7 +198,7 @@ describe("rollout hooks and bootstraps under Pulumi's mocks", () => {
 
   it("bootstraps a new host before its build, with a generated key that stays secret and is pinned everywhere", async () => {
     const w2 = { name: "w2", role: "worker", address: "192.0.2.12", bootstrap: { nixosAnywhere: { flake: ".#w2" } } };
-    const regs = await run({ ...base, rollout: noout, hosts: [base.hosts[0], base.hosts[1], w2] });
+    const regs = await run({ ...base, rollout: { ...noout, after: [...noout.after, { host: "w2", command: "systemctl is-system-running" }] }, hosts: [base.hosts[0], base.hosts[1], w2] });
     const key = byName(regs, "w2-host-key");
     assert.deepEqual(key.secretOutputs, ["privateKey"], "the private key is a secret output of its resource");
     const pair = generated.get("w2-host-key") ?? assert.fail("no key generated");
@@ -210,6 +218,7 @@ describe("rollout hooks and bootstraps under Pulumi's mocks", () => {
     assert.equal(build.inputs.hostKey, pair.publicKey, "the build pins the generated key");
     assert.equal(host.inputs.hostKey, pair.publicKey, "the host pins the generated key");
     assert.equal(host.inputs.trustOnFirstUse, false, "no trust on first use");
+    assert.equal(byName(regs, "rollout-after-1").inputs.connection.hostKey, pair.publicKey, "a hook on the new host checks the generated key");
     const cp1 = regs.filter((r) => r.name === "cp1").find((r) => r.inputs.staged !== undefined) ?? assert.fail("no NixosHost cp1");
     assert.ok(names(cp1.deps).includes("w2"), "the first wave waits for every build, so for the install too");
   });
