@@ -9,12 +9,13 @@
  */
 import * as fs from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
+import { planCommands, wantsCommands } from "./lib/commands/plan";
 import { CONFIG_KEYS } from "./lib/inventory/defaults";
 import { InventoryError } from "./lib/inventory/errors";
 import { loadInventory } from "./lib/inventory/load";
 import { planHosts, planRolloutWaves } from "./lib/inventory/plan";
 import { NixValueError } from "./lib/render/nixValue";
-import { hostExports, rollOutFleet } from "./providers/fleet";
+import { hostExports, rollOutFleet, type FleetWiring } from "./providers/fleet";
 
 // The SDK knows which config keys were set with --secret but does not type that query.
 const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(key: string): boolean };
@@ -63,7 +64,7 @@ function plan() {
       },
       io,
     );
-    return { specs, waves: planRolloutWaves(inventory) };
+    return { specs, waves: planRolloutWaves(inventory), commands: planCommands(inventory) };
   } catch (error) {
     // Bad input stops the program before any host is touched, without a stack trace.
     if (error instanceof InventoryError) throw new pulumi.RunError(error.message);
@@ -76,8 +77,10 @@ function plan() {
   }
 }
 
-const { specs, waves } = plan();
-const hosts = rollOutFleet(specs, waves);
+const { specs, waves, commands } = plan();
+// The command plugin is loaded only for an inventory with rollout hooks or bootstraps.
+const wiring: FleetWiring = wantsCommands(commands) ? (require("./providers/commands") as typeof import("./providers/commands")).commandWiring(commands, specs) : {};
+const hosts = rollOutFleet(specs, waves, undefined, wiring);
 
 /** Per host: system path, generation, booted kernel, boot id, whether/when/why it rebooted. */
 export const fleet = hostExports(hosts, waves);

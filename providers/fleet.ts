@@ -27,6 +27,21 @@ export interface HostExport {
   readonly pendingReboot: pulumi.Output<boolean>;
 }
 
+/**
+ * What other resources the fleet is wired to (providers/commands.ts: bootstraps and rollout
+ * hooks). Everything is optional: without it the fleet is builds and hosts only.
+ */
+export interface FleetWiring {
+  /** Per host: a host key to pin instead of the inventory's (the generated key of a bootstrapped host). */
+  readonly hostKeys?: ReadonlyMap<string, pulumi.Input<string>>;
+  /** Per host: what its build waits for (its bootstrap). */
+  readonly buildDependsOn?: ReadonlyMap<string, readonly pulumi.Resource[]>;
+  /** Declared once every build is; the first wave waits for what it returns. */
+  readonly beforeFirstWave?: (builds: ReadonlyMap<string, NixosBuild>) => pulumi.Resource[];
+  /** Declared once every host is. */
+  readonly afterLastWave?: (hosts: readonly NixosHost[], builds: ReadonlyMap<string, NixosBuild>) => void;
+}
+
 /** Waves of one host each, in the order given: the rollout one host at a time. */
 export function oneByOne(specs: readonly HostSpec[]): string[][] {
   return specs.map((s) => [s.name]);
@@ -46,7 +61,7 @@ function checkWaves(specs: readonly HostSpec[], waves: Waves): void {
 }
 
 /** The build of one host: its access, its rendered files and where they are staged. */
-function buildOf(spec: HostSpec, opts?: pulumi.CustomResourceOptions): NixosBuild {
+function buildOf(spec: HostSpec, hostKey: pulumi.Input<string>, opts?: pulumi.CustomResourceOptions): NixosBuild {
   return new NixosBuild(
     spec.name,
     {
@@ -54,7 +69,7 @@ function buildOf(spec: HostSpec, opts?: pulumi.CustomResourceOptions): NixosBuil
       address: spec.address,
       port: spec.port,
       user: spec.user,
-      hostKey: spec.hostKey,
+      hostKey,
       trustOnFirstUse: spec.trustOnFirstUse,
       sshPrivateKey: pulumi.secret(spec.sshPrivateKey),
       files: spec.files,
@@ -69,13 +84,20 @@ function buildOf(spec: HostSpec, opts?: pulumi.CustomResourceOptions): NixosBuil
  * Creates the builds, then one host resource per host, wave by wave (the hosts in the returned
  * list follow the waves): the first wave depends on every build, each later one on every host
  * of the wave before it. The rendered files go to the builds only; a host keeps their hashes.
+ * `wiring` adds what the inventory runs around them (FleetWiring).
  */
-export function rollOutFleet(specs: readonly HostSpec[], waves: Waves = oneByOne(specs), opts?: pulumi.CustomResourceOptions): NixosHost[] {
+export function rollOutFleet(specs: readonly HostSpec[], waves: Waves = oneByOne(specs), opts?: pulumi.CustomResourceOptions, wiring: FleetWiring = {}): NixosHost[] {
   checkWaves(specs, waves);
   const byName = new Map(specs.map((s) => [s.name, s]));
-  const builds = new Map(specs.map((s) => [s.name, buildOf(s, opts)]));
+  const hostKeyOf = (s: HostSpec): pulumi.Input<string> => wiring.hostKeys?.get(s.name) ?? s.hostKey;
+  const builds = new Map(
+    specs.map((s) => {
+      const waitFor = wiring.buildDependsOn?.get(s.name);
+      return [s.name, buildOf(s, hostKeyOf(s), waitFor ? { ...opts, dependsOn: [...waitFor] } : opts)];
+    }),
+  );
   const hosts: NixosHost[] = [];
-  let before: pulumi.Resource[] = [...builds.values()];
+  let before: pulumi.Resource[] = [...builds.values(), ...(wiring.beforeFirstWave?.(builds) ?? [])];
   for (const wave of waves) {
     const current = wave.map((name) => {
       const spec = byName.get(name) as HostSpec;
@@ -84,6 +106,7 @@ export function rollOutFleet(specs: readonly HostSpec[], waves: Waves = oneByOne
         spec.name,
         {
           ...spec,
+          hostKey: hostKeyOf(spec),
           files: {},
           staged: { dir: stagingDirFor(spec.files), system: build.system, fileHashes: fileHashes(spec.files) },
           sshPrivateKey: pulumi.secret(spec.sshPrivateKey),
@@ -96,6 +119,7 @@ export function rollOutFleet(specs: readonly HostSpec[], waves: Waves = oneByOne
     hosts.push(...current);
     before = current;
   }
+  wiring.afterLastWave?.(hosts, builds);
   return hosts;
 }
 

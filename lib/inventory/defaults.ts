@@ -80,3 +80,26 @@ export const SECRETS_DIR = "/var/lib/nixos-fleet/secrets";
 
 /** Where the k3s join token lands on each host (services.k3s.tokenFile points here). */
 export const K3S_TOKEN_PATH = `${SECRETS_DIR}/k3s-token`;
+
+/**
+ * hostPath folders a reinstall may wipe without asking: the system's own (kernel interfaces,
+ * runtime state, logs) and what the kubelet, the CNI and the CSI drivers set up again on the
+ * new system. A bootstrap stops for any other hostPath folder that holds data, unless its
+ * discardHostPaths names it. A path matches itself and everything below it.
+ */
+export const BOOTSTRAP_SYSTEM_HOST_PATHS = [
+  "/proc",
+  "/sys",
+  "/dev",
+  "/run",
+  "/var/run",
+  "/lib/modules",
+  "/etc/cni/net.d",
+  "/opt/cni/bin",
+  "/var/lib/cni",
+  "/var/lib/kubelet",
+  "/var/log",
+  "/usr/libexec/kubernetes/kubelet-plugins",
+  "/etc/machine-id",
+  "/etc/localtime",
+] as const;

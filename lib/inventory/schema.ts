@@ -161,6 +161,35 @@ const commandGate = strict({
 });
 
 /**
+ * A command run over SSH on a host of the inventory around the rollout (rollout.before and
+ * rollout.after), e.g. `ceph osd set noout`. The host is checked against the inventory in ./checks.
+ */
+const rolloutHook = strict({
+  host: hostName,
+  command: nonEmpty,
+});
+
+/** A folder on a host, as a hostPath volume names it. */
+const hostPath = checkedText((s) => (s.startsWith("/") && !s.split("/").includes("..") ? undefined : `${q(s)} is not an absolute path without '..' (a hostPath volume's path, e.g. /var/lib/app)`));
+
+/**
+ * How a machine that is not NixOS yet becomes one: nixos-anywhere installs it from a flake, or
+ * from a configuration module and a disko layout (./commandChecks checks which).
+ */
+const bootstrapSchema = strict({
+  nixosAnywhere: strict({
+    /** A flake output, e.g. `.#srv4`; its configuration brings its own disko layout. */
+    flake: nonEmpty.optional(),
+    /** A NixOS configuration module, relative to the project folder. */
+    configuration: modulePath.optional(),
+    /** The disko layout of the disks, relative to the project folder (with configuration). */
+    disko: modulePath.optional(),
+  }),
+  /** hostPath folders whose data on the old system may be lost (caches); any other with data stops the install. */
+  discardHostPaths: z.array(hostPath).default([]),
+});
+
+/**
  * One host. Its ssh, network, nix.stateVersion and timeouts values replace the fleet-wide ones
  * field by field; nix.imports and k3s.extraFlags add to them; nix.settings merge into them.
  */
@@ -193,6 +222,8 @@ const hostSchema = strict({
   labels: labels.default({}),
   timeouts: hostTimeouts.prefault({}),
   drain: strict({ force: drainShape.force.optional(), deleteEmptyDirData: drainShape.deleteEmptyDirData.optional() }).prefault({}),
+  /** Install NixOS on a machine that runs another system, before its first rollout. */
+  bootstrap: bootstrapSchema.optional(),
 });
 
 /** The whole inventory as the user writes it; see examples/prod-inventory.yaml. */
@@ -213,6 +244,10 @@ export const inventorySchema = strict({
     maxUnavailable: maxUnavailable.default(D.ROLLOUT_DEFAULTS.maxUnavailable),
     /** A key of the hosts' labels whose value names the host's failure domain (e.g. topology.kubernetes.io/zone). */
     failureDomainLabel: labelKey.optional(),
+    /** Run before the first host is disrupted, e.g. `ceph osd set noout`. */
+    before: z.array(rolloutHook).default([]),
+    /** Run after the last host passed its gates, e.g. `ceph osd unset noout`; not after a failed rollout. */
+    after: z.array(rolloutHook).default([]),
   }).prefault({}),
   drain: strict({
     force: drainShape.force.default(D.DRAIN_DEFAULTS.force),

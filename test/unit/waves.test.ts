@@ -119,9 +119,9 @@ function issuesOf(inv: unknown): Map<string, string> {
 }
 
 describe("rollout waves: the inventory's rollout section", () => {
-  it("defaults to one host at a time without failure domains", () => {
+  it("defaults to one host at a time without failure domains or hooks", () => {
     const inv = inlineInventory(smallInventory([{ name: "srv1", role: "control-plane" }, { name: "srv2" }, { name: "srv3" }]));
-    assert.deepEqual(inv.rollout, { maxUnavailable: 1 });
+    assert.deepEqual(inv.rollout, { maxUnavailable: 1, before: [], after: [] });
     assert.deepEqual(planRolloutWaves(inv), [["srv1"], ["srv2"], ["srv3"]]);
   });
 

@@ -1,0 +1,112 @@
+/**
+ * The inventory's rollout hooks and bootstraps: what the schema and the checks refuse, with
+ * the config path, and the command plan a valid inventory gives.
+ */
+import * as assert from "node:assert/strict";
+import { planCommands, rolloutFingerprint, wantsCommands } from "../../lib/commands/plan";
+import { InventoryError, formatPath } from "../../lib/inventory/errors";
+import { BOOTSTRAP_SYSTEM_HOST_PATHS } from "../../lib/inventory/defaults";
+import { testSpec } from "../fakes/specs";
+import { inlineInventory, smallInventory } from "./helpers/fixtures";
+
+type Json = Record<string, unknown>;
+type Inv = Json & { hosts: Json[] };
+
+function three(edit: (inv: Inv) => void = () => {}): Inv {
+  const inv = smallInventory([{ name: "srv1", role: "control-plane" }, { name: "srv2" }, { name: "srv3" }]) as Inv;
+  edit(inv);
+  return inv;
+}
+
+function issuesOf(inv: unknown): Map<string, string> {
+  try {
+    inlineInventory(inv);
+  } catch (error) {
+    if (!(error instanceof InventoryError)) throw error;
+    return new Map(error.issues.map((i) => [i.subject ?? formatPath(i.path), i.message]));
+  }
+  assert.fail("the inventory loaded, but it should have been rejected");
+}
+
+/** srv3 bootstrapped by nixos-anywhere with `na`, without a pinned key. */
+function bootstrapped(na: Json, extra: Json = {}): Inv {
+  return three((i) => {
+    delete i.hosts[2].hostKey;
+    i.hosts[2].bootstrap = { nixosAnywhere: na, ...extra };
+  });
+}
+
+describe("inventory: rollout hooks and bootstraps", () => {
+  it("plans no command for an inventory without hooks or bootstraps", () => {
+    assert.equal(wantsCommands(planCommands(inlineInventory(three()))), false);
+  });
+
+  it("plans the hooks in order, on their hosts", () => {
+    const inv = inlineInventory(three((i) => (i.rollout = { before: [{ host: "srv1", command: "ceph osd set noout" }], after: [{ host: "srv2", command: "ceph osd unset noout" }] })));
+    const plan = planCommands(inv);
+    assert.deepEqual(plan.hooks, {
+      before: [{ phase: "before", index: 0, host: "srv1", command: "ceph osd set noout" }],
+      after: [{ phase: "after", index: 0, host: "srv2", command: "ceph osd unset noout" }],
+    });
+    assert.equal(wantsCommands(plan), true);
+  });
+
+  it("refuses a hook on a host that is not in the inventory, or an empty command, naming the path", () => {
+    const found = issuesOf(three((i) => (i.rollout = { after: [{ host: "ceph1", command: "ceph osd unset noout" }] })));
+    assert.match(found.get("rollout.after[0].host") ?? "", /"ceph1" is not a host of the inventory \(srv1, srv2, srv3\)/);
+    const empty = issuesOf(three((i) => (i.rollout = { before: [{ host: "srv1", command: " " }] })));
+    assert.match(empty.get("rollout.before[0].command") ?? "", /must not be empty/);
+  });
+
+  it("lets a bootstrapped host go without a pinned key, and plans its install with the system's hostPaths and its own", () => {
+    const inv = inlineInventory(bootstrapped({ flake: ".#srv3" }, { discardHostPaths: ["/var/cache/nginx"] }));
+    const [b] = planCommands(inv).bootstraps;
+    assert.equal(b.host, "srv3");
+    assert.deepEqual(b.source, { kind: "flake", flake: ".#srv3" });
+    assert.equal(b.nodeName, undefined, "kubernetes is disabled in this inventory: no Node to drain");
+    assert.deepEqual(b.discardHostPaths, [...BOOTSTRAP_SYSTEM_HOST_PATHS, "/var/cache/nginx"]);
+  });
+
+  it("refuses a bootstrap that names both or neither source, a flake without a configuration name, or a configuration without disko", () => {
+    assert.match(issuesOf(bootstrapped({ flake: ".#srv3", configuration: "nix/a.nix" })).get("hosts[2].bootstrap.nixosAnywhere.configuration") ?? "", /set together with flake; give one/);
+    assert.match(issuesOf(bootstrapped({})).get("hosts[2].bootstrap.nixosAnywhere") ?? "", /names nothing to install/);
+    assert.match(issuesOf(bootstrapped({ flake: "." })).get("hosts[2].bootstrap.nixosAnywhere.flake") ?? "", /names no NixOS configuration: .*\.#srv3/);
+    assert.match(issuesOf(bootstrapped({ configuration: "nix/a.nix" })).get("hosts[2].bootstrap.nixosAnywhere.disko") ?? "", /required with configuration/);
+    assert.match(issuesOf(bootstrapped({ flake: ".#srv3", disko: "nix/d.nix" })).get("hosts[2].bootstrap.nixosAnywhere.disko") ?? "", /takes the disk layout from the flake/);
+    assert.match(issuesOf(bootstrapped({ configuration: "/etc/a.nix", disko: "nix/d.nix" })).get("hosts[2].bootstrap.nixosAnywhere.configuration") ?? "", /inside the project folder/);
+    assert.match(issuesOf(bootstrapped({ flake: ".#srv3" }, { discardHostPaths: ["var/db"] })).get("hosts[2].bootstrap.discardHostPaths[0]") ?? "", /not an absolute path/);
+  });
+
+  it("refuses a pinned key on a bootstrapped host: the program makes its key", () => {
+    const inv = three((i) => (i.hosts[2].bootstrap = { nixosAnywhere: { flake: ".#srv3" } }));
+    assert.match(issuesOf(inv).get("hosts[2].hostKey") ?? "", /generated by the program and pinned before the install; remove hostKey/);
+  });
+
+  it("still asks for a pinned key on a host that is not bootstrapped", () => {
+    assert.match(issuesOf(three((i) => delete i.hosts[1].hostKey)).get("hosts[1].hostKey") ?? "", /required but missing/);
+  });
+});
+
+describe("the rollout fingerprint (the hooks' trigger)", () => {
+  const specs = [testSpec("srv1"), testSpec("srv2")];
+
+  it("is the same for the same hosts, in any order", () => {
+    assert.equal(rolloutFingerprint(specs), rolloutFingerprint([...specs].reverse()));
+  });
+
+  it("changes with a host's files, secret files, activation or labels", () => {
+    const base = rolloutFingerprint(specs);
+    const edits = [
+      { files: { "configuration.nix": "{ ... }: { }\n" } },
+      { secretFiles: { "/var/lib/nixos-fleet/secrets/k3s-token": "another" } },
+      { action: "boot" as const },
+      { nodeLabels: { pool: "b" } },
+    ];
+    for (const edit of edits) assert.notEqual(rolloutFingerprint([specs[0], testSpec("srv2", edit)]), base, JSON.stringify(edit));
+  });
+
+  it("holds no secret in plain text", () => {
+    const fp = rolloutFingerprint([testSpec("srv1", { secretFiles: { "/x": "s3cr3t-token" } })]);
+    assert.match(fp, /^[0-9a-f]{64}$/);
+  });
+});
