@@ -4,26 +4,23 @@
  * its private half encrypted as a secret; the bootstrap installs it and the rollout pins it, so
  * the first connection to the new system already checks its key.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { projectLoader } from "./bootstrap";
+import { writer } from "./loader";
 
-/** Absolute path of the compiled implementation, captured when the provider is serialized. */
-const implModule = require.resolve("./hostKeyImpl");
+/** What this project records as the writer of the state it writes (provenance.ts has the rule). */
+const WRITTEN_BY = writer();
 
-/** Kept tiny as the other providers are: each function loads the implementation and forwards. */
-const provider: pulumi.dynamic.ResourceProvider = {
+/** Kept tiny as the other providers are (nixosHost.ts says why): each function loads the implementation and forwards. */
+export const provider: pulumi.dynamic.ResourceProvider = {
   create: (inputs) => load().create(inputs),
-  diff: (id, olds, news) => load().diff(id, olds, news),
+  diff: (id, olds, news) => load(olds).diff(id, olds, news),
   read: (id, props) => load().read(id, props),
 };
 
-/** Finds the implementation where it was at serialization, or in the current checkout's dist/. */
-function load(): typeof import("./hostKeyImpl") {
-  const candidates = [implModule, path.join(process.cwd(), "dist", "providers", "hostKeyImpl.js")];
-  const found = candidates.find((c) => fs.existsSync(c));
-  if (!found) throw new Error(`nixos-fleet: host key provider implementation not found (looked at ${candidates.join(", ")}); run \`npm run build\` first`);
-  return require(found);
+/** The implementation of the project being run, which must be allowed to act on the state (loader.ts). */
+function load(olds?: Record<string, unknown>): typeof import("./hostKeyImpl") {
+  return projectLoader().hostKeyImplementation(WRITTEN_BY, olds);
 }
 
 /** The outputs kept secret in the state. */

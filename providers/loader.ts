@@ -40,6 +40,12 @@ export function buildImplementation(writtenBy: string, olds?: Readonly<Record<st
   return require("./buildImpl") as typeof import("./buildImpl");
 }
 
+/** The GeneratedHostKey implementation of this project, for state written by `writtenBy` (and `olds`, see admitAll). */
+export function hostKeyImplementation(writtenBy: string, olds?: Readonly<Record<string, unknown>>): typeof import("./hostKeyImpl") {
+  admitAll(writtenBy, olds);
+  return require("./hostKeyImpl") as typeof import("./hostKeyImpl");
+}
+
 /** What this project records as the writer of the state (`name@version` of its package.json). */
 export function writer(): string {
   return formatProvenance(projectProvenance(PROJECT_DIR));

@@ -9,6 +9,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { projectLoader } from "../../providers/bootstrap";
 import { provider as buildProvider } from "../../providers/nixosBuild";
+import { provider as hostKeyProvider } from "../../providers/hostKey";
 import { provider as hostProvider } from "../../providers/nixosHost";
 
 const PROJECT = path.resolve(__dirname, "../../..");
@@ -31,6 +32,7 @@ const impl = (kind, writtenBy) => ({
 });
 exports.hostImplementation = (w) => impl("host", w);
 exports.buildImplementation = (w) => impl("build", w);
+exports.hostKeyImplementation = (w) => impl("hostKey", w);
 `,
   );
   return record;
@@ -50,7 +52,7 @@ describe("the serialized providers (providers/bootstrap.ts)", function () {
 
   /** Serialized as pulumi.dynamic.Resource does it: a function returning the provider object. */
   const serialize = async (provider: pulumi.dynamic.ResourceProvider) => (await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true })).text;
-  const texts = async () => ({ host: await serialize(hostProvider), build: await serialize(buildProvider) });
+  const texts = async () => ({ host: await serialize(hostProvider), build: await serialize(buildProvider), hostKey: await serialize(hostKeyProvider) });
 
   it("are small, record the version that wrote them and name no folder of this machine", async () => {
     for (const [kind, text] of Object.entries(await texts())) {
@@ -69,9 +71,11 @@ describe("the serialized providers (providers/bootstrap.ts)", function () {
     const t = await texts();
     await requireFromString(t.host).handler().read!("srv2", {});
     await requireFromString(t.build).handler().delete!("srv2", {});
+    await requireFromString(t.hostKey).handler().read!("srv2-host-key", {});
     assert.deepEqual(JSON.parse(fs.readFileSync(record, "utf8")), [
       { kind: "host", writtenBy: `nixos-fleet@${VERSION}`, call: "read", id: "srv2" },
       { kind: "build", writtenBy: `nixos-fleet@${VERSION}`, call: "remove", id: null },
+      { kind: "hostKey", writtenBy: `nixos-fleet@${VERSION}`, call: "read", id: "srv2-host-key" },
     ]);
   });
 
