@@ -1,7 +1,8 @@
 /**
  * The nixos-fleet program: reads the inventory from stack config, plans the rollout and
  * declares one NixosHost per host, wave by wave: each host depends on every host of the wave
- * before it (rollout.maxUnavailable hosts at most per wave, one failure domain each).
+ * before it (rollout.maxUnavailable hosts at most per wave, one failure domain each). Each
+ * Kubernetes node's inventory labels and taints become a NodePatch after its host's rollout.
  *
  * Stack config (namespace `fleet`): `inventory` (structured) or `inventoryFile` (YAML path),
  * and the secrets `sshPrivateKey`,
@@ -12,9 +13,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_KEYS } from "./lib/inventory/defaults";
 import { InventoryError } from "./lib/inventory/errors";
 import { loadInventory } from "./lib/inventory/load";
+import { planNodeMetadata } from "./lib/inventory/nodeMetadata";
 import { planHosts, planRolloutWaves } from "./lib/inventory/plan";
 import { NixValueError } from "./lib/render/nixValue";
 import { hostExports, rollOutFleet } from "./providers/fleet";
+import { patchNodes } from "./providers/nodes";
 
 // The SDK knows which config keys were set with --secret but does not type that query.
 const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(key: string): boolean };
@@ -63,7 +66,7 @@ function plan() {
       },
       io,
     );
-    return { specs, waves: planRolloutWaves(inventory) };
+    return { specs, waves: planRolloutWaves(inventory), nodes: planNodeMetadata(inventory, specs) };
   } catch (error) {
     // Bad input stops the program before any host is touched, without a stack trace.
     if (error instanceof InventoryError) throw new pulumi.RunError(error.message);
@@ -76,8 +79,11 @@ function plan() {
   }
 }
 
-const { specs, waves } = plan();
+const { specs, waves, nodes } = plan();
 const hosts = rollOutFleet(specs, waves);
+// Every host the rollout treats as a Kubernetes node carries the same kubeconfig.
+const kubeconfig = specs.find((s) => s.kubernetes !== undefined)?.kubernetes?.kubeconfig;
+if (kubeconfig !== undefined) patchNodes(nodes, new Map(waves.flat().map((name, i) => [name, hosts[i]])), kubeconfig);
 
 /** Per host: system path, generation, booted kernel, boot id, whether/when/why it rebooted. */
 export const fleet = hostExports(hosts, waves);

@@ -127,8 +127,8 @@ export const SECRET_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 
 const LABEL_PART = /^[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 
-/** Why a Kubernetes label key is invalid, or undefined when it is fine. */
-export function labelKeyProblem(key: string): string | undefined {
+/** Why a Kubernetes qualified name (a taint key, say) is invalid, or undefined when it is fine. */
+export function qualifiedNameProblem(key: string): string | undefined {
   const slash = key.lastIndexOf("/");
   const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
   const name = slash >= 0 ? key.slice(slash + 1) : key;
@@ -138,6 +138,16 @@ export function labelKeyProblem(key: string): string | undefined {
   if (!LABEL_PART.test(name)) {
     return `the name ${JSON.stringify(name)} must be 1-63 characters of letters, digits, '-', '_' or '.', starting and ending with a letter or digit`;
   }
+  return undefined;
+}
+
+/** Why a Kubernetes label key is invalid, or undefined when it is fine. */
+export function labelKeyProblem(key: string): string | undefined {
+  const problem = qualifiedNameProblem(key);
+  if (problem !== undefined) return problem;
+  const slash = key.lastIndexOf("/");
+  const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
+  const name = slash >= 0 ? key.slice(slash + 1) : key;
   if (prefix !== undefined && !kubeletMaySet(prefix, name)) {
     return (
       `the kubelet refuses to start with ${prefix}/ labels in --node-labels (kubernetes.io and k8s.io are reserved); ` +
@@ -203,7 +213,7 @@ const MANAGED_FLAGS: Readonly<Record<string, string>> = {
   s: "set k3s.serverAddr instead (the rollout gives each joining host the server)",
   "cluster-init": "set k3s.clusterInit: true instead (only the first server may have it)",
   "node-name": "set the host's nodeName instead (the rollout adds --node-name, and drains the Node by that name)",
-  "node-label": "set the host's labels instead (the rollout adds a --node-label for each and keeps them in step through the API)",
+  "node-label": "set the host's labels instead (the program sets them on the Node through the API once the host is healthy, and removes those it drops)",
 };
 
 /** Why a k3s command-line flag would not reach k3s as written, or undefined. */
