@@ -127,8 +127,12 @@ export const SECRET_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 
 const LABEL_PART = /^[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 
-/** Why a Kubernetes qualified name (a taint key, say) is invalid, or undefined when it is fine. */
-export function qualifiedNameProblem(key: string): string | undefined {
+/**
+ * Why a Kubernetes label or taint key is invalid, or undefined when it is fine. Keys under
+ * kubernetes.io (node-role.kubernetes.io/worker, say) are fine: the program sets them through
+ * the API with the kubeconfig's credentials, not through the kubelet, which may not set them.
+ */
+export function labelKeyProblem(key: string): string | undefined {
   const slash = key.lastIndexOf("/");
   const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
   const name = slash >= 0 ? key.slice(slash + 1) : key;
@@ -141,48 +145,10 @@ export function qualifiedNameProblem(key: string): string | undefined {
   return undefined;
 }
 
-/** Why a Kubernetes label key is invalid, or undefined when it is fine. */
-export function labelKeyProblem(key: string): string | undefined {
-  const problem = qualifiedNameProblem(key);
-  if (problem !== undefined) return problem;
-  const slash = key.lastIndexOf("/");
-  const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
-  const name = slash >= 0 ? key.slice(slash + 1) : key;
-  if (prefix !== undefined && !kubeletMaySet(prefix, name)) {
-    return (
-      `the kubelet refuses to start with ${prefix}/ labels in --node-labels (kubernetes.io and k8s.io are reserved); ` +
-      `set such labels through the API instead (kubectl label node), or use your own prefix`
-    );
-  }
-  return undefined;
-}
-
 /** Why a label value is invalid, or undefined when it is fine. */
 export function labelValueProblem(value: string): string | undefined {
   if (value === "" || LABEL_PART.test(value)) return undefined;
   return `${JSON.stringify(value)} is not a label value: at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit`;
-}
-
-/** Labels under kubernetes.io / k8s.io the kubelet may set on its own Node. */
-const KUBELET_ALLOWED_KEYS = new Set([
-  "kubernetes.io/hostname",
-  "kubernetes.io/arch",
-  "kubernetes.io/os",
-  "beta.kubernetes.io/arch",
-  "beta.kubernetes.io/os",
-  "beta.kubernetes.io/instance-type",
-  "node.kubernetes.io/instance-type",
-  "failure-domain.beta.kubernetes.io/region",
-  "failure-domain.beta.kubernetes.io/zone",
-  "topology.kubernetes.io/region",
-  "topology.kubernetes.io/zone",
-]);
-
-function kubeletMaySet(prefix: string, name: string): boolean {
-  const under = (ns: string) => prefix === ns || prefix.endsWith(`.${ns}`);
-  if (!under("kubernetes.io") && !under("k8s.io")) return true;
-  if (under("kubelet.kubernetes.io") || under("node.kubernetes.io")) return true;
-  return KUBELET_ALLOWED_KEYS.has(`${prefix}/${name}`);
 }
 
 /** A k3s server URL: https://<address>:<port>. */

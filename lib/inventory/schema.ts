@@ -21,7 +21,6 @@ import {
   k3sFlagProblem,
   labelKeyProblem,
   labelValueProblem,
-  qualifiedNameProblem,
   parseStaticAddress,
   publicKeyProblem,
   serverAddrProblem,
@@ -108,7 +107,7 @@ export const TAINT_EFFECTS = ["NoSchedule", "PreferNoSchedule", "NoExecute"] as 
 
 const taint = strict({
   key: checkedText((s) => {
-    const p = qualifiedNameProblem(s);
+    const p = labelKeyProblem(s);
     return p === undefined ? undefined : `${q(s)} is not a taint key: ${p}`;
   }),
   value: checkedText((s) => labelValueProblem(s)?.replace("label value", "taint value")).optional(),

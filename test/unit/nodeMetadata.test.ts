@@ -80,9 +80,12 @@ describe("node metadata: the labels and taints each host's Node gets", () => {
     assert.deepEqual([...issues.entries()], [["hosts[0].taints[1]", "a second taint storage:NoExecute: a Node holds one taint per key and effect"]]);
   });
 
-  it("accepts taint keys under kubernetes.io, which only the kubelet's own labels may not use", () => {
-    const nodes = nodesOf(fleet([{ name: "w1", taints: [{ key: "node.kubernetes.io/out-of-service", effect: "NoExecute" }] }]));
-    assert.equal(nodes[0].taints[0].key, "node.kubernetes.io/out-of-service");
+  it("accepts label and taint keys under kubernetes.io, which the API takes from the kubeconfig's user though the kubelet may not set them", () => {
+    const nodes = nodesOf(
+      fleet([{ name: "w1", labels: { "node-role.kubernetes.io/worker": "" }, taints: [{ key: "node-role.kubernetes.io/storage", effect: "NoExecute" }] }]),
+    );
+    assert.deepEqual(nodes[0].labels, { "node-role.kubernetes.io/worker": "" });
+    assert.equal(nodes[0].taints[0].key, "node-role.kubernetes.io/storage");
   });
 });
 
