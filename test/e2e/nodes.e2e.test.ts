@@ -25,6 +25,7 @@ const inventory = {
   kubernetes: { enabled: true, watchedNamespaces: ["kube-system"] },
   drain: { deleteEmptyDirData: true },
   k3s: { enable: true, serverAddr: "https://srv1:6443", tokenSecret: "k3sToken" },
+  nix: { settings: { boot: { loader: { "systemd-boot": { enable: true } } } } },
   hosts: [
     { name: "srv1", role: "control-plane" },
     {
@@ -55,7 +56,7 @@ describe("pulumi CLI end to end: Node labels and taints as NodePatch resources",
   let stack: PulumiStack;
 
   const kubectl = (...args: string[]) => execFileSync("kubectl", ["--kubeconfig", fj.kubeconfig, ...args], { encoding: "utf8", timeout: 30_000 });
-  const node = (name: string) => JSON.parse(kubectl("get", "node", name, "-o", "json")) as NodeObject;
+  const node = (name: string) => JSON.parse(kubectl("get", "node", name, "-o", "json", "--show-managed-fields")) as NodeObject;
   const builds = (since: number) => fleet.timeline().filter((e) => e.t >= since && e.kind === "build-started").length;
 
   before(async function () {
@@ -88,6 +89,8 @@ describe("pulumi CLI end to end: Node labels and taints as NodePatch resources",
     assert.match(preview.stdout, /\+ kubernetes:core\/v1:NodePatch: \(create\)[\s\S]*?urn=\S*NodePatch::srv2\]/, preview.stdout);
     assert.doesNotMatch(preview.stdout, /NodePatch::srv1\]/, "srv1 has neither labels nor taints");
 
+    // The engine's event log, in the order the engine emitted them (--event-log needs PULUMI_DEBUG_COMMANDS).
+    stack.env.PULUMI_DEBUG_COMMANDS = "true";
     const log = path.join(work, "up-events.jsonl");
     await stack.ok(["up", "--yes", "--skip-preview", "--event-log", log]);
     const events = fs.readFileSync(log, "utf8").split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as EngineEvent);
