@@ -15,8 +15,10 @@
 # Idempotent: the binary is rebuilt only when it is missing or its stamp (the
 # pinned version, the wrapper module's go.mod, go.sum and sources, the Go
 # release and the link flags) changed, and installed only when the plugin
-# folder does not already hold this very binary. Cold build and binary size:
-# README.md, "The Kubernetes provider plugin".
+# folder does not already hold this very binary. A cold build took 59 minutes
+# (32 CPU-minutes) on a loaded 2-core machine, about half an hour idle; the
+# binary is 167 MB; with nothing to do it takes about a second (README.md,
+# "The Kubernetes provider plugin here").
 # Needs: go >= 1.26, node_modules installed (npm ci), and the Pulumi CLI
 # (scripts/install-pulumi.sh).
 set -euo pipefail
@@ -85,7 +87,8 @@ if [ -f "$installed" ] && cmp -s "$installed" "$bin/pulumi-resource-kubernetes";
 else
   say "installing plugin resource kubernetes v$version into $PULUMI_HOME"
   pulumi plugin install resource kubernetes "$version" --reinstall --file "$bin/pulumi-resource-kubernetes"
-  [ -f "$installed" ] && cmp -s "$installed" "$bin/pulumi-resource-kubernetes" ||
+  if ! cmp -s "$installed" "$bin/pulumi-resource-kubernetes"; then
     fail "pulumi plugin install did not put the binary at $installed"
+  fi
 fi
 say "ready: $installed"
