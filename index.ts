@@ -1,7 +1,8 @@
 /**
  * The nixos-fleet program: reads the inventory from stack config, plans the rollout and
  * declares one NixosHost per host, wave by wave: each host depends on every host of the wave
- * before it (rollout.maxUnavailable hosts at most per wave, one failure domain each).
+ * before it (rollout.maxUnavailable hosts at most per wave, one failure domain each). Each
+ * Kubernetes node's inventory labels and taints become a NodePatch after its host's rollout.
  *
  * Stack config (namespace `fleet`): `inventory` (structured) or `inventoryFile` (YAML path),
  * and the secrets `sshPrivateKey`,
@@ -13,9 +14,11 @@ import { planCommands, wantsCommands } from "./lib/commands/plan";
 import { CONFIG_KEYS } from "./lib/inventory/defaults";
 import { InventoryError } from "./lib/inventory/errors";
 import { loadInventory } from "./lib/inventory/load";
+import { planNodeMetadata } from "./lib/inventory/nodeMetadata";
 import { planHosts, planRolloutWaves } from "./lib/inventory/plan";
 import { NixValueError } from "./lib/render/nixValue";
 import { hostExports, rollOutFleet, type FleetWiring } from "./providers/fleet";
+import { patchNodes } from "./providers/nodes";
 
 // The SDK knows which config keys were set with --secret but does not type that query.
 const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(key: string): boolean };
@@ -64,7 +67,7 @@ function plan() {
       },
       io,
     );
-    return { specs, waves: planRolloutWaves(inventory), commands: planCommands(inventory) };
+    return { specs, waves: planRolloutWaves(inventory), commands: planCommands(inventory), nodes: planNodeMetadata(inventory, specs) };
   } catch (error) {
     // Bad input stops the program before any host is touched, without a stack trace.
     if (error instanceof InventoryError) throw new pulumi.RunError(error.message);
@@ -77,10 +80,13 @@ function plan() {
   }
 }
 
-const { specs, waves, commands } = plan();
+const { specs, waves, commands, nodes } = plan();
 // The command plugin is loaded only for an inventory with rollout hooks or bootstraps.
 const wiring: FleetWiring = wantsCommands(commands) ? (require("./providers/commands") as typeof import("./providers/commands")).commandWiring(commands, specs) : {};
 const hosts = rollOutFleet(specs, waves, undefined, wiring);
+// Every host the rollout treats as a Kubernetes node carries the same kubeconfig.
+const kubeconfig = specs.find((s) => s.kubernetes !== undefined)?.kubernetes?.kubeconfig;
+if (kubeconfig !== undefined) patchNodes(nodes, new Map(waves.flat().map((name, i) => [name, hosts[i]])), kubeconfig);
 
 /** Per host: system path, generation, booted kernel, boot id, whether/when/why it rebooted. */
 export const fleet = hostExports(hosts, waves);

@@ -6,9 +6,9 @@ let
   host = import ./host.nix;
   k3s = host.k3s;
   isServer = k3s.role == "server";
-  # Labels are applied when the Node registers; later changes need `kubectl label node`.
-  labelFlags = lib.mapAttrsToList (name: value: "--node-label=${name}=${value}") host.labels;
-  flags = k3s.extraFlags ++ [ "--node-name=${host.nodeName}" ] ++ labelFlags;
+  # No --node-label: the inventory's labels (and taints) reach the Node through the API once
+  # the host is healthy (a NodePatch per host), where removing one from the inventory removes it.
+  flags = k3s.extraFlags ++ [ "--node-name=${host.nodeName}" ];
 in
 {
   services.k3s = lib.mkIf k3s.enable {

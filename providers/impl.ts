@@ -13,7 +13,6 @@ import { applyHost, managedFileNames, type Previous } from "../lib/rollout/apply
 import { RolloutError } from "../lib/rollout/errors";
 import { claimNode, readHost, removeHost } from "../lib/rollout/inspect";
 import { isInterrupted, stoppableClock } from "../lib/rollout/interrupt";
-import { syncNodeLabels } from "../lib/rollout/labels";
 import type { HostOutputs } from "../lib/rollout/outputs";
 import { connectorFor, pidAlive, progress, tofuPin } from "./connect";
 import { clusterFor } from "./kubeClient";
@@ -38,7 +37,7 @@ function touchedNothing(error: unknown, connector: SshConnector): boolean {
  */
 async function rollout(news: HostProps, olds: HostProps | undefined): Promise<HostProps> {
   const spec = specOf(news);
-  const previous: Previous = { files: olds ? renderedFileNames({ files: olds.files ?? {}, staged: olds.staged }) : [], nodeLabels: olds?.nodeLabels ?? {} };
+  const previous: Previous = { files: olds ? renderedFileNames({ files: olds.files ?? {}, staged: olds.staged }) : [] };
   const rotated = olds?.sshPrivateKey && olds.sshPrivateKey !== spec.sshPrivateKey ? olds.sshPrivateKey : undefined;
   const connector = connectorFor(spec, { trustedHostKey: olds?.pinnedHostKey, previousPrivateKey: rotated });
   const cluster = await clusterFor(spec);
@@ -140,7 +139,6 @@ export async function update(_id: string, olds: HostProps, news: HostProps): Pro
     if (olds.sshPrivateKey && olds.sshPrivateKey !== spec.sshPrivateKey) await confirmNewKey(spec, olds.pinnedHostKey ?? "", news, outs, olds.sshPrivateKey);
     const cluster = await clusterFor(spec);
     if (cluster && spec.kubernetes) {
-      await syncNodeLabels(cluster, spec.name, spec.kubernetes.nodeName, olds.nodeLabels ?? {}, spec.nodeLabels, progress);
       await claimNode(cluster, spec.name, spec.kubernetes.nodeName, progress);
     }
     return { outs };

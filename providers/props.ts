@@ -37,7 +37,6 @@ export const ROLLOUT_INPUTS = [
   "trustOnFirstUse",
   "sshPrivateKey",
   "kubernetes",
-  "nodeLabels",
   "drain",
   "gates",
   "timeouts",
@@ -45,7 +44,7 @@ export const ROLLOUT_INPUTS = [
 ] as const satisfies readonly (keyof HostSpec)[];
 
 /** Inputs that only change how the next rollout reaches or judges the host, not the host itself. */
-export const QUIET_INPUTS: ReadonlySet<string> = new Set(["sshPrivateKey", "kubernetes", "nodeLabels", "drain", "gates", "timeouts", "trustOnFirstUse", "disruption"]);
+export const QUIET_INPUTS: ReadonlySet<string> = new Set(["sshPrivateKey", "kubernetes", "drain", "gates", "timeouts", "trustOnFirstUse", "disruption"]);
 
 /** Inputs that are secret and stay secret in the outputs. */
 export const SECRET_PROPS = ["sshPrivateKey", "secretFiles", "kubernetes"] as const;

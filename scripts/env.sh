@@ -29,6 +29,12 @@ FLEET_KUBE_VERSION="1.37.2"
 # etcd release behind that control plane; must equal
 # go.etcd.io/etcd/server/v3 in tools/etcd/go.mod.
 FLEET_ETCD_VERSION="3.7.3"
+# Pulumi Kubernetes provider release (pulumi-resource-kubernetes, built by
+# install-kubernetes-provider.sh); must equal @pulumi/kubernetes in
+# package.json. Its Go module is served only at a pseudo-version, the commit
+# of the release tag; tools/kubernetes-provider/go.mod must require exactly it.
+FLEET_KUBERNETES_PROVIDER_VERSION="4.25.0"
+FLEET_KUBERNETES_PROVIDER_MODULE_VERSION="v4.0.0-20260115033456-f47bc2d6f199"
 
 # Built tools live outside the checkout so that cleaning or re-cloning the
 # repository does not cost another multi-minute build.
@@ -37,8 +43,10 @@ FLEET_PULUMI_BIN="$FLEET_CACHE/pulumi-v$FLEET_PULUMI_VERSION/bin"
 FLEET_ACTIONLINT_BIN="$FLEET_CACHE/actionlint-v$FLEET_ACTIONLINT_VERSION/bin"
 FLEET_KUBE_BIN="$FLEET_CACHE/kube-v$FLEET_KUBE_VERSION/bin"
 FLEET_ETCD_BIN="$FLEET_CACHE/etcd-v$FLEET_ETCD_VERSION/bin"
+FLEET_KUBERNETES_PROVIDER_BIN="$FLEET_CACHE/pulumi-kubernetes-v$FLEET_KUBERNETES_PROVIDER_VERSION/bin"
 export FLEET_ROOT FLEET_CACHE FLEET_PULUMI_VERSION FLEET_PULUMI_BIN FLEET_ACTIONLINT_VERSION FLEET_ACTIONLINT_BIN
 export FLEET_KUBE_VERSION FLEET_KUBE_BIN FLEET_ETCD_VERSION FLEET_ETCD_BIN
+export FLEET_KUBERNETES_PROVIDER_VERSION FLEET_KUBERNETES_PROVIDER_MODULE_VERSION FLEET_KUBERNETES_PROVIDER_BIN
 
 case ":$PATH:" in
   *":$FLEET_PULUMI_BIN:"*) ;;

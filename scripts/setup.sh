@@ -98,7 +98,15 @@ fi
 cd "$FLEET_ROOT"
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing node_modules (npm ci)"
-  npm ci --no-audit --no-fund
+  # The @pulumi/* packages' install scripts download their plugins from the
+  # internet; the plugins this project uses are built below instead. Every
+  # other package's install script (native bindings) runs as usual.
+  npm ci --no-audit --no-fund --ignore-scripts
+  mapfile -t scripted < <(node -e '
+    const lock = require("./package-lock.json");
+    for (const [path, pkg] of Object.entries(lock.packages))
+      if (pkg.hasInstallScript && path && !path.startsWith("node_modules/@pulumi/")) console.log(path.replace(/^.*node_modules\//, ""));')
+  if [ "${#scripted[@]}" -gt 0 ]; then npm rebuild --no-audit --no-fund "${scripted[@]}"; fi
 else
   say "node_modules up to date"
 fi
@@ -107,5 +115,7 @@ fi
 bash "$FLEET_ROOT/scripts/install-pulumi.sh"
 bash "$FLEET_ROOT/scripts/install-actionlint.sh"
 bash "$FLEET_ROOT/scripts/install-kube.sh"
+# The @pulumi/kubernetes provider plugin (Node labels and taints), after the CLI it installs into.
+bash "$FLEET_ROOT/scripts/install-kubernetes-provider.sh"
 
 say "done; run 'source scripts/env.sh' to put pulumi, actionlint, kubectl and etcd on PATH"

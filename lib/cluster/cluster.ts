@@ -101,8 +101,6 @@ export type LeaseWrite =
 export interface Cluster {
   getNode(name: string): Promise<NodeState | undefined>;
   listNodes(): Promise<NodeState[]>;
-  /** Sets the labels in `set` on a node and removes those named in `remove`. */
-  setNodeLabels(name: string, set: Readonly<Record<string, string>>, remove: readonly string[]): Promise<void>;
   /**
    * Cordon (true) or uncordon (false) a node. `annotations` are set in the same patch (null
    * removes one), so a record of who cordoned the node never exists without the cordon.

@@ -110,16 +110,6 @@ export function kubeCluster(kubeconfigYaml: string, options: KubeClusterOptions 
       return list.items.map(nodeState);
     },
 
-    async setNodeLabels(name: string, set: Readonly<Record<string, string>>, remove: readonly string[]): Promise<void> {
-      // In a merge patch null deletes a key, like `kubectl label node x key-`.
-      const labels: Record<string, string | null> = { ...set };
-      for (const key of remove) if (!(key in set)) labels[key] = null;
-      if (Object.keys(labels).length === 0) return;
-      await call(`label node ${name}`, () =>
-        core.patchNode({ name, body: { metadata: { labels } } }, requestOptions(timeoutMs, PatchStrategy.MergePatch)),
-      );
-    },
-
     async setUnschedulable(name: string, unschedulable: boolean, annotations?: Readonly<Record<string, string | null>>): Promise<void> {
       // null removes the field, which is how kubectl uncordon leaves a node.
       const spec = { unschedulable: unschedulable ? true : null };

@@ -127,7 +127,11 @@ export const SECRET_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 
 const LABEL_PART = /^[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 
-/** Why a Kubernetes label key is invalid, or undefined when it is fine. */
+/**
+ * Why a Kubernetes label or taint key is invalid, or undefined when it is fine. Keys under
+ * kubernetes.io (node-role.kubernetes.io/worker, say) are fine: the program sets them through
+ * the API with the kubeconfig's credentials, not through the kubelet, which may not set them.
+ */
 export function labelKeyProblem(key: string): string | undefined {
   const slash = key.lastIndexOf("/");
   const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
@@ -138,12 +142,6 @@ export function labelKeyProblem(key: string): string | undefined {
   if (!LABEL_PART.test(name)) {
     return `the name ${JSON.stringify(name)} must be 1-63 characters of letters, digits, '-', '_' or '.', starting and ending with a letter or digit`;
   }
-  if (prefix !== undefined && !kubeletMaySet(prefix, name)) {
-    return (
-      `the kubelet refuses to start with ${prefix}/ labels in --node-labels (kubernetes.io and k8s.io are reserved); ` +
-      `set such labels through the API instead (kubectl label node), or use your own prefix`
-    );
-  }
   return undefined;
 }
 
@@ -151,28 +149,6 @@ export function labelKeyProblem(key: string): string | undefined {
 export function labelValueProblem(value: string): string | undefined {
   if (value === "" || LABEL_PART.test(value)) return undefined;
   return `${JSON.stringify(value)} is not a label value: at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit`;
-}
-
-/** Labels under kubernetes.io / k8s.io the kubelet may set on its own Node. */
-const KUBELET_ALLOWED_KEYS = new Set([
-  "kubernetes.io/hostname",
-  "kubernetes.io/arch",
-  "kubernetes.io/os",
-  "beta.kubernetes.io/arch",
-  "beta.kubernetes.io/os",
-  "beta.kubernetes.io/instance-type",
-  "node.kubernetes.io/instance-type",
-  "failure-domain.beta.kubernetes.io/region",
-  "failure-domain.beta.kubernetes.io/zone",
-  "topology.kubernetes.io/region",
-  "topology.kubernetes.io/zone",
-]);
-
-function kubeletMaySet(prefix: string, name: string): boolean {
-  const under = (ns: string) => prefix === ns || prefix.endsWith(`.${ns}`);
-  if (!under("kubernetes.io") && !under("k8s.io")) return true;
-  if (under("kubelet.kubernetes.io") || under("node.kubernetes.io")) return true;
-  return KUBELET_ALLOWED_KEYS.has(`${prefix}/${name}`);
 }
 
 /** A k3s server URL: https://<address>:<port>. */
@@ -203,7 +179,7 @@ const MANAGED_FLAGS: Readonly<Record<string, string>> = {
   s: "set k3s.serverAddr instead (the rollout gives each joining host the server)",
   "cluster-init": "set k3s.clusterInit: true instead (only the first server may have it)",
   "node-name": "set the host's nodeName instead (the rollout adds --node-name, and drains the Node by that name)",
-  "node-label": "set the host's labels instead (the rollout adds a --node-label for each and keeps them in step through the API)",
+  "node-label": "set the host's labels instead (the program sets them on the Node through the API once the host is healthy, and removes those it drops)",
 };
 
 /** Why a k3s command-line flag would not reach k3s as written, or undefined. */

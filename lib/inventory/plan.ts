@@ -164,7 +164,6 @@ function specOf(inv: Inventory, host: InventoryHost, inputs: Inputs): HostSpec {
     action: inv.rebuild.action,
     rebootPolicy: inv.rebuild.rebootPolicy,
     ...(k8s && inputs.kubeconfig !== undefined ? { kubernetes: { kubeconfig: inputs.kubeconfig, nodeName: nodeNameOf(host) } } : {}),
-    nodeLabels: k8s ? { ...host.labels } : {},
     drain: drainPolicyOf(inv, host),
     gates: {
       nodesReady: k8s && inv.health.nodesReady,

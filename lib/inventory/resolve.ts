@@ -116,7 +116,6 @@ export function hostNixData(inv: Inventory, host: InventoryHost, authorizedKeys:
       clusterInit: initial && inv.k3s.clusterInit,
       extraFlags: [...inv.k3s.extraFlags, ...host.k3s.extraFlags],
     },
-    labels: { ...host.labels },
     settings: mergeSettings(inv.nix.settings, host.nix.settings),
   };
 }

@@ -102,6 +102,28 @@ const labels = z.record(z.string(), text()).superRefine((rec, ctx) => {
   }
 });
 
+/** Taint effects the API server accepts on a Node. */
+export const TAINT_EFFECTS = ["NoSchedule", "PreferNoSchedule", "NoExecute"] as const;
+
+const taint = strict({
+  key: checkedText((s) => {
+    const p = labelKeyProblem(s);
+    return p === undefined ? undefined : `${q(s)} is not a taint key: ${p}`;
+  }),
+  value: checkedText((s) => labelValueProblem(s)?.replace("label value", "taint value")).optional(),
+  effect: z.enum(TAINT_EFFECTS),
+});
+
+// The API server refuses a Node with two taints of the same key and effect.
+const taints = z.array(taint).superRefine((list, ctx) => {
+  const seen = new Set<string>();
+  list.forEach((t, i) => {
+    const id = `${t.key}:${t.effect}`;
+    if (seen.has(id)) ctx.addIssue({ code: "custom", path: [i], message: `a second taint ${id}: a Node holds one taint per key and effect` });
+    seen.add(id);
+  });
+});
+
 const labelKey = checkedText((s) => {
   const p = labelKeyProblem(s);
   return p === undefined ? undefined : `${q(s)} is not a label key: ${p}`;
@@ -220,6 +242,8 @@ const hostSchema = strict({
   }).prefault({}),
   k3s: strict({ extraFlags: z.array(flag).default([]) }).prefault({}),
   labels: labels.default({}),
+  /** Taints of the host's Node, applied with its labels once the host is healthy. */
+  taints: taints.default([]),
   timeouts: hostTimeouts.prefault({}),
   drain: strict({ force: drainShape.force.optional(), deleteEmptyDirData: drainShape.deleteEmptyDirData.optional() }).prefault({}),
   /** Install NixOS on a machine that runs another system, before its first rollout. */

@@ -46,11 +46,9 @@ export interface HostNixData {
     /** Absolute path outside the Nix store, as a string (a path literal would copy the secret into the store). */
     readonly tokenFile: string | null;
     readonly clusterInit: boolean;
-    /** Flags besides --node-name and --node-label, which k3s.nix adds. */
+    /** Flags besides --node-name, which k3s.nix adds. */
     readonly extraFlags: readonly string[];
   };
-  /** Kubernetes labels of the Node (k3s --node-label). */
-  readonly labels: Readonly<Record<string, string>>;
   /** Free-form NixOS option values, fleet-wide merged with the host's; imported as a module. */
   readonly settings: NixAttrs;
 }

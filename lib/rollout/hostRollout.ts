@@ -27,7 +27,6 @@ import { cordonAndDrain, drainOptionsOf } from "./drain";
 import { inStep, RolloutError } from "./errors";
 import { checkpoint } from "./interrupt";
 import { waitForGates } from "./health";
-import { syncNodeLabels } from "./labels";
 import { type HostOutputs, outputsOf } from "./outputs";
 import { checkHealthyBefore } from "./preflight";
 import type { Progress } from "./progress";
@@ -52,10 +51,9 @@ export interface StepDeps {
   readonly othersDisrupting?: () => Promise<readonly string[]>;
 }
 
-/** What the last rollout of the host left: the files it managed and the Node labels it set. */
+/** What the last rollout of the host left: the files it managed. */
 export interface Previous {
   readonly files: readonly string[];
-  readonly nodeLabels: Readonly<Record<string, string>>;
 }
 
 /** Files the rollout manages: the rendered ones plus those it managed before (to remove them). */
@@ -192,7 +190,6 @@ async function rollOutChecked(spec: HostSpec, previous: Previous, ops: NixosOps,
   // A cordon an earlier rollout left (it stopped before uncordoning) is lifted once the host is
   // healthy, even when this run did not reboot; an operator's cordon stays.
   if (deps.cluster && node && !decision.reboot) await releaseCordon(deps.cluster, { host: spec.name, node, progress: p });
-  if (deps.cluster && node) await syncNodeLabels(deps.cluster, spec.name, node, previous.nodeLabels, spec.nodeLabels, p);
   // Gates only read the host, so its systems are as last read: after the reboot, or the activation.
   return outputsOf(after, { rebooted: decision.reboot, at: booted?.at, reason: decision.reason });
 }

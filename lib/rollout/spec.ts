@@ -144,11 +144,6 @@ export interface HostSpec {
   readonly action: RebuildAction;
   readonly rebootPolicy: RebootPolicy;
   readonly kubernetes?: KubernetesTarget;
-  /**
-   * Labels of the host's Node, kept in step through the API on every rollout (k3s applies
-   * --node-label only when a Node registers). Empty when the host is not a Kubernetes node.
-   */
-  readonly nodeLabels: Readonly<Record<string, string>>;
   /** What a drain of the host's Node may evict beyond what kubectl drain evicts by default. */
   readonly drain: DrainPolicy;
   readonly gates: HealthGates;

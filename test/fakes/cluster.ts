@@ -45,13 +45,6 @@ export class FakeCluster implements Cluster {
   async listNodes() {
     return [...this.nodes.values()];
   }
-  labels = new Map<string, Record<string, string>>();
-  async setNodeLabels(name: string, set: Readonly<Record<string, string>>, remove: readonly string[]) {
-    const now = { ...(this.labels.get(name) ?? {}) };
-    for (const k of remove) delete now[k];
-    this.labels.set(name, { ...now, ...set });
-    this.calls.push(`label ${name}`);
-  }
   async setUnschedulable(name: string, unschedulable: boolean, annotations: Readonly<Record<string, string | null>> = {}) {
     const n = this.nodes.get(name);
     if (!n) throw new Error(`no node ${name}`);

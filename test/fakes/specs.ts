@@ -14,7 +14,6 @@ export function testSpec(name: string, overrides: Partial<HostSpec> = {}): HostS
     secretFiles: { "/var/lib/nixos-fleet/secrets/k3s-token": "s3cr3t-token" },
     action: "switch",
     rebootPolicy: "when-needed",
-    nodeLabels: {},
     drain: { force: false, deleteEmptyDirData: false },
     gates: { nodesReady: true, watchedNamespaces: ["kube-system"], commands: [] },
     timeouts: {

@@ -32,7 +32,7 @@ export function world(built: typeof OLD, edit: Partial<HostSpec> = {}): World {
   host.nextBuild = built;
   const spec = testSpec("srv2", { kubernetes: { kubeconfig: "", nodeName: "srv2" }, ...edit });
   const lines: string[] = [];
-  const previous: Previous = { files: ["configuration.nix"], nodeLabels: {} };
+  const previous: Previous = { files: ["configuration.nix"] };
   // The host's guard runs on the rollout's clock.
   const clock = fastClock();
   host.clock = clock;

@@ -113,7 +113,7 @@ describe("locks, the fleet lease and stopped rollouts against the simulated flee
     });
     const spec = plan().get("srv3")!;
     const lines: string[] = [];
-    await assert.rejects(applyHost(spec, { files: Object.keys(spec.files), nodeLabels: {} }, { ...depsFor(spec, { lines }), connector: connectorOf(spec, crashing) }), /srv3: lock failed: taking the lock \/var\/lib\/nixos-fleet\/lock failed/);
+    await assert.rejects(applyHost(spec, { files: Object.keys(spec.files) }, { ...depsFor(spec, { lines }), connector: connectorOf(spec, crashing) }), /srv3: lock failed: taking the lock \/var\/lib\/nixos-fleet\/lock failed/);
     const left = await run("srv3", "ls -A /var/lib/nixos-fleet | grep '^lock' | grep -v '^lock.guard$' || true");
     assert.equal(left.stdout.trim(), "", `left behind: ${left.stdout}`);
   });
@@ -146,7 +146,7 @@ describe("locks, the fleet lease and stopped rollouts against the simulated flee
   it("stops a rollout told to stop during the reboot: no uncordon, the node marked; the next rollout uncordons it once healthy", async () => {
     const cluster = kubeCluster(fs.readFileSync(fj.kubeconfig, "utf8"));
     const spec = plan((inv) => (inv.hosts[1].nix = { settings: { boot: { kernelParams: ["stopped=1"] } } })).get("srv2")!;
-    const previous = { files: Object.keys(state.get("srv2")!.files), nodeLabels: {} };
+    const previous = { files: Object.keys(state.get("srv2")!.files) };
     const controller = new AbortController();
     const lines: string[] = [];
     const since = Date.now();

@@ -6,8 +6,6 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
-import { kubeCluster } from "../../lib/cluster/kube";
 import type { HostSpec } from "../../lib/rollout/spec";
 import * as impl from "../../providers/impl";
 import type { HostProps } from "../../providers/props";
@@ -321,26 +319,6 @@ describe("NixosHost provider against the simulated fleet", function () {
     const again = plan((inv) => (inv.hosts[2].nix = { settings: { boot: { kernelParams: ["never=1"] } } })).get("srv3")!;
     const { lines } = await rollOut(again);
     assert.ok(lines.some((l) => /^srv3: taking over the lock of the rollout by pid 4194303 .*: that process no longer runs on this machine/.test(l)), lines.join("\n"));
-  });
-
-  it("keeps the Node's labels in step with the inventory", async () => {
-    const since = Date.now();
-    const cluster = kubeCluster(fs.readFileSync(fj.kubeconfig, "utf8"));
-    const kc = new KubeConfig();
-    kc.loadFromString(fs.readFileSync(fj.kubeconfig, "utf8"));
-    const core = kc.makeApiClient(CoreV1Api);
-    const labelsOf = async () => (await core.readNode({ name: "srv2" })).metadata?.labels ?? {};
-    const add = plan((inv) => (inv.hosts[1].labels = { "nixos-fleet.dev/pool": "gpu", zone: "a" })).get("srv2")!;
-    await rollOut(add);
-    assert.equal((await labelsOf())["nixos-fleet.dev/pool"], "gpu");
-    const change = plan((inv) => (inv.hosts[1].labels = { zone: "b" })).get("srv2")!;
-    await rollOut(change);
-    const after = await labelsOf();
-    assert.equal(after.zone, "b");
-    assert.ok(!("nixos-fleet.dev/pool" in after), "a label removed from the inventory stays on the Node");
-    assert.equal((await cluster.getNode("srv2"))?.unschedulable, false);
-    // host.nix carries the labels for k3s too (--node-label), so each change also rebuilds.
-    assert.equal(events(since, "srv2").filter((e) => e.kind === "build-started").length, 2);
   });
 
   it("shows a hand edit of /etc/nixos on refresh", async () => {

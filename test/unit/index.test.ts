@@ -16,6 +16,9 @@ interface Seen {
   readonly name: string;
   readonly dependencies: string[];
   readonly files: Record<string, string>;
+  readonly inputs: Record<string, unknown>;
+  /** The provider reference it was registered with, if any. */
+  readonly provider?: string;
 }
 
 /** The exports of the program's last run. */
@@ -28,7 +31,7 @@ async function runProgram(config: Record<string, string>, secretKeys: string[]):
   await pulumi.runtime.setMocks(
     {
       newResource: (a) => {
-        seen.push({ kind: a.type.replace(/.*:/, ""), name: a.name, dependencies: [], files: a.inputs.files });
+        seen.push({ kind: a.type.replace(/.*:/, ""), name: a.name, dependencies: [], files: a.inputs.files, inputs: a.inputs, provider: a.provider });
         return { id: a.name, state: a.inputs };
       },
       call: () => ({}),
@@ -115,6 +118,46 @@ describe("index.ts under Pulumi's mocks", () => {
     const hosts = seen.filter((s) => s.kind === "NixosHost");
     const deps = Object.fromEntries(hosts.map((s) => [s.name, s.dependencies.filter((d) => d.startsWith("NixosHost/")).map((d) => d.slice("NixosHost/".length)).sort()]));
     assert.deepEqual(deps, { cp1: [], w1: ["cp1"], w3: ["cp1"], w2: ["w1", "w3"] });
+  });
+
+  it("patches each labelled or tainted Node once its host is rolled out, through one provider made from the kubeconfig", async () => {
+    const kubeconfig = "apiVersion: v1\nkind: Config\n";
+    const labelled = {
+      ...inventory,
+      hosts: [
+        { ...inventory.hosts[0], labels: { zone: "a" }, taints: [{ key: "gpu", value: "yes", effect: "NoSchedule" }] },
+        { ...inventory.hosts[1], nodeName: "cp1.example.com", labels: { "example.com/tier": "gold" } },
+        inventory.hosts[2],
+      ],
+    };
+    const seen = await runProgram(
+      { "fleet:inventory": JSON.stringify(labelled), "fleet:sshPrivateKey": loginKey(), "fleet:secrets": JSON.stringify({ k3sToken: "t0ken" }), "fleet:kubeconfig": kubeconfig },
+      ["fleet:sshPrivateKey", "fleet:secrets", "fleet:kubeconfig"],
+    );
+    const providers = seen.filter((s) => s.kind === "kubernetes");
+    assert.equal(providers.length, 1, "one Kubernetes provider for the fleet");
+    assert.deepEqual(providers[0].inputs.kubeconfig, { [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig, value: kubeconfig }, "the kubeconfig stays secret");
+    const patches = seen.filter((s) => s.kind === "NodePatch");
+    assert.deepEqual(patches.map((p) => p.name).sort(), ["cp1", "w1"], "w2 has neither labels nor taints");
+    const byName = Object.fromEntries(patches.map((p) => [p.name, p]));
+    assert.deepEqual(byName.w1.dependencies, ["NixosHost/w1"]);
+    assert.deepEqual(byName.cp1.dependencies, ["NixosHost/cp1"]);
+    for (const p of patches) assert.match(p.provider ?? "", /::fleet-cluster::/, `${p.name} goes through the fleet's provider`);
+    assert.deepEqual(byName.w1.inputs.metadata, {
+      name: "w1",
+      labels: { zone: "a" },
+      annotations: { "pulumi.com/patchFieldManager": "nixos-fleet", "pulumi.com/patchForce": "true" },
+    });
+    assert.deepEqual(byName.w1.inputs.spec, { taints: [{ key: "gpu", value: "yes", effect: "NoSchedule" }] });
+    assert.equal((byName.cp1.inputs.metadata as { name: string }).name, "cp1.example.com");
+    assert.equal(byName.cp1.inputs.spec, undefined);
+  });
+
+  it("declares no Kubernetes provider nor NodePatch for a fleet that is not a Kubernetes cluster", async () => {
+    const plain = { hosts: inventory.hosts.map((h) => ({ ...h, labels: { zone: "a" } })), kubernetes: { enabled: false } };
+    const seen = await runProgram({ "fleet:inventory": JSON.stringify(plain), "fleet:sshPrivateKey": loginKey(), "fleet:secrets": "{}" }, ["fleet:sshPrivateKey", "fleet:secrets"]);
+    assert.equal(seen.filter((s) => s.kind === "NixosHost").length, 3);
+    assert.deepEqual(seen.filter((s) => s.kind === "NodePatch" || s.kind === "kubernetes"), []);
   });
 
   it("refuses a secret stored in plain text, before declaring any host", async () => {

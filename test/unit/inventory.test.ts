@@ -68,7 +68,6 @@ describe("inventory: schema", () => {
     ["prefix too long", (i) => (i.hosts[0].network = { address: "10.0.0.1/33", interface: "eth0" }), "hosts[0].network.address", /not an IP address, with or without a \/prefix/],
     ["interface name too long", (i) => (i.hosts[0].network = { interface: "averyverylongname0" }), "hosts[0].network.interface", /network interface name/],
     ["invalid label key", (i) => (i.hosts[1].labels = { "-bad": "x" }), 'hosts[1].labels["-bad"]', /invalid label key/],
-    ["reserved label prefix", (i) => (i.hosts[1].labels = { "node-role.kubernetes.io/worker": "" }), 'hosts[1].labels["node-role.kubernetes.io/worker"]', /kubelet refuses/],
     ["invalid label value", (i) => (i.hosts[1].labels = { pool: "a b" }), "hosts[1].labels.pool", /is not a label value/],
     ["unquoted state version", (i) => (i.nix = { stateVersion: 24.1 }), "nix.stateVersion", /expected a string, got 24\.1/],
     ["module outside the project", (i) => (i.nix = { imports: ["../other/x.nix"] }), "nix.imports[0]", /inside the project folder/],

@@ -208,7 +208,7 @@ describe("rollOutHost through fake NixOS operations", () => {
     let calls = 0;
     w.host.commands.set("check", () => ({ code: calls++ === 0 ? 0 : 1, stdout: "", stderr: "" }));
     const spec = { ...w.spec, gates: { nodesReady: false, watchedNamespaces: [], commands: [{ name: "flaky", command: "check", exitCode: 0, passWhen: [] }] } };
-    await assert.rejects(rollOutHost(spec, { files: ["configuration.nix"], nodeLabels: {} }, w.host, { cluster: w.cluster, progress: () => undefined, clock: fastClock(), lockOwner: "unit test rollout" }), (e: Error) => {
+    await assert.rejects(rollOutHost(spec, { files: ["configuration.nix"] }, w.host, { cluster: w.cluster, progress: () => undefined, clock: fastClock(), lockOwner: "unit test rollout" }), (e: Error) => {
       assert.match(e.message, /^srv2: health failed: gate "flaky"/);
       assert.doesNotMatch(e.message, /rolled back/);
       return true;
