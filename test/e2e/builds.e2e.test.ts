@@ -12,6 +12,7 @@ import * as path from "node:path";
 import { SimFleet } from "../../sim/fleet";
 import type { FleetJson, SimTimings, TimelineEvent } from "../../sim/types";
 import { exec1 } from "../integration/helpers/fleet-client";
+import { hostsNamed, inventoryBase } from "./helpers/inventory";
 import { configureForFleet, PulumiStack } from "./helpers/pulumi";
 
 // Each build takes 3 s on the host, as a real build takes its time: long enough that builds the
@@ -22,13 +23,8 @@ const PROJECT = path.resolve(__dirname, "../../..");
 const HOSTS = ["srv1", "srv2", "srv3"];
 
 const inventory = {
-  rebuild: { action: "switch", rebootPolicy: "when-needed" },
-  timeouts: { connectSeconds: 5, lockSeconds: 10, rebuildSeconds: 60, drainSeconds: 30, shutdownSeconds: 20, bootSeconds: 30, settleSeconds: 30, readySeconds: 15, healthSeconds: 30 },
-  kubernetes: { enabled: true, watchedNamespaces: ["kube-system", "default"] },
-  drain: { deleteEmptyDirData: true },
-  k3s: { enable: true, serverAddr: "https://srv1:6443", tokenSecret: "k3sToken" },
-  nix: { settings: { boot: { loader: { "systemd-boot": { enable: true } } } } },
-  hosts: HOSTS.map((name, i) => ({ name, role: i === 0 ? "control-plane" : "worker" })),
+  ...inventoryBase(),
+  hosts: hostsNamed(HOSTS),
 };
 
 /** What disrupts or changes a host: after these, the host no longer runs what it ran. */

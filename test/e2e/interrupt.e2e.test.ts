@@ -15,19 +15,14 @@ import { parentOf } from "../../providers/engineWatch";
 import { SimFleet } from "../../sim/fleet";
 import type { FleetJson, SimTimings, TimelineEvent } from "../../sim/types";
 import { exec1 } from "../integration/helpers/fleet-client";
+import { inventoryBase } from "./helpers/inventory";
 import { configureForFleet, PulumiStack } from "./helpers/pulumi";
 
 const TIMINGS: Partial<SimTimings> = { downMs: 600, slowBootMs: 4000, systemdSettleMs: 300, kubeletReadyMs: 300, podTerminationMs: 100, rescheduleMs: 300 };
 const PROJECT = path.resolve(__dirname, "../../..");
 
 const inventory = {
-  rebuild: { action: "switch", rebootPolicy: "when-needed" },
-  timeouts: { connectSeconds: 5, lockSeconds: 30, rebuildSeconds: 60, drainSeconds: 30, shutdownSeconds: 20, bootSeconds: 30, settleSeconds: 30, readySeconds: 30, healthSeconds: 30 },
-  kubernetes: { enabled: true, watchedNamespaces: ["kube-system"] },
-  // The simulated cluster's demo app keeps a cache in an emptyDir volume, as many apps do.
-  drain: { deleteEmptyDirData: true },
-  k3s: { enable: true, serverAddr: "https://srv1:6443", tokenSecret: "k3sToken" },
-  nix: { settings: { boot: { loader: { "systemd-boot": { enable: true } } } } },
+  ...inventoryBase({ lockSeconds: 30, readySeconds: 30, watchedNamespaces: ["kube-system"] }),
   hosts: [
     { name: "srv1", role: "control-plane" },
     { name: "srv2", role: "worker" },

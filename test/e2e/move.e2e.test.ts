@@ -13,6 +13,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { SimFleet } from "../../sim/fleet";
 import type { FleetJson, SimTimings, TimelineEvent } from "../../sim/types";
+import { hostsNamed, inventoryBase } from "./helpers/inventory";
 import { configureForFleet, PulumiStack } from "./helpers/pulumi";
 
 const TIMINGS: Partial<SimTimings> = { downMs: 600, slowBootMs: 2000, systemdSettleMs: 300, kubeletReadyMs: 300, podTerminationMs: 100, rescheduleMs: 300 };
@@ -22,13 +23,8 @@ const HOSTS = ["srv1", "srv2", "srv3"];
 const PASSPHRASE = "e2e-passphrase";
 
 const inventory = (hosts: readonly string[]) => ({
-  rebuild: { action: "switch", rebootPolicy: "when-needed" },
-  timeouts: { connectSeconds: 5, lockSeconds: 10, rebuildSeconds: 60, drainSeconds: 30, shutdownSeconds: 20, bootSeconds: 30, settleSeconds: 30, readySeconds: 15, healthSeconds: 30 },
-  kubernetes: { enabled: true, watchedNamespaces: ["kube-system", "default"] },
-  drain: { deleteEmptyDirData: true },
-  k3s: { enable: true, serverAddr: "https://srv1:6443", tokenSecret: "k3sToken" },
-  nix: { settings: { boot: { loader: { "systemd-boot": { enable: true } } } } },
-  hosts: hosts.map((name, i) => ({ name, role: i === 0 ? "control-plane" : "worker" })),
+  ...inventoryBase(),
+  hosts: hostsNamed(hosts),
 });
 
 /** A runnable copy of the project: what `npm ci && npm run build` leaves (the packages are shared, not ours). */

@@ -12,6 +12,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { SimFleet } from "../../sim/fleet";
 import type { FleetJson, SimTimings } from "../../sim/types";
+import { inventoryBase } from "./helpers/inventory";
 import { configureForFleet, PulumiStack } from "./helpers/pulumi";
 
 const TIMINGS: Partial<SimTimings> = { downMs: 600, slowBootMs: 2000, systemdSettleMs: 300, kubeletReadyMs: 300, podTerminationMs: 100, rescheduleMs: 300 };
@@ -20,12 +21,7 @@ const PROJECT = path.resolve(__dirname, "../../..");
 const PLUGIN_VERSION = require("@pulumi/kubernetes/package.json").version as string;
 
 const inventory = {
-  rebuild: { action: "switch", rebootPolicy: "when-needed" },
-  timeouts: { connectSeconds: 5, lockSeconds: 10, rebuildSeconds: 60, drainSeconds: 30, shutdownSeconds: 20, bootSeconds: 30, settleSeconds: 30, readySeconds: 8, healthSeconds: 30 },
-  kubernetes: { enabled: true, watchedNamespaces: ["kube-system"] },
-  drain: { deleteEmptyDirData: true },
-  k3s: { enable: true, serverAddr: "https://srv1:6443", tokenSecret: "k3sToken" },
-  nix: { settings: { boot: { loader: { "systemd-boot": { enable: true } } } } },
+  ...inventoryBase({ readySeconds: 8, watchedNamespaces: ["kube-system"] }),
   hosts: [
     { name: "srv1", role: "control-plane" },
     {

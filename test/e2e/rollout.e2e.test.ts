@@ -17,6 +17,7 @@ import { SimFleet } from "../../sim/fleet";
 import type { FleetJson, SimTimings, TimelineEvent } from "../../sim/types";
 import { exec1 } from "../integration/helpers/fleet-client";
 import { assertNeverTwoDisrupted } from "../integration/helpers/provider-harness";
+import { inventoryBase } from "./helpers/inventory";
 import { configureForFleet, hostOperations, PulumiStack } from "./helpers/pulumi";
 
 const TIMINGS: Partial<SimTimings> = { downMs: 600, slowBootMs: 2000, systemdSettleMs: 300, kubeletReadyMs: 300, podTerminationMs: 100, rescheduleMs: 300 };
@@ -24,12 +25,7 @@ const TOKEN = "e2e-join-token-5b1c0a77";
 const PROJECT = path.resolve(__dirname, "../../..");
 
 const inventory = {
-  rebuild: { action: "switch", rebootPolicy: "when-needed" },
-  timeouts: { connectSeconds: 5, lockSeconds: 10, rebuildSeconds: 60, drainSeconds: 30, shutdownSeconds: 20, bootSeconds: 30, settleSeconds: 30, readySeconds: 8, healthSeconds: 30 },
-  kubernetes: { enabled: true, watchedNamespaces: ["kube-system", "default"] },
-  drain: { deleteEmptyDirData: true },
-  k3s: { enable: true, serverAddr: "https://srv1:6443", tokenSecret: "k3sToken" },
-  nix: { settings: { boot: { loader: { "systemd-boot": { enable: true } } } } },
+  ...inventoryBase({ readySeconds: 8 }),
   hosts: [
     { name: "srv1", role: "control-plane" },
     { name: "srv2", role: "worker" },
