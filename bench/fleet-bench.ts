@@ -72,6 +72,21 @@ export async function benchFleet(o: FleetBenchOptions): Promise<FleetBenchResult
   const names = Array.from({ length: o.hosts }, (_v, i) => `srv${i + 1}`);
   const stack = new BenchStack(o.projectDir, `bench${o.hosts}-${process.pid}`, work);
   let fleet: SimFleet | undefined;
+  const cleanUp = async () => {
+    stack.removeConfig();
+    await fleet?.stop().catch((e: unknown) => o.progress(`N=${o.hosts}: stopping the fleet: ${e instanceof Error ? e.message : String(e)}`));
+    fs.rmSync(work, { recursive: true, force: true });
+  };
+  // Interrupted (Ctrl-C) or crashed, the bench still takes its hosts' namespaces, processes and mounts down.
+  const abort = (why: string, code: number) => {
+    o.progress(`N=${o.hosts}: ${why}; stopping the simulated fleet before exiting`);
+    void cleanUp().finally(() => process.exit(code));
+  };
+  const onSignal = (signal: NodeJS.Signals) => abort(`${signal} received`, signal === "SIGINT" ? 130 : 143);
+  const onCrash = (error: unknown) => abort(`crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`, 1);
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  process.once("uncaughtException", onCrash);
   try {
     o.progress(`N=${o.hosts}: starting ${o.hosts} simulated hosts and the Kubernetes control plane`);
     const started = Date.now();
@@ -105,9 +120,10 @@ export async function benchFleet(o: FleetBenchOptions): Promise<FleetBenchResult
     }
     return { hosts: o.hosts, timings: o.timings, live, reboot, budgets };
   } finally {
-    stack.removeConfig();
-    await fleet?.stop().catch((e: unknown) => o.progress(`N=${o.hosts}: stopping the fleet: ${e instanceof Error ? e.message : String(e)}`));
-    fs.rmSync(work, { recursive: true, force: true });
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    process.off("uncaughtException", onCrash);
+    await cleanUp();
   }
 }
 
