@@ -146,7 +146,7 @@ async function evictAll(cluster: Cluster, pods: readonly PodOnNode[], o: DrainOp
 /**
  * Waits up to `maxMs` for one of the budgets behind the refusals to allow a disruption again
  * (its controller saw a replacement become Ready). Refusals that named no budget, or budgets
- * that cannot be read, leave only the full wait.
+ * that cannot be read (not allowed, or the read failed), leave only the full wait.
  */
 async function untilABudgetAllows(cluster: Cluster, blocked: readonly Blocked[], clock: Clock, maxMs: number): Promise<void> {
   const until = clock.now() + maxMs;
@@ -157,7 +157,8 @@ async function untilABudgetAllows(cluster: Cluster, blocked: readonly Blocked[],
     if (budgets.size === 0) return clock.sleep(left);
     await clock.sleep(Math.min(DRAIN_PACING.budgetPollMs, left));
     for (const [key, b] of [...budgets]) {
-      const allowed = await cluster.disruptionsAllowed(b.namespace, b.name);
+      // Reading the budget only shortens the wait: a read that fails leaves the full wait, not a failed drain.
+      const allowed = await cluster.disruptionsAllowed(b.namespace, b.name).catch(() => undefined);
       if (allowed === undefined) budgets.delete(key);
       else if (allowed > 0) return;
     }

@@ -195,6 +195,19 @@ describe("cordonAndDrain", () => {
     assert.ok(lines.some((l) => /web-1 blocked by PodDisruptionBudget default\/web: .*asking again when the budget allows it, at most 5s later/.test(l)), lines.join("\n"));
   });
 
+  it("keeps to the 5 seconds, and does not fail, when reading the refusing budget fails", async () => {
+    const clock = fastClock();
+    const c = cluster(clock);
+    c.pods[2].budget = "web";
+    c.pods[2].blockedTimes = 1;
+    c.disruptionsAllowed = async () => {
+      throw new Error("get poddisruptionbudget default/web failed: 503 Service Unavailable");
+    };
+    await drain(c, { clock });
+    assert.deepEqual(c.calls, ["cordon srv2", "blocked web-1", "evict web-1"]);
+    assert.deepEqual(c.evictionTimes.slice(1).map((t, i) => t - c.evictionTimes[i]), [5000]);
+  });
+
   it("waits the full 5 seconds when the refusing budget still allows nothing", async () => {
     const clock = fastClock();
     const c = cluster(clock);
