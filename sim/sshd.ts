@@ -24,6 +24,8 @@ export interface SshdConfig {
   readonly ports?: readonly number[];
   /** services.openssh.settings.PermitRootLogin (default "prohibit-password"). */
   readonly permitRootLogin?: string;
+  /** services.openssh.settings.MaxSessions (OpenSSH's default 10 when absent). */
+  readonly maxSessions?: number;
   readonly hostKeyPath: string;
   readonly authorizedKeysPath: string;
   /** SetEnv of every session. */
@@ -54,6 +56,7 @@ export function renderSshdConfig(c: SshdConfig): string {
     `HostKey ${configWord(c.hostKeyPath)}`,
     "PidFile none",
     `PermitRootLogin ${permit}`,
+    ...(c.maxSessions === undefined ? [] : [`MaxSessions ${Math.trunc(c.maxSessions)}`]),
     "PubkeyAuthentication yes",
     "PasswordAuthentication no",
     "KbdInteractiveAuthentication no",
@@ -105,6 +108,7 @@ export function sshdSetupFor(o: {
           port: 22,
           ports: settings?.ports,
           permitRootLogin: settings?.permitRootLogin,
+          maxSessions: settings?.maxSessions,
           hostKeyPath: path.join(p.sshd, o.otherHostKey ? "ssh_host_ed25519_key.other" : "ssh_host_ed25519_key"),
           authorizedKeysPath: path.join(p.sshd, "authorized_keys"),
           env: o.env,

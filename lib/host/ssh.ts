@@ -215,9 +215,27 @@ function describeConnectError(err: Error, user: string): string {
   return typeof code === "string" ? `${err.message} (${code})` : err.message;
 }
 
-/** One connected session; commands run on their own channels. */
-class SshSession implements SshHost {
+/**
+ * Channels one session opens at once; more commands wait for one to close. sshd refuses
+ * channels beyond its MaxSessions (10 by default, often lowered on hardened hosts) with "open
+ * failed"; two is what a rollout always needed: a command and the lock's renewal beside it.
+ */
+export const MAX_CHANNELS = 2;
+
+/** How often, and how far apart, a channel sshd refused for now (its MaxSessions) is asked for again: 2 s in all. */
+const CHANNEL_RETRIES = 20;
+const CHANNEL_RETRY_MS = 100;
+
+/** sshd refused the channel by policy (SSH_OPEN_ADMINISTRATIVELY_PROHIBITED: its MaxSessions), which passes. */
+function refusedForNow(err: Error): boolean {
+  return (err as Error & { reason?: unknown }).reason === 1;
+}
+
+/** One connected session; commands run on their own channels, at most MAX_CHANNELS at once. Exported for its tests; connect() makes them. */
+export class SshSession implements SshHost {
   private closed = false;
+  private freeChannels = MAX_CHANNELS;
+  private readonly waitingForChannel: (() => void)[] = [];
   private closing: Promise<void> | undefined;
   private lost: HostConnectionError | undefined;
   private readonly running = new Set<(error: HostConnectionError) => void>();
@@ -233,7 +251,19 @@ class SshSession implements SshHost {
     client.on("close", () => drop("closed"));
   }
 
-  exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+  async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    if (this.freeChannels > 0) this.freeChannels--;
+    else await new Promise<void>((resolve) => this.waitingForChannel.push(resolve));
+    try {
+      return await this.execOnChannel(command, options);
+    } finally {
+      const next = this.waitingForChannel.shift();
+      if (next) next();
+      else this.freeChannels++;
+    }
+  }
+
+  private execOnChannel(command: string, options: ExecOptions): Promise<ExecResult> {
     if (this.closed) return Promise.reject(new HostConnectionError(this.name, `cannot run \`${firstLine(command)}\`: the session was closed`));
     if (this.lost) return Promise.reject(new HostConnectionError(this.name, `cannot run \`${firstLine(command)}\`: ${this.lost.message}`, this.lost));
     return new Promise<ExecResult>((resolve, reject) => {
@@ -252,8 +282,13 @@ class SshSession implements SshHost {
         if (outcome.error) reject(outcome.error);
         else resolve(outcome.result as ExecResult);
       };
-      try {
+      const open = (attempt: number) =>
         this.client.exec(command, (err, ch) => {
+          if (err && refusedForNow(err) && attempt < CHANNEL_RETRIES && !done && !this.lost) {
+            // sshd frees a closed session's slot a moment after its close: ask again shortly.
+            setTimeout(() => tryOpen(attempt + 1), CHANNEL_RETRY_MS);
+            return;
+          }
           if (err) {
             settle({ error: new HostConnectionError(this.name, `could not start \`${firstLine(command)}\` on ${this.where}: ${err.message}`, err) });
             return;
@@ -267,9 +302,14 @@ class SshSession implements SshHost {
             (error: Error) => settle({ error: this.lost ? new HostConnectionError(this.name, `the connection dropped while running \`${firstLine(command)}\`: ${this.lost.message}`, this.lost) : error }),
           );
         });
-      } catch (err) {
-        settle({ error: new HostConnectionError(this.name, `could not start \`${firstLine(command)}\`: ${err instanceof Error ? err.message : String(err)}`, err) });
-      }
+      const tryOpen = (attempt: number) => {
+        try {
+          open(attempt);
+        } catch (err) {
+          settle({ error: new HostConnectionError(this.name, `could not start \`${firstLine(command)}\`: ${err instanceof Error ? err.message : String(err)}`, err) });
+        }
+      };
+      tryOpen(1);
     });
   }
 

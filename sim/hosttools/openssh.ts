@@ -1,6 +1,7 @@
 /**
  * What a system's configuration asks of OpenSSH, read from its evaluated configuration
- * (<system>/etc/nixos-sim/config.json): whether sshd runs, its ports, PermitRootLogin, and the
+ * (<system>/etc/nixos-sim/config.json): whether sshd runs, its ports, PermitRootLogin and
+ * MaxSessions, and the
  * keys root may log in with (users.users.root.openssh.authorizedKeys.keys, which NixOS writes
  * to /etc/ssh/authorized_keys.d/root).
  */
@@ -20,6 +21,8 @@ export interface OpensshSettings {
   readonly permitRootLogin: string;
   /** Root's authorized keys from the configuration. */
   readonly rootKeys: readonly string[];
+  /** services.openssh.settings.MaxSessions: open sessions (channels) per connection; OpenSSH's default is 10. */
+  readonly maxSessions?: number;
 }
 
 /** Reads the settings from an evaluated configuration, with NixOS's defaults. */
@@ -27,7 +30,9 @@ export function opensshSettings(config: JsonObject): OpensshSettings {
   const ports = at(config, "services.openssh.ports");
   const permit = at(config, "services.openssh.settings.PermitRootLogin");
   const keys = at(config, "users.users.root.openssh.authorizedKeys.keys");
+  const maxSessions = at(config, "services.openssh.settings.MaxSessions");
   return {
+    ...(typeof maxSessions === "number" ? { maxSessions } : {}),
     enable: at(config, "services.openssh.enable") === true,
     ports: Array.isArray(ports) && ports.length > 0 ? ports.filter((p): p is number => typeof p === "number") : [22],
     permitRootLogin: typeof permit === "string" ? permit : "prohibit-password",

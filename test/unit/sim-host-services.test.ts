@@ -79,16 +79,18 @@ describe("simulated host services: systemd-run, time spans, OpenSSH settings", f
   it("reads a configuration's OpenSSH settings with NixOS's defaults", function () {
     assert.deepEqual(opensshSettings({}), { enable: false, ports: [22], permitRootLogin: "prohibit-password", rootKeys: [] });
     const config = {
-      services: { openssh: { enable: true, ports: [2222, 22], settings: { PermitRootLogin: "no" } } },
+      services: { openssh: { enable: true, ports: [2222, 22], settings: { PermitRootLogin: "no", MaxSessions: 2 } } },
       users: { users: { root: { openssh: { authorizedKeys: { keys: [" ssh-ed25519 AAAA a@b "] } } } } },
     };
-    assert.deepEqual(opensshSettings(config), { enable: true, ports: [2222, 22], permitRootLogin: "no", rootKeys: ["ssh-ed25519 AAAA a@b"] });
+    assert.deepEqual(opensshSettings(config), { enable: true, ports: [2222, 22], permitRootLogin: "no", rootKeys: ["ssh-ed25519 AAAA a@b"], maxSessions: 2 });
   });
 
-  it("renders one ListenAddress per port and the configuration's PermitRootLogin", function () {
+  it("renders one ListenAddress per port and the configuration's PermitRootLogin and MaxSessions", function () {
     const text = renderSshdConfig({ address: "10.0.0.2", port: 22, ports: [2222, 22], permitRootLogin: "no", hostKeyPath: "/k", authorizedKeysPath: "/a", env: {} });
     assert.match(text, /^ListenAddress 10\.0\.0\.2:2222\nListenAddress 10\.0\.0\.2:22\n/);
     assert.match(text, /^PermitRootLogin no$/m);
+    assert.doesNotMatch(text, /MaxSessions/, "OpenSSH's default unless the configuration sets one");
+    assert.match(renderSshdConfig({ address: "a", port: 22, maxSessions: 2, hostKeyPath: "/k", authorizedKeysPath: "/a", env: {} }), /^MaxSessions 2$/m);
     assert.throws(() => renderSshdConfig({ address: "a", port: 22, permitRootLogin: "maybe", hostKeyPath: "/k", authorizedKeysPath: "/a", env: {} }), /PermitRootLogin "maybe"/);
   });
 });
