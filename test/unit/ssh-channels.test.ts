@@ -6,7 +6,7 @@
 import * as assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
 import type { Client, ClientChannel } from "ssh2";
-import { MAX_CHANNELS, SshSession } from "../../lib/host/ssh";
+import { MAX_CHANNELS, SshSession } from "../../lib/host/ssh-session";
 
 /** A channel that prints the command's name and exits 0 after `ms`. */
 function fakeChannel(command: string, ms: number, closed: () => void): ClientChannel {
