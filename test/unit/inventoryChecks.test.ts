@@ -1,20 +1,11 @@
 import * as assert from "node:assert/strict";
-import { InventoryError, formatPath } from "../../lib/inventory/errors";
 import { loadInventory } from "../../lib/inventory/load";
-import { HOST_KEYS, REPO, inlineInventory, memoryIo, smallInventory } from "./helpers/fixtures";
+import { HOST_KEYS, REPO, inlineInventory, memoryIo, smallInventory, refusalsOf } from "./helpers/fixtures";
 
 type Json = Record<string, unknown>;
 type Inv = Json & { hosts: Json[] };
 
-function issuesOf(inv: unknown, extra: Parameters<typeof inlineInventory>[1] = {}, files: Record<string, string> = {}): Map<string, string> {
-  try {
-    inlineInventory(inv, extra, files);
-  } catch (error) {
-    if (!(error instanceof InventoryError)) throw error;
-    return new Map(error.issues.map((i) => [i.subject ?? formatPath(i.path), i.message]));
-  }
-  assert.fail("the inventory loaded, but it should have been rejected");
-}
+const issuesOf = refusalsOf;
 
 function three(edit: (inv: Inv) => void = () => {}): Inv {
   const inv = smallInventory([{ name: "srv1", role: "control-plane" }, { name: "srv2" }, { name: "srv3" }]) as Inv;

@@ -4,10 +4,9 @@
  */
 import * as assert from "node:assert/strict";
 import { planCommands, rolloutFingerprint, wantsCommands } from "../../lib/commands/plan";
-import { InventoryError, formatPath } from "../../lib/inventory/errors";
 import { BOOTSTRAP_SYSTEM_HOST_PATHS } from "../../lib/inventory/defaults";
 import { testSpec } from "../fakes/specs";
-import { inlineInventory, smallInventory } from "./helpers/fixtures";
+import { inlineInventory, smallInventory, refusalsOf } from "./helpers/fixtures";
 
 type Json = Record<string, unknown>;
 type Inv = Json & { hosts: Json[] };
@@ -18,15 +17,7 @@ function three(edit: (inv: Inv) => void = () => {}): Inv {
   return inv;
 }
 
-function issuesOf(inv: unknown): Map<string, string> {
-  try {
-    inlineInventory(inv);
-  } catch (error) {
-    if (!(error instanceof InventoryError)) throw error;
-    return new Map(error.issues.map((i) => [i.subject ?? formatPath(i.path), i.message]));
-  }
-  assert.fail("the inventory loaded, but it should have been rejected");
-}
+const issuesOf = refusalsOf;
 
 /** srv3 bootstrapped by nixos-anywhere with `na`, without a pinned key. */
 function bootstrapped(na: Json, extra: Json = {}): Inv {

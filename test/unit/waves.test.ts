@@ -1,10 +1,9 @@
 import * as assert from "node:assert/strict";
 import fc from "fast-check";
-import { InventoryError, formatPath } from "../../lib/inventory/errors";
 import { rolloutOrder } from "../../lib/inventory/order";
 import { planHosts, planRolloutWaves } from "../../lib/inventory/plan";
 import { disruptionGroup, planWaves, type WaveHost } from "../../lib/inventory/waves";
-import { inlineInventory, loginKey, memoryIo, smallInventory } from "./helpers/fixtures";
+import { inlineInventory, loginKey, memoryIo, smallInventory, refusalsOf } from "./helpers/fixtures";
 
 const cp = (name: string): WaveHost => ({ name, role: "control-plane" });
 const w = (name: string, domain?: string): WaveHost => ({ name, role: "worker", ...(domain === undefined ? {} : { domain }) });
@@ -108,15 +107,7 @@ function zoned(edit: (inv: Inv) => void = () => {}): Inv {
   return inv;
 }
 
-function issuesOf(inv: unknown): Map<string, string> {
-  try {
-    inlineInventory(inv);
-  } catch (error) {
-    if (!(error instanceof InventoryError)) throw error;
-    return new Map(error.issues.map((i) => [formatPath(i.path), i.message]));
-  }
-  assert.fail("the inventory loaded, but it should have been rejected");
-}
+const issuesOf = refusalsOf;
 
 describe("rollout waves: the inventory's rollout section", () => {
   it("defaults to one host at a time without failure domains or hooks", () => {

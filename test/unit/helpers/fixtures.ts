@@ -2,9 +2,11 @@
  * Test inputs: an in-memory project folder, a login key generated per run (no private key is
  * ever committed), and the example inventories.
  */
+import * as assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { formatPath, InventoryError } from "../../../lib/inventory/errors";
 import { loadInventory, type InventoryInput } from "../../../lib/inventory/load";
 import type { PlanIo } from "../../../lib/inventory/plan";
 import type { Inventory } from "../../../lib/inventory/types";
@@ -68,6 +70,20 @@ export function repoIo(): PlanIo {
 }
 
 /** Loads an inventory given as a plain object (the stack config form). */
+/**
+ * What a refused inventory was refused for: each issue's subject (its path when it names none)
+ * and message. Fails the test when the inventory loads.
+ */
+export function refusalsOf(inventory: unknown, extra: Partial<InventoryInput> = {}, files: Record<string, string> = {}): Map<string, string> {
+  try {
+    inlineInventory(inventory, extra, files);
+  } catch (error) {
+    if (!(error instanceof InventoryError)) throw error;
+    return new Map(error.issues.map((i) => [i.subject ?? formatPath(i.path), i.message]));
+  }
+  assert.fail("the inventory loaded, but it should have been rejected");
+}
+
 export function inlineInventory(inventory: unknown, extra: Partial<InventoryInput> = {}, files: Record<string, string> = {}): Inventory {
   return loadInventory({ inventory, projectDir: "/project", ...extra }, memoryIo("/project", files));
 }
