@@ -20,7 +20,8 @@
 # binary is 167 MB; with nothing to do it takes about a second (README.md,
 # "The Kubernetes provider plugin here").
 # Needs: go >= 1.26, node_modules installed (npm ci), and the Pulumi CLI
-# (scripts/install-pulumi.sh).
+# (scripts/install-pulumi.sh) to install the plugin. With --build-only it only
+# builds the binary and needs no CLI.
 set -euo pipefail
 
 # shellcheck source=scripts/env.sh
@@ -36,8 +37,14 @@ main_dir="$module_dir/cmd/pulumi-resource-kubernetes"
 say() { echo "install-kubernetes-provider: $*"; }
 fail() { echo "install-kubernetes-provider: $*" >&2; exit 1; }
 
+build_only=false
+case "${1:-}" in
+  "") ;;
+  --build-only) build_only=true ;;
+  *) fail "unknown argument '$1'; the only option is --build-only" ;;
+esac
+
 command -v go >/dev/null || fail "go is not on PATH; install Go >= 1.26 first"
-command -v pulumi >/dev/null || fail "pulumi is not on PATH; run scripts/install-pulumi.sh first"
 
 # --- the places that pin the release must agree -------------------------------
 pinned_npm="$(node -p 'require(process.argv[1]).dependencies["@pulumi/kubernetes"]' "$FLEET_ROOT/package.json")"
@@ -81,6 +88,8 @@ else
 fi
 
 # --- install as a Pulumi plugin ------------------------------------------------------
+$build_only && exit 0
+command -v pulumi >/dev/null || fail "pulumi is not on PATH; run scripts/install-pulumi.sh first"
 installed="$PULUMI_HOME/plugins/resource-kubernetes-v$version/pulumi-resource-kubernetes"
 if [ -f "$installed" ] && cmp -s "$installed" "$bin/pulumi-resource-kubernetes"; then
   say "plugin resource kubernetes v$version already installed in $PULUMI_HOME"
