@@ -163,6 +163,7 @@ run_all() {
 
 if [ "$#" -eq 0 ]; then
   run_all
+  say "done; run 'source scripts/env.sh' to put pulumi, actionlint, kubectl and etcd on PATH"
 else
   for step in "$@"; do
     case "$step" in
@@ -172,6 +173,5 @@ else
       *) fail "unknown step '$step'; the steps are: system, kube, pulumi (none: all three)" ;;
     esac
   done
+  say "done: $*"
 fi
-
-say "done; run 'source scripts/env.sh' to put pulumi, actionlint, kubectl and etcd on PATH"
