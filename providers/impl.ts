@@ -19,7 +19,7 @@ import { clusterFor } from "./kubeClient";
 import { engineWatch } from "./engineWatch";
 import { type DisruptionBudget, type HostSpec, renderedFileNames } from "../lib/rollout/spec";
 import { changedInputs, type HostProps, QUIET_INPUTS, specOf } from "./props";
-import { diffHost, driftOf, failedRolloutProps, type LiveRead, RecordedFailure, withLiveFiles } from "./state";
+import { channelNotSet, diffHost, driftOf, failedRolloutProps, type LiveRead, RecordedFailure, withLiveFiles } from "./state";
 
 /**
  * Errors raised before the rollout changed anything, so the recorded state stays as it was:
@@ -58,7 +58,8 @@ async function rollout(news: HostProps, olds: HostProps | undefined): Promise<Ho
   } catch (error) {
     // Nobody is left to record a stopped rollout's state; the next run reads the host anyway.
     if (touchedNothing(error, connector) || isInterrupted(error) || !(error instanceof Error)) throw error;
-    throw await recordFailure(error, news, olds, previous, connector);
+    const recorded = error instanceof RolloutError && error.step === "channel" ? channelNotSet(news, olds) : news;
+    throw await recordFailure(error, recorded, olds, previous, connector);
   }
   const pinnedHostKey = tofuPin(spec, connector, olds?.pinnedHostKey);
   const outs: HostProps = { ...spec, ...outputs, rolledOutSystem: outputs.systemPath, pinnedHostKey, readError: "" };

@@ -27,6 +27,7 @@ export function specOf(props: HostProps): HostSpec {
 export const ROLLOUT_INPUTS = [
   "files",
   "staged",
+  "channel",
   "secretFiles",
   "action",
   "rebootPolicy",

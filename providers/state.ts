@@ -109,3 +109,13 @@ export class RecordedFailure extends Error {
     this.reasons = [cause.message];
   }
 }
+
+/**
+ * The properties to record when only the channel step failed: the host runs its new system, but
+ * its channel is still the one recorded before, so the state keeps that one and the next run's
+ * diff sets it again.
+ */
+export function channelNotSet(news: HostProps, olds: Partial<HostProps> | undefined): HostProps {
+  const { channel: _wanted, ...rest } = news;
+  return olds?.channel ? { ...rest, channel: olds.channel } : rest;
+}

@@ -15,6 +15,20 @@ export function checkInventory(inv: ParsedInventory, issues: IssueList): void {
   checkRebuild(inv, issues);
   checkFailureDomains(inv, issues);
   checkCommands(inv, issues);
+  checkChannels(inv, issues);
+}
+
+/** An upgrade token asks for a fresh fetch of a pinned channel; without one it would do nothing. */
+function checkChannels(inv: ParsedInventory, issues: IssueList): void {
+  const unpinned = (h: ParsedHost) => (h.nix.channel ?? inv.nix.channel) === undefined;
+  const fix = "set nix.channel (e.g. nixos-24.11) next to the upgrade token, or remove the token";
+  inv.hosts.forEach((h, i) => {
+    if (h.nix.upgradeToken !== undefined && unpinned(h)) issues.add(["hosts", i, "nix", "upgradeToken"], `${h.name} has no channel to upgrade: ${fix}`);
+  });
+  const fleetWide = inv.hosts.filter((h) => h.nix.upgradeToken === undefined && unpinned(h));
+  if (inv.nix.upgradeToken !== undefined && fleetWide.length > 0) {
+    issues.add(["nix", "upgradeToken"], `${fleetWide.map((h) => h.name).join(", ")} ${fleetWide.length === 1 ? "has" : "have"} no channel to upgrade: ${fix}`);
+  }
 }
 
 /**

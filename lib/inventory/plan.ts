@@ -11,7 +11,7 @@ import { IssueList, unreadableFile } from "./errors";
 import { publicKeyProblem } from "./formats";
 import { publicKeyOf, withKey } from "./loginKey";
 import { rolloutOrder } from "./order";
-import { drainPolicyOf, hostNixData, modulePathsOf, nodeNameOf, sshPort, sshUser, timeoutsOf, waveHostOf } from "./resolve";
+import { channelOf, drainPolicyOf, hostNixData, modulePathsOf, nodeNameOf, sshPort, sshUser, timeoutsOf, waveHostOf } from "./resolve";
 import type { Inventory, InventoryHost, InventoryIo } from "./types";
 import { disruptionGroup, planWaves } from "./waves";
 
@@ -151,6 +151,7 @@ function specOf(inv: Inventory, host: InventoryHost, inputs: Inputs): HostSpec {
   const files = renderHostFiles({ data: hostNixData(inv, host, authorizedKeys), staticModules: inputs.staticModules, userModules: modules });
   const hostKey = host.hostKey === undefined ? "" : host.hostKey.trim().split(/\s+/).slice(0, 2).join(" ");
   const k8s = inv.kubernetes.enabled;
+  const channel = channelOf(inv, host);
   return {
     name: host.name,
     address: host.address,
@@ -160,6 +161,7 @@ function specOf(inv: Inventory, host: InventoryHost, inputs: Inputs): HostSpec {
     trustOnFirstUse: hostKey === "" && (host.ssh.trustOnFirstUse ?? inv.ssh.trustOnFirstUse),
     sshPrivateKey: inputs.sshPrivateKey,
     files,
+    ...(channel !== undefined ? { channel } : {}),
     secretFiles: inputs.k3sToken !== undefined ? { [K3S_TOKEN_PATH]: inputs.k3sToken } : {},
     action: inv.rebuild.action,
     rebootPolicy: inv.rebuild.rebootPolicy,

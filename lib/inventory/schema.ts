@@ -5,6 +5,7 @@
  */
 import * as path from "node:path";
 import { z } from "zod";
+import { channelRefProblem } from "../nixos/channel";
 import { PATH_LITERAL_SAFE } from "../render/render";
 import { HOST_ROLES, REBOOT_POLICIES, REBUILD_ACTIONS, type Timeouts } from "../rollout/spec";
 import * as D from "./defaults";
@@ -44,6 +45,12 @@ const userName = matching(USER_NAME, "a user name");
 const secretName = matching(SECRET_NAME, "a secret name (letters, digits, '_' and '-', starting with a letter)");
 const namespace = matching(K8S_LABEL_NAME, "a Kubernetes namespace name");
 const nodeName = checkedText((s) => (isK8sSubdomain(s) ? undefined : `${q(s)} is not a Kubernetes Node name (lower-case DNS subdomain)`));
+const channel = checkedText((s) => {
+  const p = channelRefProblem(s);
+  return p === undefined ? undefined : `${q(s)} ${p}`;
+});
+/** Any text; a change of it asks for a fresh fetch of the channel (an upgrade on the same channel). */
+const upgradeToken = nonEmpty;
 const stateVersion = matching(/^[0-9]{2}\.[0-9]{2}$/, 'a NixOS release like "24.05" (quote it in YAML: 24.10 unquoted reads as 24.1)');
 
 const hostKey = checkedText((s) => {
@@ -212,7 +219,7 @@ const bootstrapSchema = strict({
 });
 
 /**
- * One host. Its ssh, network, nix.stateVersion and timeouts values replace the fleet-wide ones
+ * One host. Its ssh, network, nix.stateVersion, nix.channel, nix.upgradeToken and timeouts values replace the fleet-wide ones
  * field by field; nix.imports and k3s.extraFlags add to them; nix.settings merge into them.
  */
 const hostSchema = strict({
@@ -237,6 +244,8 @@ const hostSchema = strict({
   }).prefault({}),
   nix: strict({
     stateVersion: stateVersion.optional(),
+    channel: channel.optional(),
+    upgradeToken: upgradeToken.optional(),
     imports: z.array(modulePath).default([]),
     settings: nixSettingsSchema(),
   }).prefault({}),
@@ -295,6 +304,10 @@ export const inventorySchema = strict({
   }).prefault({}),
   nix: strict({
     stateVersion: stateVersion.default(D.NIX_DEFAULTS.stateVersion),
+    /** The NixOS channel every host is built from (a name such as nixos-24.11, or a URL); absent: each host's own. */
+    channel: channel.optional(),
+    /** Change it to fetch the channel afresh and upgrade on the same channel. */
+    upgradeToken: upgradeToken.optional(),
     imports: z.array(modulePath).default([]),
     settings: nixSettingsSchema(),
   }).prefault({}),

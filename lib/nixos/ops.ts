@@ -6,6 +6,7 @@
  * (test/fakes/nixos.ts) and production with SSH (sshOps.ts).
  */
 import type { Host } from "../host/host";
+import type { ChannelPin } from "./channel";
 import type { Goal } from "./goal";
 import type { Guard, GuardOutcome } from "./guard";
 
@@ -62,9 +63,15 @@ export interface NixosOps {
    * connection drops, which rejects with a HostConnectionError: `attach` then follows the build
    * already running instead of starting another. With `staged`, builds the configuration
    * staged in that folder instead (`-I nixos-config=<staged>/configuration.nix`), whose
-   * ./result then keeps it from garbage collection.
+   * ./result then keeps it from garbage collection. With `channel`, builds against that channel,
+   * fetched into the store (channel.ts), without changing the host's own channels.
    */
-  build(timeoutMs: number, attach?: boolean, staged?: string): Promise<BootFacts>;
+  build(timeoutMs: number, attach?: boolean, staged?: string, channel?: ChannelPin): Promise<BootFacts>;
+  /**
+   * Sets the host's `nixos` channel to `pin` (nix-channel --add, --update) unless it is set
+   * already; says whether it changed it and what it was. A failed update puts the old URL back.
+   */
+  setChannel(pin: ChannelPin): Promise<{ changed: false } | { changed: true; previous: string }>;
   /**
    * Stages `files` in the staging folder `dir` (lib/nixos/staging.ts) over a copy of /etc/nixos,
    * which keeps the host's own files (hardware-configuration.nix) beside them. /etc/nixos is not touched.

@@ -20,6 +20,7 @@ import { shellQuote } from "../host/quote";
 import { RolloutError } from "../rollout/errors";
 import { ETC_NIXOS, FLEET_STATE_DIR, readFiles, run, writeFilesAtomically } from "../rollout/remote";
 import type { Session } from "../rollout/session";
+import { type ChannelPin, channelBuildScript, channelName, channelTarball, parseSetChannel, setChannelScript } from "./channel";
 import type { Goal } from "./goal";
 import { armScript, disarmScript, parseDisarm } from "./guard";
 import type { BootFacts, LiveFiles, NixosOps, SystemdState, SystemState } from "./ops";
@@ -68,17 +69,25 @@ export function sshOps(session: Session): NixosOps {
       guard(async () => {
         if (Object.keys(files).length > 0) await writeFilesAtomically(await host(), "", relative(files), { fileMode: "0600", umask: "077" }, step);
       }),
-    build: (timeoutMs, attach = false, staged?: string): Promise<BootFacts> =>
+    build: (timeoutMs, attach = false, staged?: string, channel?: ChannelPin): Promise<BootFacts> =>
       guard(async () => {
         const deadline = Date.now() + timeoutMs;
         const dir = staged ?? BUILD_DIR;
-        if (!attach) await run(await host(), "build", startBuildScript(staged), { what: `starting \`${buildCommand(staged)}\` as ${BUILD_UNIT} failed` });
-        await followBuild(session, deadline, timeoutMs, buildCommand(staged));
+        const command = buildCommand(staged, channel);
+        if (!attach) await run(await host(), "build", startBuildScript(staged, channel), { what: `starting \`${command}\` as ${BUILD_UNIT} failed` });
+        await followBuild(session, deadline, timeoutMs, command);
         const facts = await readBootFacts(await host(), `${dir}/result`);
         if (!facts.system.startsWith("/nix/store/")) {
-          throw new RolloutError(session.name, "build", `${buildCommand(staged)} left no system at ${dir}/result`, `run \`cd ${dir} && ${buildCommand(staged)}\` on the host by hand and look at its output.`);
+          throw new RolloutError(session.name, "build", `${command} left no system at ${dir}/result`, `run \`cd ${dir} && ${command}\` on the host by hand and look at its output.`);
         }
         return facts;
+      }),
+    setChannel: (pin) =>
+      guard(async () => {
+        const { stdout } = await run(await host(), "channel", setChannelScript(pin), {
+          what: `setting the nixos channel to ${pin.url} (nix-channel --add, nix-channel --update nixos) failed; the channel was put back as it was`,
+        });
+        return parseSetChannel(stdout);
       }),
     stage: (dir, files) =>
       guard(async () => {
@@ -156,9 +165,16 @@ export function sshOps(session: Session): NixosOps {
   };
 }
 
-/** The command the build unit runs: NixOS's own, pointed at the staged configuration when there is one. */
-function buildCommand(staged?: string): string {
-  return staged ? `nixos-rebuild build -I nixos-config=${staged}/configuration.nix` : "nixos-rebuild build";
+/** The arguments that point nixos-rebuild at the staged configuration, if there is one. */
+function configArgs(staged?: string): string[] {
+  return staged ? ["-I", `nixos-config=${staged}/configuration.nix`] : [];
+}
+
+/** What the build unit runs, as messages name it: NixOS's own build, from the pinned channel when there is one. */
+function buildCommand(staged?: string, channel?: ChannelPin): string {
+  const nixpkgs = channel ? ["-I", `nixpkgs=<${channelName(channel.url)}, fetched>`] : [];
+  const build = ["nixos-rebuild", "build", ...nixpkgs, ...configArgs(staged)].join(" ");
+  return channel ? `nix-prefetch-url --unpack ${channelTarball(channel.url)} && ${build}` : build;
 }
 
 /**
@@ -167,9 +183,10 @@ function buildCommand(staged?: string): string {
  * a service does not inherit, and stays loaded after it exits so that its result can be read.
  * It runs in the folder whose ./result is to keep the system: the staging folder, or BUILD_DIR.
  */
-function startBuildScript(staged?: string): string {
+function startBuildScript(staged?: string, channel?: ChannelPin): string {
   const dir = staged ?? BUILD_DIR;
   const args = staged ? ` -I ${shellQuote(`nixos-config=${staged}/configuration.nix`)}` : "";
+  const command = channel ? `sh -c ${shellQuote(channelBuildScript(channel, configArgs(staged)))}` : `nixos-rebuild build${args}`;
   return [
     "set -e",
     `mkdir -p ${shellQuote(dir)}`,
@@ -177,7 +194,7 @@ function startBuildScript(staged?: string): string {
     `systemctl reset-failed ${BUILD_UNIT} >/dev/null 2>&1 || true`,
     'nix_path=""',
     'if [ -n "${NIX_PATH:-}" ]; then nix_path="--setenv=NIX_PATH"; fi',
-    `systemd-run --quiet --unit=${BUILD_UNIT} --property=RemainAfterExit=yes --working-directory=${shellQuote(dir)} --setenv=PATH $nix_path -- nixos-rebuild build${args}`,
+    `systemd-run --quiet --unit=${BUILD_UNIT} --property=RemainAfterExit=yes --working-directory=${shellQuote(dir)} --setenv=PATH $nix_path -- ${command}`,
   ].join("\n");
 }
 

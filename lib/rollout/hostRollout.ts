@@ -29,6 +29,7 @@ import { checkpoint } from "./interrupt";
 import { waitForGates } from "./health";
 import { type HostOutputs, outputsOf } from "./outputs";
 import { checkHealthyBefore } from "./preflight";
+import { pinChannel } from "./pinChannel";
 import type { Progress } from "./progress";
 import { rebootAndWait } from "./reboot";
 import { type Landed, restoreLanded, rollBackAfter } from "./rollback";
@@ -190,6 +191,7 @@ async function rollOutChecked(spec: HostSpec, previous: Previous, ops: NixosOps,
   // A cordon an earlier rollout left (it stopped before uncordoning) is lifted once the host is
   // healthy, even when this run did not reboot; an operator's cordon stays.
   if (deps.cluster && node && !decision.reboot) await releaseCordon(deps.cluster, { host: spec.name, node, progress: p });
+  await pinChannel(spec, ops, p);
   // Gates only read the host, so its systems are as last read: after the reboot, or the activation.
   return outputsOf(after, { rebooted: decision.reboot, at: booted?.at, reason: decision.reason });
 }
@@ -245,7 +247,7 @@ async function build(spec: HostSpec, ops: NixosOps, landed: Landed, p: Progress)
   let failure: RolloutError | undefined;
   for (let attempt = 1; attempt <= 2; attempt++) {
     try {
-      return await ops.build(Math.max(1, deadline - Date.now()), attempt > 1);
+      return await ops.build(Math.max(1, deadline - Date.now()), attempt > 1, undefined, spec.channel);
     } catch (error) {
       if (error instanceof HostConnectionError && attempt === 1) {
         p(`${spec.name}: connection dropped during nixos-rebuild; reconnecting to follow the build, which goes on on the host`);

@@ -3,6 +3,7 @@
  * applied and the Nix files already rendered. This is the NixosHost resource's input shape.
  */
 
+import type { ChannelPin } from "../nixos/channel";
 import { GOALS, type Goal } from "../nixos/goal";
 
 /** How the new system is applied: the goal of its activation (lib/nixos/goal.ts has its predicates). */
@@ -116,6 +117,8 @@ export interface BuildSpec extends HostAccess {
   readonly files: Readonly<Record<string, string>>;
   /** The staging folder of these files (stagingDirFor). */
   readonly stagingDir: string;
+  /** The channel the system is built from; absent: the host's own `nixos` channel. */
+  readonly channel?: ChannelPin;
   readonly timeouts: Timeouts;
 }
 
@@ -139,6 +142,8 @@ export interface HostSpec {
   readonly files: Readonly<Record<string, string>>;
   /** A system built ahead (NixosBuild): the activation lands and activates it instead of building. */
   readonly staged?: StagedBuild;
+  /** The channel the host is pinned to: its system is built from it, and its `nixos` channel set to it once healthy. */
+  readonly channel?: ChannelPin;
   /** Secret: absolute path on the host (outside the Nix store) → contents, written mode 0600. */
   readonly secretFiles: Readonly<Record<string, string>>;
   readonly action: RebuildAction;

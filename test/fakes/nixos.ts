@@ -12,6 +12,7 @@
  */
 import type { ExecResult, Host } from "../../lib/host/host";
 import { HostConnectionError } from "../../lib/host/host";
+import type { ChannelPin } from "../../lib/nixos/channel";
 import { activatesNow, setsBootDefault, type Goal } from "../../lib/nixos/goal";
 import type { Guard, GuardOutcome } from "../../lib/nixos/guard";
 import type { Clock } from "../../lib/rollout/wait";
@@ -38,6 +39,8 @@ export interface FakeFaults {
   dropDuringBuild?: boolean;
   /** nix-env --set fails. */
   setProfile?: boolean;
+  /** nix-channel --update fails with this output (the channel list is put back, as the real script does). */
+  setChannel?: string;
   /** Systems whose activation (switch, test) has a unit that fails: exit 4, as NixOS does. */
   activationFails: Set<string>;
   /** Systems that come up degraded (a unit fails at boot or activation). */
@@ -226,9 +229,9 @@ export class FakeNixos implements NixosOps {
     return this.store.get(system);
   }
 
-  async build(_timeoutMs: number, attach = false, staged?: string): Promise<BootFacts> {
+  async build(_timeoutMs: number, attach = false, staged?: string, channel?: ChannelPin): Promise<BootFacts> {
     this.mustBeUp();
-    this.log.push(`${attach ? "attach to build" : "build"}${staged ? ` ${staged}` : ""}`);
+    this.log.push(`${attach ? "attach to build" : "build"}${staged ? ` ${staged}` : ""}${channel ? ` from ${channel.url}` : ""}`);
     if (this.faults.dropDuringBuild) {
       // The build goes on on the host; only the connection that followed it is gone.
       this.faults.dropDuringBuild = false;
@@ -240,6 +243,21 @@ export class FakeNixos implements NixosOps {
     }
     this.store.set(this.nextBuild.system, this.nextBuild);
     return this.nextBuild;
+  }
+
+  /** The host's `nixos` channel URL ("" when none) and the upgrade token it was last set with. */
+  channel = { url: "", token: "" };
+
+  async setChannel(pin: ChannelPin): Promise<{ changed: false } | { changed: true; previous: string }> {
+    this.mustBeUp();
+    if (this.channel.url === pin.url && this.channel.token === pin.upgradeToken) return { changed: false };
+    this.log.push(`set-channel ${pin.url}`);
+    if (this.faults.setChannel !== undefined) {
+      throw new RolloutError(this.name, "channel", "setting the nixos channel failed", undefined, { command: "nix-channel --update nixos", exitCode: 1, output: this.faults.setChannel });
+    }
+    const previous = this.channel.url || "none";
+    this.channel = { url: pin.url, token: pin.upgradeToken };
+    return { changed: true, previous };
   }
 
   async setProfile(system: string): Promise<number> {

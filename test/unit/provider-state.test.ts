@@ -4,7 +4,7 @@ import { RolloutError } from "../../lib/rollout/errors";
 import { claimNode, removeHost } from "../../lib/rollout/inspect";
 import type { HostOutputs } from "../../lib/rollout/outputs";
 import { type HostProps, specOf } from "../../providers/props";
-import { changedKeys, diffHost, driftOf, failedRolloutProps, RecordedFailure, withLiveFiles } from "../../providers/state";
+import { changedKeys, channelNotSet, diffHost, driftOf, failedRolloutProps, RecordedFailure, withLiveFiles } from "../../providers/state";
 import { fileHashes, stagingDirFor } from "../../lib/nixos/staging";
 import { FakeCluster } from "../fakes/cluster";
 import { testSpec } from "../fakes/specs";
@@ -95,6 +95,18 @@ describe("NixosHost state after a failed rollout", () => {
     assert.deepEqual(props.files, { "configuration.nix": "old\n" });
     assert.equal(diffHost(props, { ...news, files: { "configuration.nix": "old\n" } }).changes, true);
     for (const [k, v] of Object.entries(props)) assert.notEqual(v, undefined, `${k} is undefined`);
+  });
+
+  it("keeps the recorded channel when only setting the host's channel failed, so the next run sets it", () => {
+    const pinned = (url: string) => ({ url, upgradeToken: "" });
+    const olds = recorded(S0, { channel: pinned("https://nixos.org/channels/nixos-24.05") });
+    const wanted = { ...news, channel: pinned("https://nixos.org/channels/nixos-24.11") } as HostProps;
+    // The host runs the same system as before (the channel had nothing new), so only the channel can tell.
+    const props = failedRolloutProps(channelNotSet(wanted, olds), olds, { kind: "read", files: news.files, outputs: outputs(S0, 2) }, "");
+    assert.deepEqual(changedKeys(props, wanted), ["channel"]);
+    const firstPin = failedRolloutProps(channelNotSet(wanted, recorded(S0)), recorded(S0), { kind: "read", files: news.files, outputs: outputs(S0, 2) }, "");
+    assert.equal("channel" in firstPin, false, "a channel never set is not recorded");
+    assert.deepEqual(changedKeys(firstPin, wanted), ["channel"]);
   });
 
   it("records a failed create with no finished rollout", () => {
