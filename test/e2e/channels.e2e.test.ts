@@ -66,9 +66,15 @@ describe("pulumi CLI end to end: moving the fleet to another channel", function 
     await stack.ok(["config", "set", "--path", "fleet:inventory.nix.channel", "nixos-24.11"]);
     const since = Date.now();
     const r = await stack.ok(["preview", "--diff"]);
+    // One block per resource: its header line ("~ …:NixosBuild: (update)") up to the next header.
+    const blocks = r.stdout.split(/\n(?=\s+[~+-]? ?[\w-]+:[^\n]*: \((?:update|create|same|delete|replace)\))/);
+    const block = (type: string, name: string) => blocks.find((b) => b.includes(`${type}::${name}]`)) ?? "";
     for (const name of HOSTS) {
-      assert.match(r.stdout, new RegExp(`NixosBuild: \\(update\\)\\s+\\[urn=\\S+NixosBuild::${name}\\][^]*?\\+ channel\\s*:[^]*?url\\s*: "${NEW}"`), `${name}'s build does not show the channel:\n${r.stdout}`);
-      assert.match(r.stdout, new RegExp(`NixosHost: \\(update\\)\\s+\\[urn=\\S+NixosHost::${name}\\][^]*?\\+ channel`), `${name}'s rollout does not show the channel`);
+      for (const type of ["NixosBuild", "NixosHost"]) {
+        const b = block(type, name);
+        assert.match(b, new RegExp(`${type}: \\(update\\)`), `${name}'s ${type} is not updated:\n${r.stdout}`);
+        assert.match(b, new RegExp(`\\+ channel\\s*: \\{\\s*\\+ upgradeToken: ""\\s*\\+ url\\s*: "${NEW}"`), `${name}'s ${type} does not show the channel:\n${b}`);
+      }
     }
     assert.deepEqual(events(since).filter((e) => e.kind !== "ssh-session"), [], "preview touched a host");
   });
