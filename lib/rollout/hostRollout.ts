@@ -27,6 +27,7 @@ import { cordonAndDrain, drainOptionsOf } from "./drain";
 import { inStep, RolloutError } from "./errors";
 import { checkpoint } from "./interrupt";
 import { waitForGates } from "./health";
+import { changeLines, readChanges } from "./changes";
 import { type HostOutputs, outputsOf } from "./outputs";
 import { checkHealthyBefore } from "./preflight";
 import type { Progress } from "./progress";
@@ -191,7 +192,9 @@ async function rollOutChecked(spec: HostSpec, previous: Previous, ops: NixosOps,
   // healthy, even when this run did not reboot; an operator's cordon stays.
   if (deps.cluster && node && !decision.reboot) await releaseCordon(deps.cluster, { host: spec.name, node, progress: p });
   // Gates only read the host, so its systems are as last read: after the reboot, or the activation.
-  return outputsOf(after, { rebooted: decision.reboot, at: booted?.at, reason: decision.reason });
+  const changes = await readChanges(ops, before, after);
+  for (const line of changeLines(spec.name, changes)) p(line);
+  return outputsOf(after, { rebooted: decision.reboot, at: booted?.at, reason: decision.reason }, changes);
 }
 
 /** Restores the node's cordon after a failure before any change; the clause says where it was left. */
