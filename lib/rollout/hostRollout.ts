@@ -14,6 +14,8 @@
  *              and disarms the guard; a host it cannot reach returns by itself, then rolls back
  *   reboot     into the new boot default, then settle and kubelet Ready; a failure rolls back
  *   gates      health gates; a failure rolls back when the host changed
+ *   report     what changed between the system run before and after (changes.ts); reading it
+ *              never fails the rollout
  */
 import type { Cluster } from "../cluster/cluster";
 import { HostConnectionError } from "../host/host";
