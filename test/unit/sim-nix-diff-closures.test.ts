@@ -8,7 +8,7 @@ import { parseClosureDiff } from "../../lib/nixos/closureDiff";
 import { closureOf, type ClosurePath } from "../../sim/hosttools/closure";
 import { diffClosures, drvName } from "../../sim/hosttools/diff-closures";
 import type { EvalResult } from "../../sim/hosttools/evaluate";
-import { enabledFeatures, nix, NIX_COMMAND_DISABLED, type NixContext } from "../../sim/hosttools/nix";
+import { enabledFeatures, hostStorePath, nix, NIX_COMMAND_DISABLED, type NixContext } from "../../sim/hosttools/nix";
 import { planSystem } from "../../sim/hosttools/plan";
 
 function evalResult(o: { version?: string; kernel?: string; packages?: string[] } = {}): EvalResult {
@@ -128,6 +128,8 @@ describe("simulated nix: the nix-command feature", () => {
     const missing = io();
     assert.equal(nix([...on, "/nix/store/a", "/nix/store/zzz"], missing.io, ctx()), 1);
     assert.match(missing.err.join(""), /no closure for \/nix\/store\/zzz/);
+    assert.throws(() => hostStorePath("/nonexistent/system"), /^Error: error: getting status of '\/nonexistent\/system': No such file or directory$/);
+    assert.throws(() => hostStorePath("/tmp"), /^Error: error: path '\/tmp' is not in the Nix store$/);
     assert.equal(nix(["eval", "--expr", "1"], io().io, ctx()), "forward");
     assert.equal(nix(["store", "gc"], io().io, ctx()), "forward");
   });
