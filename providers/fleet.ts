@@ -11,6 +11,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Waves } from "../lib/inventory/waves";
 import { fileHashes, stagingDirFor } from "../lib/nixos/staging";
+import type { ChangeReport } from "../lib/rollout/changes";
 import type { HostSpec } from "../lib/rollout/spec";
 import { NixosBuild } from "./nixosBuild";
 import { NixosHost } from "./nixosHost";
@@ -25,6 +26,8 @@ export interface HostExport {
   readonly rebootedAt: pulumi.Output<string>;
   readonly rebootReason: pulumi.Output<string>;
   readonly pendingReboot: pulumi.Output<boolean>;
+  /** What the last rollout changed (lib/rollout/changes.ts). */
+  readonly changes: pulumi.Output<ChangeReport>;
 }
 
 /**
@@ -139,6 +142,7 @@ export function hostExports(hosts: readonly NixosHost[], waves: Waves): Record<s
       rebootedAt: h.rebootedAt,
       rebootReason: h.rebootReason,
       pendingReboot: h.pendingReboot,
+      changes: h.changes,
     };
   });
   return out;

@@ -7,6 +7,7 @@
  */
 import type { Host } from "../host/host";
 import type { ChannelPin } from "./channel";
+import type { ParsedClosureDiff } from "./closureDiff";
 import type { Goal } from "./goal";
 import type { Guard, GuardOutcome } from "./guard";
 
@@ -42,6 +43,21 @@ export type LiveFiles = Record<string, string | null>;
 export interface SystemdState {
   readonly state: string;
   readonly failedUnits: string;
+}
+
+/** `nix store diff-closures` between two systems, or why it could not be read. */
+export type ClosureDiff = ({ readonly kind: "read" } & ParsedClosureDiff) | { readonly kind: "unreadable"; readonly reason: string };
+
+/** Whether the closure diff was read. */
+export function isDiffRead(d: ClosureDiff): d is Extract<ClosureDiff, { kind: "read" }> {
+  return d.kind === "read";
+}
+
+/** Two systems side by side: their NixOS versions (`<system>/nixos-version`, "" when absent) and the diff of their closures. */
+export interface SystemComparison {
+  readonly fromVersion: string;
+  readonly toVersion: string;
+  readonly diff: ClosureDiff;
 }
 
 /** NixOS operations on one host. Failures reject with a RolloutError naming the step and command. */
@@ -94,6 +110,12 @@ export interface NixosOps {
    * confirmation that the host can still be reached. Says whether the guard had already fired.
    */
   disarmGuard(): Promise<GuardOutcome>;
+  /**
+   * Compares the system `from` with `to`: their NixOS versions and what `nix store
+   * diff-closures` says changed. A diff that cannot be read (no `nix store` in an old Nix, no
+   * `nix` at all) is a ClosureDiff of kind "unreadable", not a rejection.
+   */
+  compareSystems(from: string, to: string): Promise<SystemComparison>;
   /** The kernel's boot id. */
   readBootId(timeoutMs: number): Promise<string>;
   /** Asks the host to reboot (`systemctl reboot`) and drops the connection. */

@@ -21,9 +21,10 @@ import { RolloutError } from "../rollout/errors";
 import { ETC_NIXOS, FLEET_STATE_DIR, readFiles, run, writeFilesAtomically } from "../rollout/remote";
 import type { Session } from "../rollout/session";
 import { type ChannelPin, channelBuildScript, channelName, channelTarball, parseSetChannel, setChannelScript } from "./channel";
+import { compareScript, comparisonOf } from "./compare";
 import type { Goal } from "./goal";
 import { armScript, disarmScript, parseDisarm } from "./guard";
-import type { BootFacts, LiveFiles, NixosOps, SystemdState, SystemState } from "./ops";
+import type { BootFacts, LiveFiles, NixosOps, SystemComparison, SystemdState, SystemState } from "./ops";
 import { isStagingDir, STAGING_ROOT } from "./staging";
 import { readBootFacts, readSystemState, SYSTEM_PROFILE } from "./systems";
 
@@ -31,6 +32,8 @@ import { readBootFacts, readSystemState, SYSTEM_PROFILE } from "./systems";
 export const BUILD_DIR = `${FLEET_STATE_DIR}/build`;
 /** The transient service the build runs in. The host lock makes it one build per host at a time. */
 export const BUILD_UNIT = "nixos-fleet-build.service";
+/** How long reading two systems' closures may take (diff-closures walks both closures). */
+const COMPARE_TIMEOUT_MS = 60_000;
 /** How often a running build is looked at. */
 const BUILD_POLL_MS = 500;
 
@@ -130,6 +133,8 @@ export function sshOps(session: Session): NixosOps {
       }),
     disarmGuard: () =>
       guard(async () => parseDisarm((await run(await host(), "confirm", disarmScript(), { what: "confirming the new configuration (disarming its guard) failed" })).stdout)),
+    compareSystems: (from, to): Promise<SystemComparison> =>
+      guard(async () => comparisonOf(from, to, await (await host()).exec(compareScript(from, to), { timeoutMs: COMPARE_TIMEOUT_MS }))),
     readBootId: (timeoutMs) =>
       guard(async () => (await run(await host(), "boot", "cat /proc/sys/kernel/random/boot_id", { timeoutMs })).stdout.trim()),
     reboot: async () => {

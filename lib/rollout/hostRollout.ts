@@ -14,6 +14,8 @@
  *              and disarms the guard; a host it cannot reach returns by itself, then rolls back
  *   reboot     into the new boot default, then settle and kubelet Ready; a failure rolls back
  *   gates      health gates; a failure rolls back when the host changed
+ *   report     what changed between the system run before and after (changes.ts); reading it
+ *              never fails the rollout
  */
 import type { Cluster } from "../cluster/cluster";
 import { HostConnectionError } from "../host/host";
@@ -27,6 +29,7 @@ import { cordonAndDrain, drainOptionsOf } from "./drain";
 import { inStep, RolloutError } from "./errors";
 import { checkpoint } from "./interrupt";
 import { waitForGates } from "./health";
+import { changeLines, readChanges } from "./changes";
 import { type HostOutputs, outputsOf } from "./outputs";
 import { checkHealthyBefore } from "./preflight";
 import { pinChannel } from "./pinChannel";
@@ -193,7 +196,9 @@ async function rollOutChecked(spec: HostSpec, previous: Previous, ops: NixosOps,
   if (deps.cluster && node && !decision.reboot) await releaseCordon(deps.cluster, { host: spec.name, node, progress: p });
   await pinChannel(spec, ops, p);
   // Gates only read the host, so its systems are as last read: after the reboot, or the activation.
-  return outputsOf(after, { rebooted: decision.reboot, at: booted?.at, reason: decision.reason });
+  const changes = await readChanges(ops, before, after);
+  for (const line of changeLines(spec.name, changes)) p(line);
+  return outputsOf(after, { rebooted: decision.reboot, at: booted?.at, reason: decision.reason }, changes);
 }
 
 /** Restores the node's cordon after a failure before any change; the clause says where it was left. */

@@ -16,7 +16,8 @@ import type { ChannelPin } from "../../lib/nixos/channel";
 import { activatesNow, setsBootDefault, type Goal } from "../../lib/nixos/goal";
 import type { Guard, GuardOutcome } from "../../lib/nixos/guard";
 import type { Clock } from "../../lib/rollout/wait";
-import type { BootFacts, LiveFiles, NixosOps, SystemdState, SystemState } from "../../lib/nixos/ops";
+import type { ClosureDiffEntry } from "../../lib/nixos/closureDiff";
+import type { BootFacts, LiveFiles, NixosOps, SystemComparison, SystemdState, SystemState } from "../../lib/nixos/ops";
 import { RolloutError } from "../../lib/rollout/errors";
 import type { FakeCluster } from "./cluster";
 
@@ -51,6 +52,8 @@ export interface FakeFaults {
   neverReturns?: boolean;
   /** Systems that refuse new SSH connections while they run (sshd off or moved, root's key gone). */
   cutsOff: Set<string>;
+  /** `nix store diff-closures` fails with this reason (e.g. an old Nix without `nix store`). */
+  diffUnreadable?: string;
 }
 
 export class FakeNixos implements NixosOps {
@@ -83,6 +86,10 @@ export class FakeNixos implements NixosOps {
   /** Command gate answers: command → result. */
   readonly commands = new Map<string, (h: FakeNixos) => ExecResult>();
   private boots = 1;
+  /** Per system: its NixOS version (`<system>/nixos-version`). */
+  readonly nixosVersions = new Map<string, string>();
+  /** Per system: the packages of its closure, name → version. */
+  readonly closures = new Map<string, Readonly<Record<string, string>>>();
 
   constructor(readonly name: string, running: BootFacts, private readonly cluster?: { fake: FakeCluster; node: string }) {
     this.store.set(running.system, running);
@@ -284,6 +291,19 @@ export class FakeNixos implements NixosOps {
         });
       }
     }
+  }
+
+  async compareSystems(from: string, to: string): Promise<SystemComparison> {
+    this.mustBeUp();
+    const versions = { fromVersion: this.nixosVersions.get(from) ?? "", toVersion: this.nixosVersions.get(to) ?? "" };
+    if (this.faults.diffUnreadable !== undefined) return { ...versions, diff: { kind: "unreadable", reason: this.faults.diffUnreadable } };
+    const a = this.closures.get(from) ?? {};
+    const b = this.closures.get(to) ?? {};
+    const entries: ClosureDiffEntry[] = [...new Set([...Object.keys(a), ...Object.keys(b)])]
+      .sort()
+      .filter((n) => a[n] !== b[n])
+      .map((n) => ({ name: n, removed: n in a ? [a[n]] : [], added: n in b ? [b[n]] : [], sizeDelta: 0 }));
+    return { ...versions, diff: { kind: "read", entries, unrecognised: [] } };
   }
 
   async readBootId(): Promise<string> {
