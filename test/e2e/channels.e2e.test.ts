@@ -2,7 +2,8 @@
  * End to end with the real Pulumi CLI: a three-host fleet moves to another NixOS channel
  * (inventory nix.channel). Preview shows the channel on every host and touches none; `up` builds
  * every host from the new channel, rolls them out one at a time with a reboot each (the channel's
- * kernel is another), and sets each host's own channel once it is healthy; a channel that does
+ * kernel is another), sets each host's own channel once it is healthy and reports each host's
+ * kernel and NixOS version before and after; a channel that does
  * not exist stops every build and changes nothing.
  */
 import * as assert from "node:assert/strict";
@@ -88,6 +89,7 @@ describe("pulumi CLI end to end: moving the fleet to another channel", function 
     const since = Date.now();
     const r = await stack.ok(["up", "--yes", "--skip-preview"]);
     const timeline = events(since);
+    const outputs = JSON.parse((await stack.ok(["stack", "output", "--json"])).stdout) as { fleet: Record<string, { changes: { kernel: { from: string; to: string } } }> };
     for (const name of HOSTS) {
       const now = await facts(name);
       assert.notEqual(now.kernel, before.get(name)?.kernel, `${name} still boots its old kernel`);
@@ -95,6 +97,10 @@ describe("pulumi CLI end to end: moving the fleet to another channel", function 
       assert.equal(now.channel, `nixos ${NEW}`, `${name}'s own channel`);
       assert.match(r.stdout, new RegExp(`${name}: building it \\(nixos-rebuild build -I nixos-config=\\S+\\) from the channel ${NEW}`));
       assert.match(r.stdout, new RegExp(`${name}: nixos channel set to ${NEW} \\(was ${OLD}\\)`));
+      // What changed, in the progress and in the stack's outputs.
+      assert.ok(r.stdout.includes(`${name}: kernel ${before.get(name)?.kernel} → ${now.kernel}`), `${name} does not report its kernel change:\n${r.stdout}`);
+      assert.match(r.stdout, new RegExp(`${name}: NixOS 24\\.05\\.\\S+ → 24\\.11\\.`));
+      assert.deepEqual(outputs.fleet[name].changes.kernel, { from: before.get(name)?.kernel, to: now.kernel });
       assert.equal(timeline.filter((e) => e.host === name && e.kind === "reboot-started").length, 1, `${name} rebooted once`);
     }
     // One host at a time: each host's cordon is lifted before the next host's cordon.
