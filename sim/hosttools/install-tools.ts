@@ -21,6 +21,7 @@ export const SW_BIN_TOOLS: readonly ToolSpec[] = [
   { name: "nix-env", script: "nix-env.js" },
   { name: "nix-channel", script: "nix-channel-main.js", leadingArgs: ["channel"] },
   { name: "nix-collect-garbage", script: "nix-channel-main.js", leadingArgs: ["collect-garbage"] },
+  { name: "nix-prefetch-url", script: "nix-prefetch-url-main.js" },
   { name: "systemctl", script: "systemctl.js" },
   { name: "systemd-run", script: "systemd-run.js" },
   { name: "journalctl", script: "journalctl.js" },

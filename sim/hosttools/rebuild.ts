@@ -9,7 +9,6 @@ import * as path from "node:path";
 import { HOST_MOUNTS } from "../layout";
 import type { FaultName } from "../types";
 import { evaluateSystem, resolveConfigFile } from "./build";
-import { loadChannelTable, upgradeChannel } from "./channel";
 import { tail, type Io } from "./cli";
 import { recordEvent, type ControlClient } from "./control";
 import { evalCommand } from "./evaluate";
@@ -17,6 +16,7 @@ import { formatGenerationTable, generationRows } from "./list-generations";
 import { HOST } from "./paths";
 import type { SystemPlan } from "./plan";
 import { currentGeneration, listGenerations, ProfileError, replaceSymlink, setProfile, switchGeneration } from "./profile";
+import { updateCommand } from "./nix-channel";
 import { activates, REBUILD_SYNOPSIS, setsProfile, SIMULATED_ACTIONS, type RebuildArgs } from "./rebuild-args";
 import { missingPaths, realiseSystem } from "./store";
 import { readBuildMs } from "./system-state";
@@ -138,9 +138,11 @@ export async function runRebuild(args: RebuildArgs, ctx: RebuildContext): Promis
     return 0;
   }
   if (args.upgrade) {
-    if (args.verbose) io.err("$ nix-channel --update nixos\n");
-    upgradeChannel(loadChannelTable());
-    io.err("unpacking channels...\n");
+    // NixOS's script updates the `nixos` channel (all of them with --upgrade-all) under
+    // `set -e`: a channel that cannot be fetched ends the rebuild before anything is built.
+    if (args.verbose) io.err(`$ nix-channel --update${args.upgradeAll ? "" : " nixos"}\n`);
+    const code = updateCommand(args.upgradeAll ? [] : ["nixos"], io);
+    if (code !== 0) return code;
   }
   if (args.rollback) {
     if (!["switch", "boot", "test", "build"].includes(args.action)) {
@@ -163,7 +165,7 @@ async function build(args: RebuildArgs, ctx: RebuildContext): Promise<number> {
   if (args.verbose) io.err(`$ ${evalCommand(request).join(" ")}\n`);
   let evaluated: Awaited<ReturnType<typeof evaluateSystem>>;
   try {
-    evaluated = await evaluateSystem(request);
+    evaluated = await evaluateSystem(request, { env: ctx.env, cwd: ctx.cwd });
   } catch (e) {
     await recordEvent(ctx.control, "build-finished", { ok: false, action, error: (e as Error).message }, io.err);
     throw e;
