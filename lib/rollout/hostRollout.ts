@@ -247,7 +247,7 @@ async function build(spec: HostSpec, ops: NixosOps, landed: Landed, p: Progress)
   let failure: RolloutError | undefined;
   for (let attempt = 1; attempt <= 2; attempt++) {
     try {
-      return await ops.build(Math.max(1, deadline - Date.now()), attempt > 1, undefined, spec.channel);
+      return await ops.build(Math.max(1, deadline - Date.now()), attempt > 1, undefined, spec.channel, spec.flake);
     } catch (error) {
       if (error instanceof HostConnectionError && attempt === 1) {
         p(`${spec.name}: connection dropped during nixos-rebuild; reconnecting to follow the build, which goes on on the host`);
