@@ -4,7 +4,7 @@
  * the simulated channels hold (sim/nix/channels.json), to be served by a local stand-in.
  */
 import * as path from "node:path";
-import { type ChannelPin, type ChannelTable, notFoundMessage } from "./channel-table";
+import { type ChannelPin, type ChannelTable, latestPin, notFoundMessage } from "./channel-table";
 
 /** A flake and the configuration of it nixos-rebuild builds. */
 export interface FlakeTarget {
@@ -46,13 +46,21 @@ export function localFolder(ref: string, cwd: string): string | undefined {
 /** One root input of a flake locked to github:NixOS/nixpkgs at a revision. */
 export type LockedNixpkgs =
   /** A revision of a simulated channel: served by the stand-in of that revision. */
-  | { readonly kind: "served"; readonly input: string; readonly pin: ChannelPin; readonly rev: string }
+  | { readonly kind: "served"; readonly input: string; readonly pin: ChannelPin; readonly rev: string; readonly original?: GithubRef }
   /** A revision no simulated channel has: GitHub would answer 404. */
   | { readonly kind: "unknown"; readonly input: string; readonly rev: string; readonly message: string };
+
+/** A `github:` flake reference: owner, repository and the branch or tag it follows. */
+export interface GithubRef {
+  readonly owner: string;
+  readonly repo: string;
+  readonly ref?: string;
+}
 
 interface LockNode {
   readonly inputs?: Readonly<Record<string, string | readonly string[]>>;
   readonly locked?: { readonly type?: string; readonly owner?: string; readonly repo?: string; readonly rev?: string };
+  readonly original?: { readonly type?: string; readonly owner?: string; readonly repo?: string; readonly ref?: string };
 }
 
 /**
@@ -70,13 +78,45 @@ export function lockedNixpkgs(lockText: string, table: ChannelTable): LockedNixp
     const locked = nodes[target]?.locked;
     if (locked?.type !== "github" || locked.owner?.toLowerCase() !== "nixos" || locked.repo !== "nixpkgs" || locked.rev === undefined) continue;
     const pin = revisionPin(table, locked.rev);
+    const o = nodes[target]?.original;
+    const original = o?.type === "github" && o.owner && o.repo ? { owner: o.owner, repo: o.repo, ...(o.ref ? { ref: o.ref } : {}) } : undefined;
     out.push(
       pin
-        ? { kind: "served", input, pin, rev: locked.rev }
+        ? { kind: "served", input, pin, rev: locked.rev, ...(original ? { original } : {}) }
         : { kind: "unknown", input, rev: locked.rev, message: notFoundMessage(`https://api.github.com/repos/${locked.owner}/nixpkgs/tarball/${locked.rev}`) },
     );
   }
   return out;
+}
+
+/** `github:owner/repo[/ref]` (a `?ref=` query too); undefined for other references. */
+export function parseGithubUrl(url: string): GithubRef | undefined {
+  const m = /^github:([^/?#]+)\/([^/?#]+)(?:\/([^?#]+))?(?:\?(.*))?$/.exec(url);
+  if (!m) return undefined;
+  const query = new URLSearchParams(m[4] ?? "");
+  const ref = m[3] ?? query.get("ref") ?? undefined;
+  return { owner: m[1], repo: m[2], ...(ref ? { ref } : {}) };
+}
+
+/**
+ * A served input whose flake.nix now names another branch than its lock entry was made from:
+ * Nix re-locks it, fetching that branch's head (a channel's latest revision here), as a host with
+ * network would; a branch no simulated channel is fails as GitHub's 404 does. Inputs that
+ * flake.nix still names as locked are left as they are.
+ */
+export function relocked(input: LockedNixpkgs, declaredUrl: string | undefined, table: ChannelTable): LockedNixpkgs {
+  if (input.kind !== "served" || declaredUrl === undefined || input.original === undefined) return input;
+  const declared = parseGithubUrl(declaredUrl);
+  if (declared === undefined) return input;
+  const same = (a: GithubRef, b: GithubRef) => a.owner.toLowerCase() === b.owner.toLowerCase() && a.repo === b.repo && (a.ref ?? "") === (b.ref ?? "");
+  if (same(declared, input.original)) return input;
+  const branch = declared.ref ?? "";
+  const pin = declared.owner.toLowerCase() === "nixos" && declared.repo === "nixpkgs" ? latestPin(table, branch) : undefined;
+  if (pin === undefined) {
+    return { kind: "unknown", input: input.input, rev: branch, message: notFoundMessage(`https://api.github.com/repos/${declared.owner}/${declared.repo}/commits/${branch || "HEAD"}`) };
+  }
+  const rev = table.channels[pin.channel].revisions.find((r) => r.suffix === pin.suffix)?.rev ?? "";
+  return { kind: "served", input: input.input, pin, rev, original: declared };
 }
 
 /** The simulated channel revision whose nixpkgs commit is `rev`. */

@@ -11,7 +11,7 @@
  * host's own /nix/store and database (bind-mounted, sim/layout.ts), as on a real NixOS host.
  * Outside a simulated host this refuses rather than write into the machine's store.
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -19,8 +19,8 @@ import { ENV, hostPaths } from "../layout";
 import type { BuildOutcome } from "./build";
 import { type ChannelPin, loadChannelTable } from "./channel-table";
 import { parseEvalResult } from "./evaluate";
-import { type FlakeTarget, type LockedNixpkgs, localFolder, lockedNixpkgs, toplevelAttr, withoutOverrideNotes } from "./flake-lock";
-import { HOST, simNixDir } from "./paths";
+import { type FlakeTarget, type LockedNixpkgs, localFolder, lockedNixpkgs, relocked, toplevelAttr, withoutOverrideNotes } from "./flake-lock";
+import { HOST, NIX_INSTANTIATE, simNixDir } from "./paths";
 import { planSystem } from "./plan";
 
 /** The real Nix command (flakes need `nix`, not nix-instantiate). */
@@ -99,10 +99,30 @@ function lockOf(req: FlakeRequest): LockRead {
     // No lock: Nix locks the inputs itself, which needs the network (and fails without it).
     return { ok: true, inputs: [] };
   }
+  const table = loadChannelTable();
+  let inputs: LockedNixpkgs[];
   try {
-    return { ok: true, inputs: lockedNixpkgs(text, loadChannelTable()) };
+    inputs = lockedNixpkgs(text, table);
   } catch (e) {
     return { ok: false, stderr: `error: ${(e as Error).message}\n` };
+  }
+  const urls = inputs.length > 0 ? declaredUrls(folder) : {};
+  return { ok: true, inputs: inputs.map((i) => relocked(i, urls[i.input], table)) };
+}
+
+/**
+ * The URLs flake.nix gives its inputs (`inputs.<name>.url`), read with nix-instantiate without
+ * writing anything; empty when flake.nix cannot be read, which the evaluation then reports.
+ */
+function declaredUrls(folder: string): Record<string, string | undefined> {
+  const expr = `builtins.mapAttrs (_: i: if builtins.isAttrs i then i.url or null else null) ((import ${JSON.stringify(path.join(folder, "flake.nix"))}).inputs or { })`;
+  const r = spawnSync(NIX_INSTANTIATE, ["--eval", "--strict", "--json", "--readonly-mode", "-E", expr], { encoding: "utf8", timeout: 30_000 });
+  if (r.status !== 0) return {};
+  try {
+    const parsed = JSON.parse(r.stdout) as Record<string, string | null>;
+    return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, v ?? undefined]));
+  } catch {
+    return {};
   }
 }
 

@@ -24,11 +24,12 @@ function systemInfo(h: TestHost, system: string): { nixosVersion: string; kernel
  * Puts the fixture flake into the host's /etc/nixos, with a fleet/ module standing in for the
  * fleet's rendering: the installer's configuration.nix (boot loader, file systems, SSH).
  */
-function writeFlake(h: TestHost, edit: { lockRev?: string; common?: string } = {}): void {
+function writeFlake(h: TestHost, edit: { lockRev?: string; common?: string; branch?: string } = {}): void {
   const etc = h.paths.etcNixos;
   fs.mkdirSync(path.join(etc, "hosts"), { recursive: true });
   fs.mkdirSync(path.join(etc, "fleet"), { recursive: true });
-  fs.copyFileSync(path.join(FIXTURE, "flake.nix"), path.join(etc, "flake.nix"));
+  const flake = fs.readFileSync(path.join(FIXTURE, "flake.nix"), "utf8");
+  fs.writeFileSync(path.join(etc, "flake.nix"), edit.branch ? flake.replace("nixpkgs/nixos-24.05", `nixpkgs/${edit.branch}`) : flake);
   const lock = fs.readFileSync(path.join(FIXTURE, "flake.lock"), "utf8");
   fs.writeFileSync(path.join(etc, "flake.lock"), edit.lockRev ? lock.replace(REV_2405_FIRST, edit.lockRev) : lock);
   fs.writeFileSync(path.join(etc, "hosts/common.nix"), edit.common ?? fs.readFileSync(path.join(FIXTURE, "hosts/common.nix"), "utf8"));
@@ -104,6 +105,15 @@ describe("simulated NixOS host tools: flakes", function () {
     const unknown = await h.run("nixos-rebuild build --flake path:/etc/nixos#srv1");
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /error: unable to download 'https:\/\/api\.github\.com\/repos\/NixOS\/nixpkgs\/tarball\/0123456789abcdef0123456789abcdef01234567': HTTP error 404/);
+  });
+
+  it("a flake.nix that names another branch than its stale flake.lock builds that branch's head, as Nix re-locks it", async () => {
+    const h = await tools.freshHost();
+    writeFlake(h, { branch: "nixos-24.11" });
+    await h.ok("nixos-rebuild build --flake path:/etc/nixos#srv1");
+    const result = h.link("fs/var-lib/result") ?? "";
+    assert.equal(kernelOf(h, result), "6.6.64");
+    assert.equal(systemInfo(h, result).nixosVersion, "24.11.20241207.d9e8f70");
   });
 
   it("--no-flake builds configuration.nix beside a flake, as NixOS's script does", async () => {

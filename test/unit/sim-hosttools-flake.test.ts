@@ -7,7 +7,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadChannelTable } from "../../sim/hosttools/channel-table";
-import { flakeTarget, localFolder, lockedNixpkgs, toplevelAttr, withoutOverrideNotes } from "../../sim/hosttools/flake-lock";
+import { flakeTarget, localFolder, lockedNixpkgs, parseGithubUrl, relocked, toplevelAttr, withoutOverrideNotes } from "../../sim/hosttools/flake-lock";
 
 const LOCK = fs.readFileSync(path.resolve(__dirname, "../../../test/fixtures/flake/flake.lock"), "utf8");
 const REV_2405_FIRST = "5f2c6b19a4e3d8c7b2a1f0e9d8c7b6a5f4e3d2c1";
@@ -31,11 +31,39 @@ describe("sim host tools: flakes", () => {
 
   it("serves a root input locked to a simulated nixpkgs revision by that channel revision, and 404s one it does not know", () => {
     const table = loadChannelTable();
-    assert.deepEqual(lockedNixpkgs(LOCK, table), [{ kind: "served", input: "nixpkgs", pin: { channel: "nixos-24.05", suffix: ".20240812.5f2c6b1" }, rev: REV_2405_FIRST }]);
+    assert.deepEqual(lockedNixpkgs(LOCK, table), [
+      { kind: "served", input: "nixpkgs", pin: { channel: "nixos-24.05", suffix: ".20240812.5f2c6b1" }, rev: REV_2405_FIRST, original: { owner: "NixOS", repo: "nixpkgs", ref: "nixos-24.05" } },
+    ]);
     const rev2411 = table.channels["nixos-24.11"].revisions[1].rev;
-    assert.deepEqual(lockedNixpkgs(LOCK.replace(REV_2405_FIRST, rev2411), table)[0], { kind: "served", input: "nixpkgs", pin: { channel: "nixos-24.11", suffix: table.channels["nixos-24.11"].revisions[1].suffix }, rev: rev2411 });
+    assert.deepEqual(lockedNixpkgs(LOCK.replace(REV_2405_FIRST, rev2411), table)[0], {
+      kind: "served",
+      input: "nixpkgs",
+      pin: { channel: "nixos-24.11", suffix: table.channels["nixos-24.11"].revisions[1].suffix },
+      rev: rev2411,
+      original: { owner: "NixOS", repo: "nixpkgs", ref: "nixos-24.05" },
+    });
     const unknown = lockedNixpkgs(LOCK.replace(REV_2405_FIRST, "0".repeat(40)), table)[0];
     assert.deepEqual(unknown, { kind: "unknown", input: "nixpkgs", rev: "0".repeat(40), message: `unable to download 'https://api.github.com/repos/NixOS/nixpkgs/tarball/${"0".repeat(40)}': HTTP error 404` });
+  });
+
+  it("re-locks an input whose flake.nix names another branch than its lock to that branch's head, and keeps one that still matches", () => {
+    const table = loadChannelTable();
+    const [locked] = lockedNixpkgs(LOCK, table);
+    assert.equal(relocked(locked, "github:NixOS/nixpkgs/nixos-24.05", table), locked);
+    assert.equal(relocked(locked, "github:nixos/nixpkgs?ref=nixos-24.05", table), locked);
+    assert.equal(relocked(locked, undefined, table), locked);
+    const latest2411 = table.channels["nixos-24.11"].revisions[table.channels["nixos-24.11"].revisions.length - 1];
+    assert.deepEqual(relocked(locked, "github:NixOS/nixpkgs/nixos-24.11", table), {
+      kind: "served",
+      input: "nixpkgs",
+      pin: { channel: "nixos-24.11", suffix: latest2411.suffix },
+      rev: latest2411.rev,
+      original: { owner: "NixOS", repo: "nixpkgs", ref: "nixos-24.11" },
+    });
+    const missing = relocked(locked, "github:NixOS/nixpkgs/nixos-99.99", table);
+    assert.equal(missing.kind === "unknown" && missing.message, "unable to download 'https://api.github.com/repos/NixOS/nixpkgs/commits/nixos-99.99': HTTP error 404");
+    assert.deepEqual(parseGithubUrl("github:NixOS/nixpkgs"), { owner: "NixOS", repo: "nixpkgs" });
+    assert.equal(parseGithubUrl("git+https://github.com/NixOS/nixpkgs"), undefined);
   });
 
   it("leaves inputs that are not nixpkgs, and inputs that follow another, to Nix", () => {
