@@ -15,6 +15,7 @@
  *   reboot     into the new boot default, then settle and kubelet Ready; a failure rolls back
  *   gates      health gates; a failure rolls back when the host changed
  */
+import { flakeRef } from "../nixos/flake";
 import type { Cluster } from "../cluster/cluster";
 import { HostConnectionError } from "../host/host";
 import { activatesNow, setsBootDefault, type Goal } from "../nixos/goal";
@@ -118,7 +119,7 @@ async function rollOutChecked(spec: HostSpec, previous: Previous, ops: NixosOps,
     built = ahead.system;
     p(`${spec.name}: landed the configuration staged in ${spec.staged?.dir} under /etc/nixos; activating ${built.system}, built ahead (then ${spec.action})`);
   } else {
-    p(`rebuilding ${spec.name} (nixos-rebuild build, then ${spec.action})`);
+    p(`rebuilding ${spec.name} (nixos-rebuild build${spec.flake ? ` --flake ${flakeRef("/etc/nixos", spec.flake)}` : ""}, then ${spec.action})`);
     built = await build(spec, ops, landed, p);
   }
   const decision = decideReboot(spec.rebootPolicy, spec.action, before, built);
