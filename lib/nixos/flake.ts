@@ -28,6 +28,17 @@ export function flakeRef(folder: string, pin: FlakePin): string {
   return `path:${folder}#${pin.configuration}`;
 }
 
+/**
+ * Shell that sets `$no_flake` to `--no-flake` when `etcNixos` holds a flake.nix. nixos-rebuild
+ * builds /etc/nixos/flake.nix whenever it exists, even when told `-I nixos-config=…`; after a
+ * flake rollout it is still there while the next configuration.nix is built ahead (its
+ * activation removes it). Used unquoted (`nixos-rebuild build $no_flake …`), so that hosts
+ * without a flake run the command they always ran.
+ */
+export function noFlakeGuard(etcNixos = "/etc/nixos"): string {
+  return `no_flake=""; if [ -e ${etcNixos}/flake.nix ]; then no_flake=--no-flake; fi`;
+}
+
 /** Files a flake may not bring, since the fleet or the host owns them at the root of /etc/nixos. */
 export const RESERVED_FLAKE_FILES: ReadonlyArray<{ readonly test: (name: string) => boolean; readonly why: string }> = [
   { test: (n) => n === "fleet" || n.startsWith("fleet/"), why: "fleet/ holds the fleet's rendered modules; rename the flake's folder" },

@@ -21,7 +21,7 @@ import { RolloutError } from "../rollout/errors";
 import { ETC_NIXOS, FLEET_STATE_DIR, readFiles, run, writeFilesAtomically } from "../rollout/remote";
 import type { Session } from "../rollout/session";
 import { type ChannelPin, channelBuildScript, channelName, channelTarball, parseSetChannel, setChannelScript } from "./channel";
-import { type FlakePin, flakeRef } from "./flake";
+import { type FlakePin, flakeRef, noFlakeGuard } from "./flake";
 import type { Goal } from "./goal";
 import { armScript, disarmScript, parseDisarm } from "./guard";
 import type { BootFacts, LiveFiles, NixosOps, SystemdState, SystemState } from "./ops";
@@ -195,12 +195,13 @@ function startBuildScript(staged?: string, channel?: ChannelPin, flake?: FlakePi
     ? `nixos-rebuild build --flake ${shellQuote(flakeRef(staged ?? ETC_NIXOS, flake))}`
     : channel
       ? `sh -c ${shellQuote(channelBuildScript(channel, configArgs(staged)))}`
-      : `nixos-rebuild build${args}`;
+      : `nixos-rebuild build $no_flake${args}`;
   return [
     "set -e",
     `mkdir -p ${shellQuote(dir)}`,
     `systemctl stop ${BUILD_UNIT} >/dev/null 2>&1 || true`,
     `systemctl reset-failed ${BUILD_UNIT} >/dev/null 2>&1 || true`,
+    noFlakeGuard(ETC_NIXOS),
     'nix_path=""',
     'if [ -n "${NIX_PATH:-}" ]; then nix_path="--setenv=NIX_PATH"; fi',
     `systemd-run --quiet --unit=${BUILD_UNIT} --property=RemainAfterExit=yes --working-directory=${shellQuote(dir)} --setenv=PATH $nix_path -- ${command}`,

@@ -8,7 +8,9 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { stagingDirFor } from "../../lib/nixos/staging";
 import type { HostSpec } from "../../lib/rollout/spec";
+import * as buildImpl from "../../providers/buildImpl";
 import type { HostProps } from "../../providers/props";
 import { SimFleet } from "../../sim/fleet";
 import type { FleetJson, SimTimings } from "../../sim/types";
@@ -35,9 +37,9 @@ describe("NixosHost provider with a flake, against the simulated fleet", functio
     assert.equal(r.code, 0, `${command}: ${r.stdout}${r.stderr}`);
     return r.stdout.trim();
   };
-  const plan = (): HostSpec => {
+  const plan = (flake = true): HostSpec => {
     const inv = inventoryFor();
-    inv.nix = { ...(inv.nix as Record<string, unknown>), flake: { path: flakeRel } };
+    if (flake) inv.nix = { ...(inv.nix as Record<string, unknown>), flake: { path: flakeRel } };
     const spec = planForFleet(inv, fj, { k3sToken: "k3s-join-token-flake-3c1d" }).find((s) => s.name === "srv1");
     assert.ok(spec);
     return spec;
@@ -91,5 +93,15 @@ describe("NixosHost provider with a flake, against the simulated fleet", functio
     } finally {
       fs.writeFileSync(common, good);
     }
+  });
+
+  it("builds configuration.nix ahead, not the flake /etc/nixos still holds, once the inventory drops nix.flake", async () => {
+    const spec = plan(false);
+    assert.equal(await sh("test -e /etc/nixos/flake.nix && echo flake"), "flake", "the flake rollout left its flake.nix");
+    const inputs = { name: spec.name, address: spec.address, port: spec.port, user: spec.user, hostKey: spec.hostKey, trustOnFirstUse: spec.trustOnFirstUse, sshPrivateKey: spec.sshPrivateKey, files: spec.files, stagingDir: stagingDirFor(spec.files), timeouts: spec.timeouts };
+    const { outs } = await buildImpl.create(inputs);
+    const packages = await sh(`cat ${outs.system}/etc/nixos-sim/system.json`);
+    assert.doesNotMatch(packages, /"git-2\.44\.1"/, "the flake's module (git) is not in the system built from configuration.nix");
+    assert.equal(await sh(`readlink ${inputs.stagingDir}/result`), outs.system);
   });
 });
