@@ -156,11 +156,11 @@ function collect(command: string, args: readonly string[], env: NodeJS.ProcessEn
     child.stderr.on("data", (c: Buffer) => err.push(c));
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`${command} did not finish evaluating the flake within ${timeoutMs} ms`));
+      reject(new Error(`${args.join(" ")} did not finish evaluating the flake within ${timeoutMs} ms`));
     }, timeoutMs);
     child.on("error", (e) => {
       clearTimeout(timer);
-      reject(new Error(`cannot run ${command} (is Debian's nix-bin installed?): ${e.message}`));
+      reject(new Error(`cannot run ${command} ${args.slice(0, 2).join(" ")} (are util-linux's unshare and Debian's nix-bin installed?): ${e.message}`));
     });
     child.on("close", (code) => {
       clearTimeout(timer);
