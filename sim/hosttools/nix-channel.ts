@@ -42,7 +42,7 @@ export function nixChannel(argv: readonly string[], io: Io): number {
   let op: Operation | undefined;
   const args: string[] = [];
   for (const a of argv) {
-    if (OPERATIONS[a] !== undefined) op = OPERATIONS[a];
+    if (Object.hasOwn(OPERATIONS, a)) op = OPERATIONS[a];
     else if (a.startsWith("-")) return usage(io, `unsupported argument '${a}'`);
     else args.push(a);
   }

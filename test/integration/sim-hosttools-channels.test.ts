@@ -31,6 +31,11 @@ describe("simulated NixOS host tools: channels", function () {
     assert.equal((await h.ok("nix-channel --list")).stdout, "nixos https://nixos.org/channels/nixos-24.05\n");
     assert.equal(await channelSuffix(h), ".20240812.5f2c6b1");
     assert.equal(h.link(CHANNELS_PROFILE), "channels-1-link");
+    // Without a name, --add names the channel after the URL (nixos-24.11, not nixos).
+    await h.ok("nix-channel --add https://nixos.org/channels/nixos-24.11");
+    assert.equal((await h.ok("nix-channel --list")).stdout, "nixos https://nixos.org/channels/nixos-24.05\nnixos-24.11 https://nixos.org/channels/nixos-24.11\n");
+    const unknown = await h.run("nix-channel --frobnicate");
+    assert.deepEqual([unknown.code, unknown.stderr], [1, "error: unsupported argument '--frobnicate'\nTry 'nix-channel --help' for more information.\n"]);
   });
 
   it("nix-prefetch-url unpacks nixos-24.11; nixos-rebuild build -I nixpkgs=<it> builds 24.11 without touching root's channel", async () => {
@@ -52,6 +57,7 @@ describe("simulated NixOS host tools: channels", function () {
     assert.match(fs.readlinkSync(h.storeFile(result, "kernel")), /-linux-6\.6\.64\/bzImage$/);
     const info = systemInfo(h, result);
     assert.equal(info.nixosVersion, "24.11.20241207.d9e8f70");
+    assert.equal(fs.readFileSync(h.storeFile(result, "nixos-version"), "utf8"), "24.11.20241207.d9e8f70");
     assert.ok(info.systemPackages.includes("git-2.47.0"), `24.11's git in ${info.systemPackages.join(" ")}`);
     assert.equal((await h.ok(`${result}/sw/bin/nixos-version`)).stdout, "24.11.20241207.d9e8f70 (Vicuna)\n");
 
