@@ -80,12 +80,16 @@ describe("pulumi CLI end to end: a fleet built from a flake", function () {
     fs.writeFileSync(lock, fs.readFileSync(lock, "utf8").replace(REV_FIRST, REV_NEXT));
     const since = Date.now();
     const r = await stack.ok(["preview", "--diff"]);
+    /** The lines of one resource's diff: from its header to the next resource's. */
+    const block = (type: string, name: string): string =>
+      new RegExp(`${type}: \\(update\\)\\s+\\[id=${name}\\]\\s+\\[urn=\\S+${type}::${name}\\]([^]*?)(?=\\n\\s*[~+-]\\s+pulumi|$)`).exec(r.stdout)?.[1] ?? "";
     for (const name of HOSTS) {
-      const build = new RegExp(`NixosBuild: \\(update\\)\\s+\\[urn=\\S+NixosBuild::${name}\\]([^]*?)(?=\\n\\s*[~+-]?\\s*nixos-fleet:index:|$)`).exec(r.stdout)?.[1] ?? "";
-      assert.match(build, /~ files\s*:\s*\{[^]*?~ flake\.lock\s*:/, `${name}'s build does not show flake.lock:\n${r.stdout}`);
-      assert.match(build, new RegExp(REV_NEXT), `${name}'s build does not show the new revision`);
+      const build = block("NixosBuild", name);
+      assert.match(build, new RegExp(`~ files\\s*: \\{\\s*~ flake\\.lock\\s*: \\(json\\)[^]*?~ rev\\s*: "${REV_FIRST}" => "${REV_NEXT}"`), `${name}'s build does not show the lock's new revision:\n${r.stdout}`);
       assert.doesNotMatch(build, /~ (fleet\/|flake\.nix|hosts\/)/, `${name}'s build shows another file changed`);
-      assert.match(r.stdout, new RegExp(`NixosHost: \\(update\\)\\s+\\[urn=\\S+NixosHost::${name}\\][^]*?flake\\.lock`), `${name}'s rollout does not show flake.lock`);
+      const host = block("NixosHost", name);
+      assert.match(host, /~ fileHashes: \{\s*~ flake\.lock\s*: "sha256:[0-9a-f]+" => "sha256:[0-9a-f]+"/, `${name}'s rollout does not show flake.lock's new hash:\n${r.stdout}`);
+      assert.doesNotMatch(host, /~ (fleet\/|flake\.nix|hosts\/)/, `${name}'s rollout shows another file changed`);
     }
     assert.deepEqual(events(since).filter((e) => e.kind !== "ssh-session"), [], "preview touched a host");
   });
