@@ -28,6 +28,7 @@ export const ROLLOUT_INPUTS = [
   "files",
   "staged",
   "channel",
+  "flake",
   "secretFiles",
   "action",
   "rebootPolicy",

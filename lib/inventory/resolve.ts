@@ -4,6 +4,7 @@
  */
 import * as path from "node:path";
 import { type ChannelPin, channelUrl } from "../nixos/channel";
+import type { FlakePin } from "../nixos/flake";
 import type { DrainPolicy, Timeouts } from "../rollout/spec";
 import type { HostNixData, InterfaceAddress } from "../render/hostData";
 import { K3S_TOKEN_PATH } from "./defaults";
@@ -58,6 +59,12 @@ export function channelOf(inv: Inventory, host: InventoryHost): ChannelPin | und
   const ref = host.nix.channel ?? inv.nix.channel;
   if (ref === undefined) return undefined;
   return { url: channelUrl(ref), upgradeToken: host.nix.upgradeToken ?? inv.nix.upgradeToken ?? "" };
+}
+
+/** The flake configuration the host is built from (nixosConfigurations.<its name> unless it names another); undefined without nix.flake. */
+export function flakeOf(inv: Inventory, host: InventoryHost): FlakePin | undefined {
+  if (inv.nix.flake === undefined) return undefined;
+  return { configuration: host.nix.flake?.configuration ?? host.name };
 }
 
 /** The host's user modules (fleet-wide first), project-relative and normalized, without repeats. */

@@ -6,6 +6,7 @@
 import * as path from "node:path";
 import { z } from "zod";
 import { channelRefProblem } from "../nixos/channel";
+import { configurationNameProblem } from "../nixos/flake";
 import { PATH_LITERAL_SAFE } from "../render/render";
 import { HOST_ROLES, REBOOT_POLICIES, REBUILD_ACTIONS, type Timeouts } from "../rollout/spec";
 import * as D from "./defaults";
@@ -98,6 +99,19 @@ const modulePath = checkedText((s) => {
     return `${q(s)} may hold only letters, digits, '.', '_', '-', '+' and '/' (it is imported as a Nix path literal)`;
   }
   return s.endsWith(".nix") ? undefined : `${q(s)} is not a .nix file`;
+});
+
+/** A folder of the project, relative to it: where the user's flake is. */
+const flakeFolder = checkedText((s) => {
+  const norm = path.posix.normalize(s);
+  if (path.isAbsolute(s) || norm === ".." || norm.startsWith("../")) {
+    return `${q(s)} must be a folder inside the project folder, relative to it (e.g. flake), so that the flake is committed with the inventory`;
+  }
+  return undefined;
+});
+const flakeConfiguration = checkedText((s) => {
+  const p = configurationNameProblem(s);
+  return p === undefined ? undefined : `${q(s)} ${p}`;
 });
 
 const labels = z.record(z.string(), text()).superRefine((rec, ctx) => {
@@ -246,6 +260,8 @@ const hostSchema = strict({
     stateVersion: stateVersion.optional(),
     channel: channel.optional(),
     upgradeToken: upgradeToken.optional(),
+    /** The host's entry in the fleet's flake: nixosConfigurations.<configuration>; default: the host's name. */
+    flake: strict({ configuration: flakeConfiguration }).optional(),
     imports: z.array(modulePath).default([]),
     settings: nixSettingsSchema(),
   }).prefault({}),
@@ -308,6 +324,8 @@ export const inventorySchema = strict({
     channel: channel.optional(),
     /** Change it to fetch the channel afresh and upgrade on the same channel. */
     upgradeToken: upgradeToken.optional(),
+    /** The user's flake (a folder of the project with flake.nix and flake.lock) every host is built from; absent: configuration.nix. */
+    flake: strict({ path: flakeFolder }).optional(),
     imports: z.array(modulePath).default([]),
     settings: nixSettingsSchema(),
   }).prefault({}),

@@ -13,6 +13,7 @@
  */
 import { shellQuote } from "../host/quote";
 import { FLEET_STATE_DIR } from "../rollout/remote";
+import { noFlakeGuard } from "./flake";
 
 /** Where channel names are served from: `nixos-24.11` is https://nixos.org/channels/nixos-24.11. */
 export const CHANNELS_BASE = "https://nixos.org/channels";
@@ -58,17 +59,18 @@ export const FETCHED_CHANNEL = "nixpkgs";
  * channel fails here, with Nix's download error) and build `configuration` against it. Runs in
  * the build folder, where `./nixpkgs` then names the tree the system was built from.
  */
-export function channelBuildScript(pin: ChannelPin, buildArgs: readonly string[]): string {
+export function channelBuildScript(pin: ChannelPin, buildArgs: readonly string[], etcNixos?: string): string {
   const tarball = shellQuote(channelTarball(pin.url));
   return [
     "set -e",
+    noFlakeGuard(etcNixos),
     `echo "fetching the channel ${channelName(pin.url)} (${pin.url})" >&2`,
     // An assignment fails with its command substitution, so a failed download stops the script here.
     `printed=$(nix-prefetch-url --unpack --print-path ${tarball})`,
     `fetched=$(printf '%s\\n' "$printed" | tail -n 1)`,
     '[ -d "$fetched" ] || { echo "nix-prefetch-url printed no store path" >&2; exit 1; }',
     `ln -sfn "$fetched" ${FETCHED_CHANNEL}`,
-    `exec nixos-rebuild build -I nixpkgs="$fetched" ${buildArgs.map(shellQuote).join(" ")}`.trimEnd(),
+    `exec nixos-rebuild build $no_flake -I nixpkgs="$fetched" ${buildArgs.map(shellQuote).join(" ")}`.trimEnd(),
   ].join("\n");
 }
 

@@ -8,6 +8,7 @@
 import type { Host } from "../host/host";
 import type { ChannelPin } from "./channel";
 import type { ParsedClosureDiff } from "./closureDiff";
+import type { FlakePin } from "./flake";
 import type { Goal } from "./goal";
 import type { Guard, GuardOutcome } from "./guard";
 
@@ -80,9 +81,10 @@ export interface NixosOps {
    * already running instead of starting another. With `staged`, builds the configuration
    * staged in that folder instead (`-I nixos-config=<staged>/configuration.nix`), whose
    * ./result then keeps it from garbage collection. With `channel`, builds against that channel,
-   * fetched into the store (channel.ts), without changing the host's own channels.
+   * fetched into the store (channel.ts), without changing the host's own channels. With
+   * `flake`, builds that configuration of the flake among the files (`--flake path:<folder>#<name>`).
    */
-  build(timeoutMs: number, attach?: boolean, staged?: string, channel?: ChannelPin): Promise<BootFacts>;
+  build(timeoutMs: number, attach?: boolean, staged?: string, channel?: ChannelPin, flake?: FlakePin): Promise<BootFacts>;
   /**
    * Sets the host's `nixos` channel to `pin` (nix-channel --add, --update) unless it is set
    * already; says whether it changed it and what it was. A failed update puts the old URL back.

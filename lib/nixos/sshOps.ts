@@ -22,6 +22,7 @@ import { ETC_NIXOS, FLEET_STATE_DIR, readFiles, run, writeFilesAtomically } from
 import type { Session } from "../rollout/session";
 import { type ChannelPin, channelBuildScript, channelName, channelTarball, parseSetChannel, setChannelScript } from "./channel";
 import { compareScript, comparisonOf } from "./compare";
+import { type FlakePin, flakeRef, noFlakeGuard } from "./flake";
 import type { Goal } from "./goal";
 import { armScript, disarmScript, parseDisarm } from "./guard";
 import type { BootFacts, LiveFiles, NixosOps, SystemComparison, SystemdState, SystemState } from "./ops";
@@ -72,12 +73,12 @@ export function sshOps(session: Session): NixosOps {
       guard(async () => {
         if (Object.keys(files).length > 0) await writeFilesAtomically(await host(), "", relative(files), { fileMode: "0600", umask: "077" }, step);
       }),
-    build: (timeoutMs, attach = false, staged?: string, channel?: ChannelPin): Promise<BootFacts> =>
+    build: (timeoutMs, attach = false, staged?: string, channel?: ChannelPin, flake?: FlakePin): Promise<BootFacts> =>
       guard(async () => {
         const deadline = Date.now() + timeoutMs;
         const dir = staged ?? BUILD_DIR;
-        const command = buildCommand(staged, channel);
-        if (!attach) await run(await host(), "build", startBuildScript(staged, channel), { what: `starting \`${command}\` as ${BUILD_UNIT} failed` });
+        const command = buildCommand(staged, channel, flake);
+        if (!attach) await run(await host(), "build", startBuildScript(staged, channel, flake), { what: `starting \`${command}\` as ${BUILD_UNIT} failed` });
         await followBuild(session, deadline, timeoutMs, command);
         const facts = await readBootFacts(await host(), `${dir}/result`);
         if (!facts.system.startsWith("/nix/store/")) {
@@ -175,8 +176,12 @@ function configArgs(staged?: string): string[] {
   return staged ? ["-I", `nixos-config=${staged}/configuration.nix`] : [];
 }
 
-/** What the build unit runs, as messages name it: NixOS's own build, from the pinned channel when there is one. */
-function buildCommand(staged?: string, channel?: ChannelPin): string {
+/**
+ * What the build unit runs, as messages name it: NixOS's own build, from the pinned channel when
+ * there is one, or of the flake's configuration (the staged folder, else /etc/nixos).
+ */
+function buildCommand(staged?: string, channel?: ChannelPin, flake?: FlakePin): string {
+  if (flake) return `nixos-rebuild build --flake ${flakeRef(staged ?? ETC_NIXOS, flake)}`;
   const nixpkgs = channel ? ["-I", `nixpkgs=<${channelName(channel.url)}, fetched>`] : [];
   const build = ["nixos-rebuild", "build", ...nixpkgs, ...configArgs(staged)].join(" ");
   return channel ? `nix-prefetch-url --unpack ${channelTarball(channel.url)} && ${build}` : build;
@@ -188,15 +193,20 @@ function buildCommand(staged?: string, channel?: ChannelPin): string {
  * a service does not inherit, and stays loaded after it exits so that its result can be read.
  * It runs in the folder whose ./result is to keep the system: the staging folder, or BUILD_DIR.
  */
-function startBuildScript(staged?: string, channel?: ChannelPin): string {
+function startBuildScript(staged?: string, channel?: ChannelPin, flake?: FlakePin): string {
   const dir = staged ?? BUILD_DIR;
   const args = staged ? ` -I ${shellQuote(`nixos-config=${staged}/configuration.nix`)}` : "";
-  const command = channel ? `sh -c ${shellQuote(channelBuildScript(channel, configArgs(staged)))}` : `nixos-rebuild build${args}`;
+  const command = flake
+    ? `nixos-rebuild build --flake ${shellQuote(flakeRef(staged ?? ETC_NIXOS, flake))}`
+    : channel
+      ? `sh -c ${shellQuote(channelBuildScript(channel, configArgs(staged)))}`
+      : `nixos-rebuild build $no_flake${args}`;
   return [
     "set -e",
     `mkdir -p ${shellQuote(dir)}`,
     `systemctl stop ${BUILD_UNIT} >/dev/null 2>&1 || true`,
     `systemctl reset-failed ${BUILD_UNIT} >/dev/null 2>&1 || true`,
+    noFlakeGuard(ETC_NIXOS),
     'nix_path=""',
     'if [ -n "${NIX_PATH:-}" ]; then nix_path="--setenv=NIX_PATH"; fi',
     `systemd-run --quiet --unit=${BUILD_UNIT} --property=RemainAfterExit=yes --working-directory=${shellQuote(dir)} --setenv=PATH $nix_path -- ${command}`,

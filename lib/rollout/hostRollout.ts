@@ -17,6 +17,7 @@
  *   report     what changed between the system run before and after (changes.ts); reading it
  *              never fails the rollout
  */
+import { flakeRef } from "../nixos/flake";
 import type { Cluster } from "../cluster/cluster";
 import { HostConnectionError } from "../host/host";
 import { activatesNow, setsBootDefault, type Goal } from "../nixos/goal";
@@ -121,7 +122,7 @@ async function rollOutChecked(spec: HostSpec, previous: Previous, ops: NixosOps,
     built = ahead.system;
     p(`${spec.name}: landed the configuration staged in ${spec.staged?.dir} under /etc/nixos; activating ${built.system}, built ahead (then ${spec.action})`);
   } else {
-    p(`rebuilding ${spec.name} (nixos-rebuild build, then ${spec.action})`);
+    p(`rebuilding ${spec.name} (nixos-rebuild build${spec.flake ? ` --flake ${flakeRef("/etc/nixos", spec.flake)}` : ""}, then ${spec.action})`);
     built = await build(spec, ops, landed, p);
   }
   const decision = decideReboot(spec.rebootPolicy, spec.action, before, built);
@@ -252,7 +253,7 @@ async function build(spec: HostSpec, ops: NixosOps, landed: Landed, p: Progress)
   let failure: RolloutError | undefined;
   for (let attempt = 1; attempt <= 2; attempt++) {
     try {
-      return await ops.build(Math.max(1, deadline - Date.now()), attempt > 1, undefined, spec.channel);
+      return await ops.build(Math.max(1, deadline - Date.now()), attempt > 1, undefined, spec.channel, spec.flake);
     } catch (error) {
       if (error instanceof HostConnectionError && attempt === 1) {
         p(`${spec.name}: connection dropped during nixos-rebuild; reconnecting to follow the build, which goes on on the host`);

@@ -4,6 +4,7 @@
  */
 
 import type { ChannelPin } from "../nixos/channel";
+import type { FlakePin } from "../nixos/flake";
 import { GOALS, type Goal } from "../nixos/goal";
 
 /** How the new system is applied: the goal of its activation (lib/nixos/goal.ts has its predicates). */
@@ -119,6 +120,8 @@ export interface BuildSpec extends HostAccess {
   readonly stagingDir: string;
   /** The channel the system is built from; absent: the host's own `nixos` channel. */
   readonly channel?: ChannelPin;
+  /** The flake configuration the system is built from (the flake's files are among `files`); absent: configuration.nix. */
+  readonly flake?: FlakePin;
   readonly timeouts: Timeouts;
 }
 
@@ -144,6 +147,8 @@ export interface HostSpec {
   readonly staged?: StagedBuild;
   /** The channel the host is pinned to: its system is built from it, and its `nixos` channel set to it once healthy. */
   readonly channel?: ChannelPin;
+  /** The flake configuration the host is built from (the flake's files are among `files`); absent: configuration.nix. */
+  readonly flake?: FlakePin;
   /** Secret: absolute path on the host (outside the Nix store) → contents, written mode 0600. */
   readonly secretFiles: Readonly<Record<string, string>>;
   readonly action: RebuildAction;

@@ -13,6 +13,7 @@
 import type { ExecResult, Host } from "../../lib/host/host";
 import { HostConnectionError } from "../../lib/host/host";
 import type { ChannelPin } from "../../lib/nixos/channel";
+import type { FlakePin } from "../../lib/nixos/flake";
 import { activatesNow, setsBootDefault, type Goal } from "../../lib/nixos/goal";
 import type { Guard, GuardOutcome } from "../../lib/nixos/guard";
 import type { Clock } from "../../lib/rollout/wait";
@@ -236,9 +237,9 @@ export class FakeNixos implements NixosOps {
     return this.store.get(system);
   }
 
-  async build(_timeoutMs: number, attach = false, staged?: string, channel?: ChannelPin): Promise<BootFacts> {
+  async build(_timeoutMs: number, attach = false, staged?: string, channel?: ChannelPin, flake?: FlakePin): Promise<BootFacts> {
     this.mustBeUp();
-    this.log.push(`${attach ? "attach to build" : "build"}${staged ? ` ${staged}` : ""}${channel ? ` from ${channel.url}` : ""}`);
+    this.log.push(`${attach ? "attach to build" : "build"}${staged ? ` ${staged}` : ""}${channel ? ` from ${channel.url}` : ""}${flake ? ` flake#${flake.configuration}` : ""}`);
     if (this.faults.dropDuringBuild) {
       // The build goes on on the host; only the connection that followed it is gone.
       this.faults.dropDuringBuild = false;

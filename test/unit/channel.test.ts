@@ -78,6 +78,19 @@ describe("building from a pinned channel (channelBuildScript)", () => {
     assert.equal(fs.readlinkSync(`${box.dir}/nixpkgs`), `${box.dir}/store/nixos-24.11`);
   });
 
+  it("builds configuration.nix with --no-flake while /etc/nixos still holds a flake.nix, and as before without one", () => {
+    fs.writeFileSync(`${box.dir}/served`, "nixos-24.11\n");
+    const etc = path.join(box.dir, "etc-nixos");
+    fs.mkdirSync(etc);
+    assert.equal(box.run(channelBuildScript(PIN, [], etc)).status, 0);
+    fs.writeFileSync(path.join(etc, "flake.nix"), "{ }\n");
+    assert.equal(box.run(channelBuildScript(PIN, [], etc)).status, 0);
+    assert.deepEqual(box.calls().filter((c) => c.startsWith("nixos-rebuild")), [
+      `nixos-rebuild build -I nixpkgs=${box.dir}/store/nixos-24.11`,
+      `nixos-rebuild build --no-flake -I nixpkgs=${box.dir}/store/nixos-24.11`,
+    ]);
+  });
+
   it("stops with Nix's download error when the channel does not exist, and builds nothing", () => {
     const r = box.run(channelBuildScript({ url: "https://nixos.org/channels/nixos-99.99", upgradeToken: "" }, []));
     assert.notEqual(r.status, 0);
