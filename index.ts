@@ -13,6 +13,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { planCommands, wantsCommands } from "./lib/commands/plan";
 import { CONFIG_KEYS } from "./lib/inventory/defaults";
 import { InventoryError } from "./lib/inventory/errors";
+import { readTree } from "./lib/inventory/fsTree";
 import { loadInventory } from "./lib/inventory/load";
 import { planNodeMetadata } from "./lib/inventory/nodeMetadata";
 import { planHosts, planRolloutWaves } from "./lib/inventory/plan";
@@ -47,7 +48,7 @@ function secretMap(key: string): Record<string, string> {
 }
 
 function plan() {
-  const io = { readFile: (p: string) => fs.readFileSync(p, "utf8") };
+  const io = { readFile: (p: string) => fs.readFileSync(p, "utf8"), readTree };
   const projectDir = process.cwd();
   try {
     const inventory = loadInventory(

@@ -14,10 +14,10 @@ export type BuildProps = BuildSpec & {
 };
 
 /** The inputs of a NixosBuild, in one place. */
-export const BUILD_INPUTS = ["name", "address", "port", "user", "hostKey", "trustOnFirstUse", "sshPrivateKey", "files", "stagingDir", "timeouts"] as const satisfies readonly (keyof BuildSpec)[];
+export const BUILD_INPUTS = ["name", "address", "port", "user", "hostKey", "trustOnFirstUse", "sshPrivateKey", "files", "stagingDir", "channel", "flake", "timeouts"] as const satisfies readonly (keyof BuildSpec)[];
 
-/** Inputs whose change means another system: the files, and where they are staged. */
-const REBUILD_INPUTS = ["files", "stagingDir"] as const satisfies readonly (keyof BuildSpec)[];
+/** Inputs whose change means another system: the files, where they are staged, the channel or flake configuration they are built from. */
+const REBUILD_INPUTS = ["files", "stagingDir", "channel", "flake"] as const satisfies readonly (keyof BuildSpec)[];
 
 /** Secret inputs, kept secret in the outputs. */
 export const BUILD_SECRET_PROPS = ["sshPrivateKey"] as const;

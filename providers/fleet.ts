@@ -11,6 +11,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Waves } from "../lib/inventory/waves";
 import { fileHashes, stagingDirFor } from "../lib/nixos/staging";
+import type { ChangeReport } from "../lib/rollout/changes";
 import type { HostSpec } from "../lib/rollout/spec";
 import { NixosBuild } from "./nixosBuild";
 import { NixosHost } from "./nixosHost";
@@ -25,6 +26,8 @@ export interface HostExport {
   readonly rebootedAt: pulumi.Output<string>;
   readonly rebootReason: pulumi.Output<string>;
   readonly pendingReboot: pulumi.Output<boolean>;
+  /** What the last rollout changed (lib/rollout/changes.ts). */
+  readonly changes: pulumi.Output<ChangeReport>;
 }
 
 /**
@@ -73,7 +76,9 @@ function buildOf(spec: HostSpec, hostKey: pulumi.Input<string>, opts?: pulumi.Cu
       trustOnFirstUse: spec.trustOnFirstUse,
       sshPrivateKey: pulumi.secret(spec.sshPrivateKey),
       files: spec.files,
-      stagingDir: stagingDirFor(spec.files),
+      stagingDir: stagingDirFor(spec.files, spec.channel, spec.flake),
+      ...(spec.channel ? { channel: spec.channel } : {}),
+      ...(spec.flake ? { flake: spec.flake } : {}),
       timeouts: spec.timeouts,
     },
     opts,
@@ -108,10 +113,12 @@ export function rollOutFleet(specs: readonly HostSpec[], waves: Waves = oneByOne
           ...spec,
           hostKey: hostKeyOf(spec),
           files: {},
-          staged: { dir: stagingDirFor(spec.files), system: build.system, fileHashes: fileHashes(spec.files) },
+          staged: { dir: stagingDirFor(spec.files, spec.channel, spec.flake), system: build.system, fileHashes: fileHashes(spec.files) },
           sshPrivateKey: pulumi.secret(spec.sshPrivateKey),
           secretFiles: pulumi.secret(spec.secretFiles),
           kubernetes: spec.kubernetes ? pulumi.secret(spec.kubernetes) : undefined,
+          channel: spec.channel,
+          flake: spec.flake,
         },
         { ...opts, dependsOn: before },
       );
@@ -137,6 +144,7 @@ export function hostExports(hosts: readonly NixosHost[], waves: Waves): Record<s
       rebootedAt: h.rebootedAt,
       rebootReason: h.rebootReason,
       pendingReboot: h.pendingReboot,
+      changes: h.changes,
     };
   });
   return out;

@@ -10,6 +10,7 @@ import type { Cluster } from "../lib/cluster/cluster";
 import type { SshConnector } from "../lib/host/ssh";
 import { FleetLease, leaseIdentity } from "../lib/cluster/lease";
 import { applyHost, managedFileNames, type Previous } from "../lib/rollout/apply";
+import { NO_CHANGES } from "../lib/rollout/changes";
 import { RolloutError } from "../lib/rollout/errors";
 import { claimNode, readHost, removeHost } from "../lib/rollout/inspect";
 import { isInterrupted, stoppableClock } from "../lib/rollout/interrupt";
@@ -19,7 +20,7 @@ import { clusterFor } from "./kubeClient";
 import { engineWatch } from "./engineWatch";
 import { type DisruptionBudget, type HostSpec, renderedFileNames } from "../lib/rollout/spec";
 import { changedInputs, type HostProps, QUIET_INPUTS, specOf } from "./props";
-import { diffHost, driftOf, failedRolloutProps, type LiveRead, RecordedFailure, withLiveFiles } from "./state";
+import { channelNotSet, diffHost, driftOf, failedRolloutProps, type LiveRead, RecordedFailure, withLiveFiles } from "./state";
 
 /**
  * Errors raised before the rollout changed anything, so the recorded state stays as it was:
@@ -58,7 +59,8 @@ async function rollout(news: HostProps, olds: HostProps | undefined): Promise<Ho
   } catch (error) {
     // Nobody is left to record a stopped rollout's state; the next run reads the host anyway.
     if (touchedNothing(error, connector) || isInterrupted(error) || !(error instanceof Error)) throw error;
-    throw await recordFailure(error, news, olds, previous, connector);
+    const recorded = error instanceof RolloutError && error.step === "channel" ? channelNotSet(news, olds) : news;
+    throw await recordFailure(error, recorded, olds, previous, connector);
   }
   const pinnedHostKey = tofuPin(spec, connector, olds?.pinnedHostKey);
   const outs: HostProps = { ...spec, ...outputs, rolledOutSystem: outputs.systemPath, pinnedHostKey, readError: "" };
@@ -105,6 +107,8 @@ async function recordFailure(error: Error, news: HostProps, olds: HostProps | un
       rebooted: false,
       rebootedAt: "",
       rebootReason: "the last rollout failed",
+      // A failed rollout reports no change, whatever it may have left behind.
+      changes: NO_CHANGES,
     });
     live = { kind: "read", files: found.files, outputs: found.outputs };
     progress(`${spec.name}: recorded what the host runs after the failure: ${found.outputs.systemPath} (generation ${found.outputs.generation})`);
@@ -154,6 +158,8 @@ export async function read(id: string, props: HostProps): Promise<pulumi.dynamic
     rebooted: props.rebooted ?? false,
     rebootedAt: props.rebootedAt ?? "",
     rebootReason: props.rebootReason ?? "",
+    // A refresh describes the last rollout's changes, it does not invent one.
+    changes: props.changes ?? NO_CHANGES,
   });
   const pinnedHostKey = tofuPin(spec, connector, props.pinnedHostKey);
   return { id, props: withLiveFiles({ ...props, ...live.outputs, pinnedHostKey, readError: "" }, live.files) };

@@ -5,6 +5,7 @@
  * reads it back; deleting it drains and removes its Kubernetes Node without touching the machine.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { ChangeReport } from "../lib/rollout/changes";
 import type { HostOutputs, TrackedOutputs } from "../lib/rollout/outputs";
 import type { HostSpec, StagedBuild } from "../lib/rollout/spec";
 import { projectLoader } from "./bootstrap";
@@ -54,6 +55,8 @@ export class NixosHost extends pulumi.dynamic.Resource {
   declare readonly rebootedAt: pulumi.Output<string>;
   declare readonly rebootReason: pulumi.Output<string>;
   declare readonly pendingReboot: pulumi.Output<boolean>;
+  /** What the last rollout changed: kernel, NixOS version, packages added, removed and upgraded. */
+  declare readonly changes: pulumi.Output<ChangeReport>;
   /** The system the last successful rollout left running; refresh then diff compares it with systemPath. */
   declare readonly rolledOutSystem: pulumi.Output<string>;
   /** The host key trusted on first use, pinned for every later connection. */
@@ -71,6 +74,7 @@ export class NixosHost extends pulumi.dynamic.Resource {
       rebootedAt: undefined,
       rebootReason: undefined,
       pendingReboot: undefined,
+      changes: undefined,
       rolledOutSystem: undefined,
       pinnedHostKey: undefined,
       readError: undefined,

@@ -27,6 +27,8 @@ export function specOf(props: HostProps): HostSpec {
 export const ROLLOUT_INPUTS = [
   "files",
   "staged",
+  "channel",
+  "flake",
   "secretFiles",
   "action",
   "rebootPolicy",

@@ -2,6 +2,7 @@
  * Pure decisions on the NixosHost's recorded state: whether the host still runs what its last
  * rollout left (drift), the diff the engine is given, and the state recorded after a failure.
  */
+import { NO_CHANGES } from "../lib/rollout/changes";
 import type { HostOutputs, TrackedOutputs } from "../lib/rollout/outputs";
 import { fileHashes } from "../lib/nixos/staging";
 import { changedInputs, type HostProps } from "./props";
@@ -55,7 +56,8 @@ export function isRead(live: LiveRead): live is Extract<LiveRead, { kind: "read"
  * such as the serialized provider), but the files and systems the host really has. What the
  * last successful rollout left stays as it was, so the next run compares against it.
  * When the host cannot be read, the earlier outputs are kept, the system is unknown, and
- * readError says why (the next run then rolls the host out again).
+ * readError says why (the next run then rolls the host out again). Either way the failed
+ * rollout reports no change (`changes`).
  */
 export function failedRolloutProps(
   news: HostProps,
@@ -70,7 +72,8 @@ export function failedRolloutProps(
   };
   if (isRead(live)) return withLiveFiles({ ...news, ...live.outputs, ...tracked }, live.files);
   const staged = news.staged ? { staged: olds?.staged ?? news.staged } : {};
-  return { ...news, ...outputsOf(olds), files: { ...(olds?.files ?? news.files) }, ...staged, systemPath: "", ...tracked };
+  // A failed rollout reports no change.
+  return { ...news, ...outputsOf(olds), changes: NO_CHANGES, files: { ...(olds?.files ?? news.files) }, ...staged, systemPath: "", ...tracked };
 }
 
 /**
@@ -108,4 +111,14 @@ export class RecordedFailure extends Error {
     this.name = cause.name;
     this.reasons = [cause.message];
   }
+}
+
+/**
+ * The properties to record when only the channel step failed: the host runs its new system, but
+ * its channel is still the one recorded before, so the state keeps that one and the next run's
+ * diff sets it again.
+ */
+export function channelNotSet(news: HostProps, olds: Partial<HostProps> | undefined): HostProps {
+  const { channel: _wanted, ...rest } = news;
+  return olds?.channel ? { ...rest, channel: olds.channel } : rest;
 }

@@ -6,8 +6,9 @@
  *     change every host must reboot for), replacing a value an earlier demo added;
  *   node dist/sim/demo.js summary OUTPUTS TIMELINE SINCE_MS
  *     prints one line per host from the stack's `fleet` output (JSON) and the simulated fleet's
- *     timeline (`npm run sim -- timeline --json`): generation, rebooted or not and why, how long
- *     the node was cordoned and how long its rollout took.
+ *     timeline (`npm run sim -- timeline --json`): generation, rebooted or not and why, the kernel
+ *     and the package counts when the rollout changed them, how long the node was cordoned and
+ *     how long its rollout took.
  */
 import * as fs from "node:fs";
 import { parseDocument } from "yaml";
@@ -28,11 +29,31 @@ export function withKernelParam(inventoryText: string, value: string): string {
   return doc.toString();
 }
 
+/** The part of a host's `changes` output (lib/rollout/changes.ts ChangeReport) the summary shows. */
+interface Changes {
+  readonly changed: boolean;
+  readonly kernel: { readonly from: string; readonly to: string };
+  readonly packages: { readonly added: readonly unknown[]; readonly removed: readonly unknown[]; readonly upgraded: readonly unknown[] };
+  readonly packagesError: string;
+}
+
+/** "kernel 6.6.45 → 6.6.46" when it changed, and the package counts, of a rollout that changed the system. */
+function changeParts(c: Changes | undefined): string[] {
+  if (!c?.changed) return [];
+  const parts = c.kernel.from !== c.kernel.to ? [`kernel ${c.kernel.from} → ${c.kernel.to}`] : [];
+  const { added, removed, upgraded } = c.packages;
+  const none = added.length + removed.length + upgraded.length === 0;
+  parts.push(none && c.packagesError !== "" ? "packages could not be read" : `packages: ${upgraded.length} upgraded, ${added.length} added, ${removed.length} removed`);
+  return parts;
+}
+
 /** One host's line of the stack output `fleet`. */
 interface HostOutput {
   readonly generation: number;
   readonly rebooted: boolean;
   readonly rebootReason: string;
+  /** Absent from the outputs of a stack last rolled out before changes were reported. */
+  readonly changes?: Changes;
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -46,6 +67,7 @@ export function summaryLines(outputs: Readonly<Record<string, HostOutput>>, even
     const uncordon = [...mine].reverse().find((e) => e.kind === "uncordon");
     const last = mine[mine.length - 1];
     const parts = [`${host}: generation ${o.generation}`, o.rebooted ? `rebooted (${o.rebootReason})` : `not rebooted (${o.rebootReason})`];
+    parts.push(...changeParts(o.changes));
     if (cordon && uncordon && uncordon.t >= cordon.t) parts.push(`cordoned ${seconds(uncordon.t - cordon.t)}`);
     if (first && last) parts.push(`rollout ${seconds(last.t - first.t)}`);
     return parts.join(", ");

@@ -15,6 +15,39 @@ export function checkInventory(inv: ParsedInventory, issues: IssueList): void {
   checkRebuild(inv, issues);
   checkFailureDomains(inv, issues);
   checkCommands(inv, issues);
+  checkChannels(inv, issues);
+  checkFlake(inv, issues);
+}
+
+/**
+ * A flake pins its own nixpkgs in flake.lock, so a channel beside it would be ignored by the
+ * build; and a host's flake configuration means nothing without the fleet's flake.
+ */
+function checkFlake(inv: ParsedInventory, issues: IssueList): void {
+  if (inv.nix.flake === undefined) {
+    inv.hosts.forEach((h, i) => {
+      if (h.nix.flake !== undefined) issues.add(["hosts", i, "nix", "flake"], `${h.name} names a flake configuration, but the inventory has no nix.flake: set nix.flake.path to the flake's folder, or remove it`);
+    });
+    return;
+  }
+  const fix = "a flake pins nixpkgs in its flake.lock (bump it with `nix flake update`); remove nix.channel, or remove nix.flake to build from channels";
+  if (inv.nix.channel !== undefined) issues.add(["nix", "channel"], `cannot be used with nix.flake: ${fix}`);
+  inv.hosts.forEach((h, i) => {
+    if (h.nix.channel !== undefined) issues.add(["hosts", i, "nix", "channel"], `${h.name}'s channel cannot be used with nix.flake: ${fix}`);
+  });
+}
+
+/** An upgrade token asks for a fresh fetch of a pinned channel; without one it would do nothing. */
+function checkChannels(inv: ParsedInventory, issues: IssueList): void {
+  const unpinned = (h: ParsedHost) => (h.nix.channel ?? inv.nix.channel) === undefined;
+  const fix = "set nix.channel (e.g. nixos-24.11) next to the upgrade token, or remove the token";
+  inv.hosts.forEach((h, i) => {
+    if (h.nix.upgradeToken !== undefined && unpinned(h)) issues.add(["hosts", i, "nix", "upgradeToken"], `${h.name} has no channel to upgrade: ${fix}`);
+  });
+  const fleetWide = inv.hosts.filter((h) => h.nix.upgradeToken === undefined && unpinned(h));
+  if (inv.nix.upgradeToken !== undefined && fleetWide.length > 0) {
+    issues.add(["nix", "upgradeToken"], `${fleetWide.map((h) => h.name).join(", ")} ${fleetWide.length === 1 ? "has" : "have"} no channel to upgrade: ${fix}`);
+  }
 }
 
 /**

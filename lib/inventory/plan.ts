@@ -8,10 +8,12 @@ import { readStaticModules } from "../render/static";
 import type { HostSpec } from "../rollout/spec";
 import { CONFIG_KEYS, K3S_TOKEN_PATH } from "./defaults";
 import { IssueList, unreadableFile } from "./errors";
+import { flakeFiles } from "./flakeFiles";
+import type { TreeEntry } from "./fsTree";
 import { publicKeyProblem } from "./formats";
 import { publicKeyOf, withKey } from "./loginKey";
 import { rolloutOrder } from "./order";
-import { drainPolicyOf, hostNixData, modulePathsOf, nodeNameOf, sshPort, sshUser, timeoutsOf, waveHostOf } from "./resolve";
+import { channelOf, drainPolicyOf, flakeOf, hostNixData, modulePathsOf, nodeNameOf, sshPort, sshUser, timeoutsOf, waveHostOf } from "./resolve";
 import type { Inventory, InventoryHost, InventoryIo } from "./types";
 import { disruptionGroup, planWaves } from "./waves";
 
@@ -25,9 +27,13 @@ export interface PlanSecrets {
   readonly kubeconfig?: string;
 }
 
-/** File access of the plan; `nixDir` overrides where the static modules are read from. */
+/**
+ * File access of the plan; `nixDir` overrides where the static modules are read from, and
+ * `readTree` lists a folder (the flake's) as fsTree.ts does.
+ */
 export interface PlanIo extends InventoryIo {
   readonly nixDir?: string;
+  readTree(absoluteDir: string): TreeEntry[];
 }
 
 const why = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -39,6 +45,8 @@ interface Inputs {
   kubeconfig?: string;
   staticModules: Record<StaticModuleName, string>;
   userModules: Map<string, string>;
+  /** The fleet's flake: its files relative to its folder. */
+  flake?: Readonly<Record<string, string>>;
 }
 
 function loginKey(secrets: PlanSecrets, issues: IssueList): { key?: string; pub?: string } {
@@ -117,6 +125,30 @@ function userModules(inv: Inventory, io: PlanIo, issues: IssueList): Map<string,
   return out;
 }
 
+/** The files of the fleet's flake, or undefined (with issues) when they cannot be shipped. */
+function flakeOfProject(inv: Inventory, io: PlanIo, issues: IssueList): Readonly<Record<string, string>> | undefined {
+  const folder = inv.nix.flake?.path;
+  if (folder === undefined) return undefined;
+  const at = ["nix", "flake", "path"];
+  const shown = path.posix.normalize(folder);
+  const absolute = path.resolve(inv.projectDir, shown);
+  let entries: TreeEntry[];
+  try {
+    entries = io.readTree(absolute);
+  } catch (error) {
+    const code = typeof error === "object" && error !== null && "code" in error ? (error as { code?: unknown }).code : undefined;
+    const message =
+      code === "ENOTDIR"
+        ? `${shown} is a file (${absolute}); nix.flake.path names the folder that holds flake.nix and flake.lock`
+        : unreadableFile(error, shown, absolute, inv.projectDir, "check the spelling, or put the flake (flake.nix, flake.lock and the modules it imports) in that folder");
+    issues.add(at, `the flake folder ${message}`);
+    return undefined;
+  }
+  const found = flakeFiles(shown, entries, (rel) => io.readFile(path.join(absolute, rel)));
+  for (const p of found.problems) issues.add(at, p);
+  return found.problems.length === 0 ? found.files : undefined;
+}
+
 function gatherInputs(inv: Inventory, secrets: PlanSecrets, io: PlanIo): Inputs {
   const issues = new IssueList();
   const { key, pub } = loginKey(secrets, issues);
@@ -134,6 +166,7 @@ function gatherInputs(inv: Inventory, secrets: PlanSecrets, io: PlanIo): Inputs 
   }
   const kubeconfig = kubeconfigOf(inv, secrets, io, issues);
   const modules = userModules(inv, io, issues);
+  const flake = flakeOfProject(inv, io, issues);
   let staticModules: Record<StaticModuleName, string> | undefined;
   try {
     staticModules = readStaticModules(io.readFile, io.nixDir);
@@ -142,15 +175,22 @@ function gatherInputs(inv: Inventory, secrets: PlanSecrets, io: PlanIo): Inputs 
   }
   issues.throwIfAny(inv.source);
   if (key === undefined || pub === undefined || staticModules === undefined) throw new Error("unreachable: missing plan input without an issue");
-  return { sshPrivateKey: key, loginPublicKey: pub, k3sToken, kubeconfig, staticModules, userModules: modules };
+  return { sshPrivateKey: key, loginPublicKey: pub, k3sToken, kubeconfig, staticModules, userModules: modules, ...(flake !== undefined ? { flake } : {}) };
 }
 
 function specOf(inv: Inventory, host: InventoryHost, inputs: Inputs): HostSpec {
   const authorizedKeys = withKey(host.ssh.authorizedKeys ?? inv.ssh.authorizedKeys, inputs.loginPublicKey);
   const modules: UserModule[] = modulePathsOf(inv, host).map((p) => ({ path: p, content: inputs.userModules.get(p) ?? "" }));
-  const files = renderHostFiles({ data: hostNixData(inv, host, authorizedKeys), staticModules: inputs.staticModules, userModules: modules });
+  const files = renderHostFiles({
+    data: hostNixData(inv, host, authorizedKeys),
+    staticModules: inputs.staticModules,
+    userModules: modules,
+    ...(inputs.flake !== undefined ? { flakeFiles: inputs.flake } : {}),
+  });
   const hostKey = host.hostKey === undefined ? "" : host.hostKey.trim().split(/\s+/).slice(0, 2).join(" ");
   const k8s = inv.kubernetes.enabled;
+  const channel = channelOf(inv, host);
+  const flake = flakeOf(inv, host);
   return {
     name: host.name,
     address: host.address,
@@ -160,6 +200,8 @@ function specOf(inv: Inventory, host: InventoryHost, inputs: Inputs): HostSpec {
     trustOnFirstUse: hostKey === "" && (host.ssh.trustOnFirstUse ?? inv.ssh.trustOnFirstUse),
     sshPrivateKey: inputs.sshPrivateKey,
     files,
+    ...(channel !== undefined ? { channel } : {}),
+    ...(flake !== undefined ? { flake } : {}),
     secretFiles: inputs.k3sToken !== undefined ? { [K3S_TOKEN_PATH]: inputs.k3sToken } : {},
     action: inv.rebuild.action,
     rebootPolicy: inv.rebuild.rebootPolicy,

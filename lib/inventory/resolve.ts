@@ -3,6 +3,8 @@
  * timeouts and its module list. Pure; no secrets are needed here.
  */
 import * as path from "node:path";
+import { type ChannelPin, channelUrl } from "../nixos/channel";
+import type { FlakePin } from "../nixos/flake";
 import type { DrainPolicy, Timeouts } from "../rollout/spec";
 import type { HostNixData, InterfaceAddress } from "../render/hostData";
 import { K3S_TOKEN_PATH } from "./defaults";
@@ -50,6 +52,19 @@ export function waveHostOf(inv: Inventory, host: InventoryHost): WaveHost {
   const key = inv.rollout.failureDomainLabel;
   const value = key === undefined ? undefined : host.labels[key];
   return { name: host.name, role: host.role, ...(key !== undefined && value !== undefined ? { domain: `${key}=${value}` } : {}) };
+}
+
+/** The channel the host is built from (its own, else the fleet's), with its upgrade token; undefined when none is pinned. */
+export function channelOf(inv: Inventory, host: InventoryHost): ChannelPin | undefined {
+  const ref = host.nix.channel ?? inv.nix.channel;
+  if (ref === undefined) return undefined;
+  return { url: channelUrl(ref), upgradeToken: host.nix.upgradeToken ?? inv.nix.upgradeToken ?? "" };
+}
+
+/** The flake configuration the host is built from (nixosConfigurations.<its name> unless it names another); undefined without nix.flake. */
+export function flakeOf(inv: Inventory, host: InventoryHost): FlakePin | undefined {
+  if (inv.nix.flake === undefined) return undefined;
+  return { configuration: host.nix.flake?.configuration ?? host.name };
 }
 
 /** The host's user modules (fleet-wide first), project-relative and normalized, without repeats. */

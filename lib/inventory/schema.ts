@@ -5,6 +5,8 @@
  */
 import * as path from "node:path";
 import { z } from "zod";
+import { channelRefProblem } from "../nixos/channel";
+import { configurationNameProblem } from "../nixos/flake";
 import { PATH_LITERAL_SAFE } from "../render/render";
 import { HOST_ROLES, REBOOT_POLICIES, REBUILD_ACTIONS, type Timeouts } from "../rollout/spec";
 import * as D from "./defaults";
@@ -44,6 +46,12 @@ const userName = matching(USER_NAME, "a user name");
 const secretName = matching(SECRET_NAME, "a secret name (letters, digits, '_' and '-', starting with a letter)");
 const namespace = matching(K8S_LABEL_NAME, "a Kubernetes namespace name");
 const nodeName = checkedText((s) => (isK8sSubdomain(s) ? undefined : `${q(s)} is not a Kubernetes Node name (lower-case DNS subdomain)`));
+const channel = checkedText((s) => {
+  const p = channelRefProblem(s);
+  return p === undefined ? undefined : `${q(s)} ${p}`;
+});
+/** Any text; a change of it asks for a fresh fetch of the channel (an upgrade on the same channel). */
+const upgradeToken = nonEmpty;
 const stateVersion = matching(/^[0-9]{2}\.[0-9]{2}$/, 'a NixOS release like "24.05" (quote it in YAML: 24.10 unquoted reads as 24.1)');
 
 const hostKey = checkedText((s) => {
@@ -91,6 +99,19 @@ const modulePath = checkedText((s) => {
     return `${q(s)} may hold only letters, digits, '.', '_', '-', '+' and '/' (it is imported as a Nix path literal)`;
   }
   return s.endsWith(".nix") ? undefined : `${q(s)} is not a .nix file`;
+});
+
+/** A folder of the project, relative to it: where the user's flake is. */
+const flakeFolder = checkedText((s) => {
+  const norm = path.posix.normalize(s);
+  if (path.isAbsolute(s) || norm === ".." || norm.startsWith("../")) {
+    return `${q(s)} must be a folder inside the project folder, relative to it (e.g. flake), so that the flake is committed with the inventory`;
+  }
+  return undefined;
+});
+const flakeConfiguration = checkedText((s) => {
+  const p = configurationNameProblem(s);
+  return p === undefined ? undefined : `${q(s)} ${p}`;
 });
 
 const labels = z.record(z.string(), text()).superRefine((rec, ctx) => {
@@ -212,7 +233,7 @@ const bootstrapSchema = strict({
 });
 
 /**
- * One host. Its ssh, network, nix.stateVersion and timeouts values replace the fleet-wide ones
+ * One host. Its ssh, network, nix.stateVersion, nix.channel, nix.upgradeToken and timeouts values replace the fleet-wide ones
  * field by field; nix.imports and k3s.extraFlags add to them; nix.settings merge into them.
  */
 const hostSchema = strict({
@@ -237,6 +258,10 @@ const hostSchema = strict({
   }).prefault({}),
   nix: strict({
     stateVersion: stateVersion.optional(),
+    channel: channel.optional(),
+    upgradeToken: upgradeToken.optional(),
+    /** The host's entry in the fleet's flake: nixosConfigurations.<configuration>; default: the host's name. */
+    flake: strict({ configuration: flakeConfiguration }).optional(),
     imports: z.array(modulePath).default([]),
     settings: nixSettingsSchema(),
   }).prefault({}),
@@ -295,6 +320,12 @@ export const inventorySchema = strict({
   }).prefault({}),
   nix: strict({
     stateVersion: stateVersion.default(D.NIX_DEFAULTS.stateVersion),
+    /** The NixOS channel every host is built from (a name such as nixos-24.11, or a URL); absent: each host's own. */
+    channel: channel.optional(),
+    /** Change it to fetch the channel afresh and upgrade on the same channel. */
+    upgradeToken: upgradeToken.optional(),
+    /** The user's flake (a folder of the project with flake.nix and flake.lock) every host is built from; absent: configuration.nix. */
+    flake: strict({ path: flakeFolder }).optional(),
     imports: z.array(modulePath).default([]),
     settings: nixSettingsSchema(),
   }).prefault({}),

@@ -21,6 +21,7 @@ const KEY_HINTS: Readonly<Record<string, string>> = {
   nodes: 'did you mean "hosts"? Hosts are a list: hosts: [{name: srv1, address: 10.0.0.1, ...}]',
   watchnamespaces: "did you mean kubernetes.watchedNamespaces?",
   joinaddress: "did you mean k3s.serverAddr (https://<address>:6443)?",
+  nixchannel: "did you mean nix.channel (a channel name such as nixos-24.11)?",
 };
 
 function unknownKeyMessage(key: string, known: readonly string[]): string {

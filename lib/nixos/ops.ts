@@ -6,6 +6,9 @@
  * (test/fakes/nixos.ts) and production with SSH (sshOps.ts).
  */
 import type { Host } from "../host/host";
+import type { ChannelPin } from "./channel";
+import type { ParsedClosureDiff } from "./closureDiff";
+import type { FlakePin } from "./flake";
 import type { Goal } from "./goal";
 import type { Guard, GuardOutcome } from "./guard";
 
@@ -43,6 +46,21 @@ export interface SystemdState {
   readonly failedUnits: string;
 }
 
+/** `nix store diff-closures` between two systems, or why it could not be read. */
+export type ClosureDiff = ({ readonly kind: "read" } & ParsedClosureDiff) | { readonly kind: "unreadable"; readonly reason: string };
+
+/** Whether the closure diff was read. */
+export function isDiffRead(d: ClosureDiff): d is Extract<ClosureDiff, { kind: "read" }> {
+  return d.kind === "read";
+}
+
+/** Two systems side by side: their NixOS versions (`<system>/nixos-version`, "" when absent) and the diff of their closures. */
+export interface SystemComparison {
+  readonly fromVersion: string;
+  readonly toVersion: string;
+  readonly diff: ClosureDiff;
+}
+
 /** NixOS operations on one host. Failures reject with a RolloutError naming the step and command. */
 export interface NixosOps {
   readonly name: string;
@@ -62,9 +80,16 @@ export interface NixosOps {
    * connection drops, which rejects with a HostConnectionError: `attach` then follows the build
    * already running instead of starting another. With `staged`, builds the configuration
    * staged in that folder instead (`-I nixos-config=<staged>/configuration.nix`), whose
-   * ./result then keeps it from garbage collection.
+   * ./result then keeps it from garbage collection. With `channel`, builds against that channel,
+   * fetched into the store (channel.ts), without changing the host's own channels. With
+   * `flake`, builds that configuration of the flake among the files (`--flake path:<folder>#<name>`).
    */
-  build(timeoutMs: number, attach?: boolean, staged?: string): Promise<BootFacts>;
+  build(timeoutMs: number, attach?: boolean, staged?: string, channel?: ChannelPin, flake?: FlakePin): Promise<BootFacts>;
+  /**
+   * Sets the host's `nixos` channel to `pin` (nix-channel --add, --update) unless it is set
+   * already; says whether it changed it and what it was. A failed update puts the old URL back.
+   */
+  setChannel(pin: ChannelPin): Promise<{ changed: false } | { changed: true; previous: string }>;
   /**
    * Stages `files` in the staging folder `dir` (lib/nixos/staging.ts) over a copy of /etc/nixos,
    * which keeps the host's own files (hardware-configuration.nix) beside them. /etc/nixos is not touched.
@@ -87,6 +112,12 @@ export interface NixosOps {
    * confirmation that the host can still be reached. Says whether the guard had already fired.
    */
   disarmGuard(): Promise<GuardOutcome>;
+  /**
+   * Compares the system `from` with `to`: their NixOS versions and what `nix store
+   * diff-closures` says changed. A diff that cannot be read (no `nix store` in an old Nix, no
+   * `nix` at all) is a ClosureDiff of kind "unreadable", not a rejection.
+   */
+  compareSystems(from: string, to: string): Promise<SystemComparison>;
   /** The kernel's boot id. */
   readBootId(timeoutMs: number): Promise<string>;
   /** Asks the host to reboot (`systemctl reboot`) and drops the connection. */

@@ -20,9 +20,12 @@ import { shellQuote } from "../host/quote";
 import { RolloutError } from "../rollout/errors";
 import { ETC_NIXOS, FLEET_STATE_DIR, readFiles, run, writeFilesAtomically } from "../rollout/remote";
 import type { Session } from "../rollout/session";
+import { type ChannelPin, channelBuildScript, channelName, channelTarball, parseSetChannel, setChannelScript } from "./channel";
+import { compareScript, comparisonOf } from "./compare";
+import { type FlakePin, flakeRef, noFlakeGuard } from "./flake";
 import type { Goal } from "./goal";
 import { armScript, disarmScript, parseDisarm } from "./guard";
-import type { BootFacts, LiveFiles, NixosOps, SystemdState, SystemState } from "./ops";
+import type { BootFacts, LiveFiles, NixosOps, SystemComparison, SystemdState, SystemState } from "./ops";
 import { isStagingDir, STAGING_ROOT } from "./staging";
 import { readBootFacts, readSystemState, SYSTEM_PROFILE } from "./systems";
 
@@ -30,6 +33,8 @@ import { readBootFacts, readSystemState, SYSTEM_PROFILE } from "./systems";
 export const BUILD_DIR = `${FLEET_STATE_DIR}/build`;
 /** The transient service the build runs in. The host lock makes it one build per host at a time. */
 export const BUILD_UNIT = "nixos-fleet-build.service";
+/** How long reading two systems' closures may take (diff-closures walks both closures). */
+const COMPARE_TIMEOUT_MS = 60_000;
 /** How often a running build is looked at. */
 const BUILD_POLL_MS = 500;
 
@@ -68,17 +73,25 @@ export function sshOps(session: Session): NixosOps {
       guard(async () => {
         if (Object.keys(files).length > 0) await writeFilesAtomically(await host(), "", relative(files), { fileMode: "0600", umask: "077" }, step);
       }),
-    build: (timeoutMs, attach = false, staged?: string): Promise<BootFacts> =>
+    build: (timeoutMs, attach = false, staged?: string, channel?: ChannelPin, flake?: FlakePin): Promise<BootFacts> =>
       guard(async () => {
         const deadline = Date.now() + timeoutMs;
         const dir = staged ?? BUILD_DIR;
-        if (!attach) await run(await host(), "build", startBuildScript(staged), { what: `starting \`${buildCommand(staged)}\` as ${BUILD_UNIT} failed` });
-        await followBuild(session, deadline, timeoutMs, buildCommand(staged));
+        const command = buildCommand(staged, channel, flake);
+        if (!attach) await run(await host(), "build", startBuildScript(staged, channel, flake), { what: `starting \`${command}\` as ${BUILD_UNIT} failed` });
+        await followBuild(session, deadline, timeoutMs, command);
         const facts = await readBootFacts(await host(), `${dir}/result`);
         if (!facts.system.startsWith("/nix/store/")) {
-          throw new RolloutError(session.name, "build", `${buildCommand(staged)} left no system at ${dir}/result`, `run \`cd ${dir} && ${buildCommand(staged)}\` on the host by hand and look at its output.`);
+          throw new RolloutError(session.name, "build", `${command} left no system at ${dir}/result`, `run \`cd ${dir} && ${command}\` on the host by hand and look at its output.`);
         }
         return facts;
+      }),
+    setChannel: (pin) =>
+      guard(async () => {
+        const { stdout } = await run(await host(), "channel", setChannelScript(pin), {
+          what: `setting the nixos channel to ${pin.url} (nix-channel --add, nix-channel --update nixos) failed; the channel was put back as it was`,
+        });
+        return parseSetChannel(stdout);
       }),
     stage: (dir, files) =>
       guard(async () => {
@@ -121,6 +134,8 @@ export function sshOps(session: Session): NixosOps {
       }),
     disarmGuard: () =>
       guard(async () => parseDisarm((await run(await host(), "confirm", disarmScript(), { what: "confirming the new configuration (disarming its guard) failed" })).stdout)),
+    compareSystems: (from, to): Promise<SystemComparison> =>
+      guard(async () => comparisonOf(from, to, await (await host()).exec(compareScript(from, to), { timeoutMs: COMPARE_TIMEOUT_MS }))),
     readBootId: (timeoutMs) =>
       guard(async () => (await run(await host(), "boot", "cat /proc/sys/kernel/random/boot_id", { timeoutMs })).stdout.trim()),
     reboot: async () => {
@@ -156,9 +171,20 @@ export function sshOps(session: Session): NixosOps {
   };
 }
 
-/** The command the build unit runs: NixOS's own, pointed at the staged configuration when there is one. */
-function buildCommand(staged?: string): string {
-  return staged ? `nixos-rebuild build -I nixos-config=${staged}/configuration.nix` : "nixos-rebuild build";
+/** The arguments that point nixos-rebuild at the staged configuration, if there is one. */
+function configArgs(staged?: string): string[] {
+  return staged ? ["-I", `nixos-config=${staged}/configuration.nix`] : [];
+}
+
+/**
+ * What the build unit runs, as messages name it: NixOS's own build, from the pinned channel when
+ * there is one, or of the flake's configuration (the staged folder, else /etc/nixos).
+ */
+function buildCommand(staged?: string, channel?: ChannelPin, flake?: FlakePin): string {
+  if (flake) return `nixos-rebuild build --flake ${flakeRef(staged ?? ETC_NIXOS, flake)}`;
+  const nixpkgs = channel ? ["-I", `nixpkgs=<${channelName(channel.url)}, fetched>`] : [];
+  const build = ["nixos-rebuild", "build", ...nixpkgs, ...configArgs(staged)].join(" ");
+  return channel ? `nix-prefetch-url --unpack ${channelTarball(channel.url)} && ${build}` : build;
 }
 
 /**
@@ -167,17 +193,23 @@ function buildCommand(staged?: string): string {
  * a service does not inherit, and stays loaded after it exits so that its result can be read.
  * It runs in the folder whose ./result is to keep the system: the staging folder, or BUILD_DIR.
  */
-function startBuildScript(staged?: string): string {
+function startBuildScript(staged?: string, channel?: ChannelPin, flake?: FlakePin): string {
   const dir = staged ?? BUILD_DIR;
   const args = staged ? ` -I ${shellQuote(`nixos-config=${staged}/configuration.nix`)}` : "";
+  const command = flake
+    ? `nixos-rebuild build --flake ${shellQuote(flakeRef(staged ?? ETC_NIXOS, flake))}`
+    : channel
+      ? `sh -c ${shellQuote(channelBuildScript(channel, configArgs(staged)))}`
+      : `nixos-rebuild build $no_flake${args}`;
   return [
     "set -e",
     `mkdir -p ${shellQuote(dir)}`,
     `systemctl stop ${BUILD_UNIT} >/dev/null 2>&1 || true`,
     `systemctl reset-failed ${BUILD_UNIT} >/dev/null 2>&1 || true`,
+    noFlakeGuard(ETC_NIXOS),
     'nix_path=""',
     'if [ -n "${NIX_PATH:-}" ]; then nix_path="--setenv=NIX_PATH"; fi',
-    `systemd-run --quiet --unit=${BUILD_UNIT} --property=RemainAfterExit=yes --working-directory=${shellQuote(dir)} --setenv=PATH $nix_path -- nixos-rebuild build${args}`,
+    `systemd-run --quiet --unit=${BUILD_UNIT} --property=RemainAfterExit=yes --working-directory=${shellQuote(dir)} --setenv=PATH $nix_path -- ${command}`,
   ].join("\n");
 }
 

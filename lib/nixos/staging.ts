@@ -7,6 +7,8 @@
 import { createHash } from "node:crypto";
 import { FLEET_STATE_DIR } from "../rollout/remote";
 import type { StagedBuild } from "../rollout/spec";
+import type { ChannelPin } from "./channel";
+import type { FlakePin } from "./flake";
 import type { LiveFiles } from "./ops";
 
 /** Staging folders of the host, one per configuration built and not yet superseded. */
@@ -24,16 +26,22 @@ export function fileHashes(files: Readonly<Record<string, string>>): Record<stri
   return out;
 }
 
-/** The hash of a whole configuration: its file names and contents, in name order. */
-export function configurationHash(files: Readonly<Record<string, string>>): string {
+/**
+ * The hash of a whole configuration: its file names and contents, in name order, and the
+ * channel it is built from (the same files from another channel are another system), or the
+ * flake configuration (another entry of the same flake is another system).
+ */
+export function configurationHash(files: Readonly<Record<string, string>>, channel?: ChannelPin, flake?: FlakePin): string {
   const h = createHash("sha256");
   for (const [name, hash] of Object.entries(fileHashes(files))) h.update(`${name}\0${hash}\n`);
+  if (channel) h.update(`\0channel\0${channel.url}\0${channel.upgradeToken}\n`);
+  if (flake) h.update(`\0flake\0${flake.configuration}\n`);
   return h.digest("hex").slice(0, 32);
 }
 
 /** The staging folder of a configuration. */
-export function stagingDirFor(files: Readonly<Record<string, string>>): string {
-  return `${STAGING_ROOT}/${configurationHash(files)}`;
+export function stagingDirFor(files: Readonly<Record<string, string>>, channel?: ChannelPin, flake?: FlakePin): string {
+  return `${STAGING_ROOT}/${configurationHash(files, channel, flake)}`;
 }
 
 /** Whether `dir` is a staging folder this tool names (refuses anything it did not make). */

@@ -7,6 +7,7 @@
  * are, so every host of a fleet can be built at once before any is disrupted.
  */
 import { HostConnectionError, type HostConnector } from "../host/host";
+import { flakeRef } from "../nixos/flake";
 import type { BootFacts, NixosOps } from "../nixos/ops";
 import { sshOps } from "../nixos/sshOps";
 import { fileHashes, stagedMismatches } from "../nixos/staging";
@@ -53,7 +54,9 @@ export async function stageAndBuild(spec: BuildSpec, ops: NixosOps, p: Progress)
     const cause = inStep(spec.name, "stage", error);
     throw new RolloutError(spec.name, "stage", `${cause.summary}\n${untouched}`, cause.hint ?? `check free space under ${spec.stagingDir} on the host, then run the rollout again.`, cause.failure, cause);
   }
-  p(`${spec.name}: building it (nixos-rebuild build -I nixos-config=${spec.stagingDir}/configuration.nix)`);
+  const from = spec.channel ? ` from the channel ${spec.channel.url}, fetched into its store` : "";
+  const how = spec.flake ? `--flake ${flakeRef(spec.stagingDir, spec.flake)}` : `-I nixos-config=${spec.stagingDir}/configuration.nix`;
+  p(`${spec.name}: building it (nixos-rebuild build ${how})${from}`);
   const system = await follow(spec, ops, p, untouched);
   // Superseded: the staged folders of earlier builds go, with the GC roots of their systems (a failed build leaves them).
   await ops.unstageOthers(spec.stagingDir);
@@ -66,7 +69,7 @@ async function follow(spec: BuildSpec, ops: NixosOps, p: Progress, untouched: st
   const deadline = Date.now() + spec.timeouts.rebuildSeconds * 1000;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await ops.build(Math.max(1, deadline - Date.now()), attempt > 1, spec.stagingDir);
+      return await ops.build(Math.max(1, deadline - Date.now()), attempt > 1, spec.stagingDir, spec.channel, spec.flake);
     } catch (error) {
       if (error instanceof HostConnectionError && attempt === 1) {
         p(`${spec.name}: connection dropped during nixos-rebuild; reconnecting to follow the build, which goes on on the host`);

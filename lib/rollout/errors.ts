@@ -24,6 +24,7 @@ export type Step =
   | "ready"
   | "uncordon"
   | "health"
+  | "channel"
   | "rollback"
   | "remove";
 

@@ -14,7 +14,10 @@
  *              and disarms the guard; a host it cannot reach returns by itself, then rolls back
  *   reboot     into the new boot default, then settle and kubelet Ready; a failure rolls back
  *   gates      health gates; a failure rolls back when the host changed
+ *   report     what changed between the system run before and after (changes.ts); reading it
+ *              never fails the rollout
  */
+import { flakeRef } from "../nixos/flake";
 import type { Cluster } from "../cluster/cluster";
 import { HostConnectionError } from "../host/host";
 import { activatesNow, setsBootDefault, type Goal } from "../nixos/goal";
@@ -27,8 +30,10 @@ import { cordonAndDrain, drainOptionsOf } from "./drain";
 import { inStep, RolloutError } from "./errors";
 import { checkpoint } from "./interrupt";
 import { waitForGates } from "./health";
+import { changeLines, readChanges } from "./changes";
 import { type HostOutputs, outputsOf } from "./outputs";
 import { checkHealthyBefore } from "./preflight";
+import { pinChannel } from "./pinChannel";
 import type { Progress } from "./progress";
 import { rebootAndWait } from "./reboot";
 import { type Landed, restoreLanded, rollBackAfter } from "./rollback";
@@ -117,7 +122,7 @@ async function rollOutChecked(spec: HostSpec, previous: Previous, ops: NixosOps,
     built = ahead.system;
     p(`${spec.name}: landed the configuration staged in ${spec.staged?.dir} under /etc/nixos; activating ${built.system}, built ahead (then ${spec.action})`);
   } else {
-    p(`rebuilding ${spec.name} (nixos-rebuild build, then ${spec.action})`);
+    p(`rebuilding ${spec.name} (nixos-rebuild build${spec.flake ? ` --flake ${flakeRef("/etc/nixos", spec.flake)}` : ""}, then ${spec.action})`);
     built = await build(spec, ops, landed, p);
   }
   const decision = decideReboot(spec.rebootPolicy, spec.action, before, built);
@@ -190,8 +195,11 @@ async function rollOutChecked(spec: HostSpec, previous: Previous, ops: NixosOps,
   // A cordon an earlier rollout left (it stopped before uncordoning) is lifted once the host is
   // healthy, even when this run did not reboot; an operator's cordon stays.
   if (deps.cluster && node && !decision.reboot) await releaseCordon(deps.cluster, { host: spec.name, node, progress: p });
+  await pinChannel(spec, ops, p);
   // Gates only read the host, so its systems are as last read: after the reboot, or the activation.
-  return outputsOf(after, { rebooted: decision.reboot, at: booted?.at, reason: decision.reason });
+  const changes = await readChanges(ops, before, after);
+  for (const line of changeLines(spec.name, changes)) p(line);
+  return outputsOf(after, { rebooted: decision.reboot, at: booted?.at, reason: decision.reason }, changes);
 }
 
 /** Restores the node's cordon after a failure before any change; the clause says where it was left. */
@@ -245,7 +253,7 @@ async function build(spec: HostSpec, ops: NixosOps, landed: Landed, p: Progress)
   let failure: RolloutError | undefined;
   for (let attempt = 1; attempt <= 2; attempt++) {
     try {
-      return await ops.build(Math.max(1, deadline - Date.now()), attempt > 1);
+      return await ops.build(Math.max(1, deadline - Date.now()), attempt > 1, undefined, spec.channel, spec.flake);
     } catch (error) {
       if (error instanceof HostConnectionError && attempt === 1) {
         p(`${spec.name}: connection dropped during nixos-rebuild; reconnecting to follow the build, which goes on on the host`);

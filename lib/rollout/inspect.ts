@@ -20,12 +20,15 @@ export interface LiveHost {
   readonly outputs: HostOutputs;
 }
 
-/** Reads the managed files under /etc/nixos and the current and booted systems. */
+/**
+ * Reads the managed files under /etc/nixos and the current and booted systems. What the last
+ * rollout did (`previous`: its reboot and its changes) is no state of the host: it is kept.
+ */
 export async function readHost(
   connector: HostConnector,
   names: readonly string[],
   connectSeconds: number,
-  previous: Pick<HostOutputs, "rebooted" | "rebootedAt" | "rebootReason">,
+  previous: Pick<HostOutputs, "rebooted" | "rebootedAt" | "rebootReason" | "changes">,
 ): Promise<LiveHost> {
   const session = new Session(connector, connectSeconds * 1000);
   try {
@@ -43,7 +46,7 @@ export async function readHost(
       rebooted: previous.rebooted,
       at: previous.rebootedAt ? new Date(previous.rebootedAt) : undefined,
       reason: previous.rebootReason,
-    });
+    }, previous.changes);
     return { files, missing, outputs };
   } catch (error) {
     throw inStep(connector.name, "read", error);

@@ -1,5 +1,6 @@
 /** The NixosHost resource's outputs beyond its inputs. */
 import type { SystemState } from "../nixos/ops";
+import type { ChangeReport } from "./changes";
 import { bootChanges } from "./decide";
 
 /**
@@ -26,6 +27,11 @@ export interface HostOutputs {
    * initrd, modules or parameters differ from the booted system's.
    */
   readonly pendingReboot: boolean;
+  /**
+   * What the last rollout changed: kernel and NixOS version before → after, the packages added,
+   * removed and upgraded (changes.ts). A refresh keeps it; a failed rollout reports no change.
+   */
+  readonly changes: ChangeReport;
 }
 
 /** "6.6.45" from "/nix/store/…-linux-6.6.45/bzImage"; "" when unknown. */
@@ -40,8 +46,8 @@ export function rebootPending(state: Pick<SystemState, "booted" | "current" | "p
   return state.profile.system !== state.current.system || bootChanges(state.booted, state.profile).length > 0;
 }
 
-/** Outputs describing `state` after a rollout. */
-export function outputsOf(state: SystemState, reboot: { rebooted: boolean; at?: Date; reason: string }): HostOutputs {
+/** Outputs describing `state` after a rollout that made `changes`. */
+export function outputsOf(state: SystemState, reboot: { rebooted: boolean; at?: Date; reason: string }, changes: ChangeReport): HostOutputs {
   return {
     systemPath: state.current.system,
     generation: state.currentGeneration,
@@ -51,6 +57,7 @@ export function outputsOf(state: SystemState, reboot: { rebooted: boolean; at?: 
     rebootedAt: reboot.at ? reboot.at.toISOString() : "",
     rebootReason: reboot.reason,
     pendingReboot: rebootPending(state),
+    changes,
   };
 }
 
@@ -77,6 +84,7 @@ export const OUTPUT_KEYS = [
   "rebootedAt",
   "rebootReason",
   "pendingReboot",
+  "changes",
   "rolledOutSystem",
   "pinnedHostKey",
   "readError",

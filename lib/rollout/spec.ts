@@ -3,6 +3,8 @@
  * applied and the Nix files already rendered. This is the NixosHost resource's input shape.
  */
 
+import type { ChannelPin } from "../nixos/channel";
+import type { FlakePin } from "../nixos/flake";
 import { GOALS, type Goal } from "../nixos/goal";
 
 /** How the new system is applied: the goal of its activation (lib/nixos/goal.ts has its predicates). */
@@ -116,6 +118,10 @@ export interface BuildSpec extends HostAccess {
   readonly files: Readonly<Record<string, string>>;
   /** The staging folder of these files (stagingDirFor). */
   readonly stagingDir: string;
+  /** The channel the system is built from; absent: the host's own `nixos` channel. */
+  readonly channel?: ChannelPin;
+  /** The flake configuration the system is built from (the flake's files are among `files`); absent: configuration.nix. */
+  readonly flake?: FlakePin;
   readonly timeouts: Timeouts;
 }
 
@@ -139,6 +145,10 @@ export interface HostSpec {
   readonly files: Readonly<Record<string, string>>;
   /** A system built ahead (NixosBuild): the activation lands and activates it instead of building. */
   readonly staged?: StagedBuild;
+  /** The channel the host is pinned to: its system is built from it, and its `nixos` channel set to it once healthy. */
+  readonly channel?: ChannelPin;
+  /** The flake configuration the host is built from (the flake's files are among `files`); absent: configuration.nix. */
+  readonly flake?: FlakePin;
   /** Secret: absolute path on the host (outside the Nix store) → contents, written mode 0600. */
   readonly secretFiles: Readonly<Record<string, string>>;
   readonly action: RebuildAction;

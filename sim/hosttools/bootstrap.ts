@@ -10,7 +10,8 @@
  */
 import * as fs from "node:fs";
 import { evaluateSystem } from "./build";
-import { ensureChannel, loadChannelTable } from "./channel";
+import { ensureChannel } from "./channel";
+import { loadChannelTable } from "./channel-table";
 import { processIo, runProgram, type Io } from "./cli";
 import { HOST, toolsDir as compiledToolsDir } from "./paths";
 import { currentGeneration, setProfile } from "./profile";

@@ -4,8 +4,10 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { currentChannel, loadChannelTable } from "./channel";
+import { readTreePin } from "./channel";
+import { loadChannelTable } from "./channel-table";
 import { evaluateConfiguration, type EvalRequest } from "./evaluate";
+import { lookupNixpkgs, searchPath } from "./nixpkgs-path";
 import { HOST } from "./paths";
 import { planSystem, type SystemPlan } from "./plan";
 
@@ -31,10 +33,24 @@ export type BuildOutcome =
   | { readonly ok: true; readonly plan: SystemPlan; readonly stderr: string }
   | { readonly ok: false; readonly exitCode: number | null; readonly stderr: string };
 
-/** Evaluates `configFile` against the host's channel and plans the system it describes. */
-export async function evaluateSystem(req: Omit<EvalRequest, "channelSuffix">): Promise<BuildOutcome> {
-  const channel = currentChannel(loadChannelTable());
-  const outcome = await evaluateConfiguration({ ...req, channelSuffix: channel.suffix });
-  if (!outcome.ok) return outcome;
-  return { ok: true, plan: planSystem(outcome.result), stderr: outcome.stderr };
+/** The session a rebuild runs in: its environment ($NIX_PATH) and working folder. */
+export interface SearchContext {
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+}
+
+/**
+ * Evaluates `configFile` against the nixpkgs its search path finds (the -I entries, then
+ * $NIX_PATH or NixOS's default: root's `nixos` channel) and plans the system it describes.
+ * Without `session` (the bootstrap) only NixOS's default search path is used.
+ */
+export async function evaluateSystem(req: Omit<EvalRequest, "channel">, session: SearchContext = { env: {}, cwd: "/" }): Promise<BuildOutcome> {
+  const table = loadChannelTable();
+  const probe = { exists: (p: string) => fs.existsSync(p), treePin: (p: string) => readTreePin(p, table) };
+  const found = lookupNixpkgs(searchPath(req.includePaths ?? [], session.env), table, probe, session.cwd);
+  const warnings = found.warnings.map((w) => `${w}\n`).join("");
+  if (found.kind !== "channel") return { ok: false, exitCode: 1, stderr: `${warnings}${found.message}\n` };
+  const outcome = await evaluateConfiguration({ ...req, channel: found.pin });
+  if (!outcome.ok) return { ...outcome, stderr: warnings + outcome.stderr };
+  return { ok: true, plan: planSystem(outcome.result), stderr: warnings + outcome.stderr };
 }

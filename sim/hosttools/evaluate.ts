@@ -4,6 +4,7 @@
  */
 import { spawn } from "node:child_process";
 import * as path from "node:path";
+import { isUrl, pinEnv, type ChannelPin } from "./channel-table";
 import { CHANNEL_ENV, NIX_INSTANTIATE, simNixDir } from "./paths";
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -42,10 +43,14 @@ export type EvalOutcome =
 export interface EvalRequest {
   /** Absolute path of configuration.nix (or of a folder holding default.nix). */
   readonly configFile: string;
-  /** Version suffix of the host's channel revision; absent: the first revision. */
-  readonly channelSuffix?: string;
+  /** The channel revision to evaluate against (nixpkgs-path.ts finds it); absent: the installed one. */
+  readonly channel?: ChannelPin;
   readonly showTrace?: boolean;
-  /** `-I` entries given to nixos-rebuild, passed on unchanged. */
+  /**
+   * `-I` entries given to nixos-rebuild. Those that could provide nixpkgs were resolved
+   * already (into `channel`) and URLs are never fetched by Nix here, so both are left out;
+   * the others are passed on after sim/nix's own nixpkgs.
+   */
   readonly includePaths?: readonly string[];
   /** `--option name value` pairs given to nixos-rebuild, passed on unchanged. */
   readonly nixOptions?: ReadonlyArray<readonly [string, string]>;
@@ -58,10 +63,20 @@ const DEFAULT_EVAL_TIMEOUT_MS = 120_000;
 export function evalCommand(req: EvalRequest): string[] {
   const args = ["--eval", "--strict", "--json", "--readonly-mode"];
   if (req.showTrace) args.push("--show-trace");
-  for (const p of req.includePaths ?? []) args.push("-I", p);
+  args.push("-I", `nixpkgs=${path.join(simNixDir(), "nixpkgs")}`);
+  for (const p of passedIncludePaths(req.includePaths ?? [])) args.push("-I", p);
   for (const [name, value] of req.nixOptions ?? []) args.push("--option", name, value);
   args.push(path.join(simNixDir(), "eval.nix"), "--argstr", "configuration", req.configFile);
   return [NIX_INSTANTIATE, ...args];
+}
+
+/** The `-I` entries nix-instantiate gets: no URLs and nothing that names nixpkgs. */
+export function passedIncludePaths(entries: readonly string[]): string[] {
+  return entries.filter((e) => {
+    const eq = e.indexOf("=");
+    const prefix = eq < 0 ? "" : e.slice(0, eq);
+    return !isUrl(eq < 0 ? e : e.slice(eq + 1)) && prefix !== "nixpkgs" && !prefix.startsWith("nixpkgs/");
+  });
 }
 
 /** Runs the evaluation; rejects only when nix-instantiate cannot be started or hangs. */
@@ -70,7 +85,7 @@ export function evaluateConfiguration(req: EvalRequest): Promise<EvalOutcome> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     NIX_PATH: `nixpkgs=${path.join(simNixDir(), "nixpkgs")}:nixos-config=${req.configFile}`,
-    [CHANNEL_ENV]: req.channelSuffix ?? "",
+    [CHANNEL_ENV]: pinEnv(req.channel),
   };
   const timeoutMs = req.timeoutMs ?? DEFAULT_EVAL_TIMEOUT_MS;
   return new Promise((resolve, reject) => {

@@ -19,8 +19,11 @@ export const SW_BIN_TOOLS: readonly ToolSpec[] = [
   { name: "nixos-rebuild", script: "nixos-rebuild.js" },
   { name: "nixos-version", script: "nixos-version.js" },
   { name: "nix-env", script: "nix-env.js" },
+  // `nix store diff-closures` from the systems' recorded closures; the rest goes to Debian's nix.
+  { name: "nix", script: "nix-main.js" },
   { name: "nix-channel", script: "nix-channel-main.js", leadingArgs: ["channel"] },
   { name: "nix-collect-garbage", script: "nix-channel-main.js", leadingArgs: ["collect-garbage"] },
+  { name: "nix-prefetch-url", script: "nix-prefetch-url-main.js" },
   { name: "systemctl", script: "systemctl.js" },
   { name: "systemd-run", script: "systemd-run.js" },
   { name: "journalctl", script: "journalctl.js" },

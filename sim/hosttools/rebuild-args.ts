@@ -34,6 +34,8 @@ export interface RebuildArgs {
   readonly showTrace: boolean;
   readonly json: boolean;
   readonly noFlake: boolean;
+  /** `--flake <flake>[#<name>]`, as given. */
+  readonly flake?: string;
   readonly includePaths: readonly string[];
   readonly nixOptions: ReadonlyArray<readonly [string, string]>;
   /** Options the simulation cannot honour (flakes, remote hosts...): refused after parsing. */
@@ -62,6 +64,7 @@ const VERBOSE = new Set(["--verbose", "-v", "-vv", "-vvv", "-vvvv", "-vvvvv"]);
 export function parseRebuildArgs(argv: readonly string[], argv0: string): ParsedRebuildArgs {
   let action: RebuildActionName | undefined;
   let rollback = false, upgrade = false, upgradeAll = false, buildNix = true, verbose = false, showTrace = false, json = false, noFlake = false;
+  let flake: string | undefined;
   const includePaths: string[] = [];
   const nixOptions: Array<readonly [string, string]> = [];
   const unsupported: string[] = [];
@@ -120,7 +123,11 @@ export function parseRebuildArgs(argv: readonly string[], argv0: string): Parsed
       const v = take();
       if (!v) return { kind: "error", message: `${argv0}: ‘${i.startsWith("--p") || i === "-p" ? "--profile-name" : "--specialisation"}’ requires an argument` };
       if (!(i.startsWith("--p") || i === "-p") || v !== "system") unsupported.push(`${i} ${v}`);
-    } else if (i === "--build-host" || i === "--target-host" || i === "--flake") {
+    } else if (i === "--flake") {
+      const v = take();
+      if (v === undefined) return { kind: "error", message: "" };
+      flake = v;
+    } else if (i === "--build-host" || i === "--target-host") {
       const v = take();
       if (v === undefined) return { kind: "error", message: "" };
       unsupported.push(`${i} ${v}`);
@@ -129,7 +136,7 @@ export function parseRebuildArgs(argv: readonly string[], argv0: string): Parsed
     }
   }
   if (action === undefined) return { kind: "usage" };
-  return { kind: "ok", args: { action, rollback, upgrade, upgradeAll, buildNix, verbose, showTrace, json, noFlake, includePaths, nixOptions, unsupported } };
+  return { kind: "ok", args: { action, rollback, upgrade, upgradeAll, buildNix, verbose, showTrace, json, noFlake, ...(flake !== undefined ? { flake } : {}), includePaths, nixOptions, unsupported } };
 }
 
 /** What `man nixos-rebuild` would show first; printed instead of the manual page. */

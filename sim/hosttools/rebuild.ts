@@ -8,8 +8,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { HOST_MOUNTS } from "../layout";
 import type { FaultName } from "../types";
-import { evaluateSystem, resolveConfigFile } from "./build";
-import { loadChannelTable, upgradeChannel } from "./channel";
+import { type BuildOutcome, evaluateSystem, resolveConfigFile } from "./build";
+import { evaluateFlakeSystem, flakeEvalCommand, hostname } from "./flake";
+import { flakeTarget } from "./flake-lock";
 import { tail, type Io } from "./cli";
 import { recordEvent, type ControlClient } from "./control";
 import { evalCommand } from "./evaluate";
@@ -17,6 +18,7 @@ import { formatGenerationTable, generationRows } from "./list-generations";
 import { HOST } from "./paths";
 import type { SystemPlan } from "./plan";
 import { currentGeneration, listGenerations, ProfileError, replaceSymlink, setProfile, switchGeneration } from "./profile";
+import { updateCommand } from "./nix-channel";
 import { activates, REBUILD_SYNOPSIS, setsProfile, SIMULATED_ACTIONS, type RebuildArgs } from "./rebuild-args";
 import { missingPaths, realiseSystem } from "./store";
 import { readBuildMs } from "./system-state";
@@ -113,6 +115,30 @@ async function rollback(args: RebuildArgs, ctx: RebuildContext): Promise<number>
   return activate(target, args, ctx);
 }
 
+/**
+ * The flake nixos-rebuild builds: `--flake`, else /etc/nixos/flake.nix's folder unless
+ * `--no-flake` (as NixOS's script does); undefined: configuration.nix.
+ */
+function flakeOf(args: RebuildArgs): string | undefined {
+  if (args.flake !== undefined) return args.flake;
+  const file = path.join(HOST.etcNixos, "flake.nix");
+  return !args.noFlake && fs.existsSync(file) ? path.dirname(fs.realpathSync(file)) : undefined;
+}
+
+/** Evaluates the flake's configuration, or configuration.nix, into the system to build. */
+async function evaluate(args: RebuildArgs, ctx: RebuildContext): Promise<BuildOutcome> {
+  const flake = flakeOf(args);
+  if (flake !== undefined) {
+    const request = { target: flakeTarget(flake, hostname()), cwd: ctx.cwd, showTrace: args.showTrace, nixOptions: args.nixOptions };
+    if (args.verbose) ctx.io.err(`$ ${flakeEvalCommand(request, []).join(" ")}\n`);
+    return evaluateFlakeSystem(request, ctx.env);
+  }
+  const configFile = resolveConfigFile(args.includePaths, ctx.env, ctx.cwd);
+  const request = { configFile, showTrace: args.showTrace, includePaths: args.includePaths, nixOptions: args.nixOptions };
+  if (args.verbose) ctx.io.err(`$ ${evalCommand(request).join(" ")}\n`);
+  return evaluateSystem(request, { env: ctx.env, cwd: ctx.cwd });
+}
+
 /** Runs a parsed nixos-rebuild command; returns its exit status. */
 export async function runRebuild(args: RebuildArgs, ctx: RebuildContext): Promise<number> {
   const { io } = ctx;
@@ -124,10 +150,6 @@ export async function runRebuild(args: RebuildArgs, ctx: RebuildContext): Promis
     io.err(`nixos-rebuild: the '${args.action}' action is not supported on a simulated NixOS host\n`);
     return 1;
   }
-  if (!args.noFlake && fs.existsSync(path.join(HOST.etcNixos, "flake.nix"))) {
-    io.err(`nixos-rebuild: ${path.join(HOST.etcNixos, "flake.nix")} exists, but flakes are not supported on a simulated NixOS host; pass --no-flake to build configuration.nix\n`);
-    return 1;
-  }
   if (args.action === "list-generations") {
     if (!fs.existsSync(HOST.systemProfile)) {
       io.err("No profile `system' found\n");
@@ -137,10 +159,13 @@ export async function runRebuild(args: RebuildArgs, ctx: RebuildContext): Promis
     io.out(args.json ? `${JSON.stringify(rows, null, 2)}\n` : formatGenerationTable(rows));
     return 0;
   }
-  if (args.upgrade) {
-    if (args.verbose) io.err("$ nix-channel --update nixos\n");
-    upgradeChannel(loadChannelTable());
-    io.err("unpacking channels...\n");
+  // As NixOS's script: channels are updated only when no flake is built.
+  if (args.upgrade && flakeOf(args) === undefined) {
+    // NixOS's script updates the `nixos` channel (all of them with --upgrade-all) under
+    // `set -e`: a channel that cannot be fetched ends the rebuild before anything is built.
+    if (args.verbose) io.err(`$ nix-channel --update${args.upgradeAll ? "" : " nixos"}\n`);
+    const code = updateCommand(args.upgradeAll ? [] : ["nixos"], io);
+    if (code !== 0) return code;
   }
   if (args.rollback) {
     if (!["switch", "boot", "test", "build"].includes(args.action)) {
@@ -158,12 +183,9 @@ async function build(args: RebuildArgs, ctx: RebuildContext): Promise<number> {
   if (args.buildNix && action !== "dry-build") io.err("building Nix...\n");
   io.err("building the system configuration...\n");
   await recordEvent(ctx.control, "build-started", { action }, io.err);
-  const configFile = resolveConfigFile(args.includePaths, ctx.env, ctx.cwd);
-  const request = { configFile, showTrace: args.showTrace, includePaths: args.includePaths, nixOptions: args.nixOptions };
-  if (args.verbose) io.err(`$ ${evalCommand(request).join(" ")}\n`);
   let evaluated: Awaited<ReturnType<typeof evaluateSystem>>;
   try {
-    evaluated = await evaluateSystem(request);
+    evaluated = await evaluate(args, ctx);
   } catch (e) {
     await recordEvent(ctx.control, "build-finished", { ok: false, action, error: (e as Error).message }, io.err);
     throw e;

@@ -7,6 +7,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { CLOSURE_FILE, closureOf } from "./closure";
 import { installSystemTools } from "./install-tools";
 import { at } from "./json-path";
 import type { SystemPlan } from "./plan";
@@ -129,5 +130,6 @@ function fillSystem(plan: SystemPlan, toolsDir: string, d: string): void {
   write(d, "etc/os-release", osRelease(plan));
   write(d, SYSTEM_INFO_FILE, `${JSON.stringify(systemInfo(plan), null, 2)}\n`);
   write(d, SYSTEM_CONFIG_FILE, `${JSON.stringify(plan.evaluation.config, null, 2)}\n`);
+  write(d, CLOSURE_FILE, `${JSON.stringify(closureOf(plan), null, 2)}\n`);
   installSystemTools(sys, toolsDir, d, at(plan.evaluation.config, "services.k3s.enable") === true);
 }

@@ -1,17 +1,8 @@
-# The NixOS channel revision a simulated host evaluates against. The host tools read the
-# host's channel profile and pass its version suffix in NIXOS_SIM_CHANNEL; without it the
-# first revision of channels.json is used (a freshly installed host).
+# The NixOS channel revision a simulated host evaluates against. The host tools find the
+# revision the way Nix finds <nixpkgs> (-I entries, NIX_PATH, root's channels profile) and
+# pass it in NIXOS_SIM_CHANNEL as JSON: { "channel": "nixos-24.11", "suffix": ".20241130.abc1234" }.
+# Without it the first revision of the channel a host is installed with is used.
 let
-  b = builtins;
-  table = b.fromJSON (b.readFile ./channels.json);
-  wanted = b.getEnv "NIXOS_SIM_CHANNEL";
-  matching = b.filter (r: r.suffix == wanted) table.revisions;
-  revision =
-    if wanted == "" then b.head table.revisions
-    else if matching == [ ] then throw "channel revision '${wanted}' is not one of the simulated NixOS ${table.release} revisions (sim/nix/channels.json)"
-    else b.head matching;
+  wanted = builtins.getEnv "NIXOS_SIM_CHANNEL";
 in
-revision // {
-  inherit (table) release codeName;
-  version = table.release + revision.suffix;
-}
+import ./channel-of.nix (if wanted == "" then null else builtins.fromJSON wanted)

@@ -12,10 +12,13 @@
  */
 import type { ExecResult, Host } from "../../lib/host/host";
 import { HostConnectionError } from "../../lib/host/host";
+import type { ChannelPin } from "../../lib/nixos/channel";
+import type { FlakePin } from "../../lib/nixos/flake";
 import { activatesNow, setsBootDefault, type Goal } from "../../lib/nixos/goal";
 import type { Guard, GuardOutcome } from "../../lib/nixos/guard";
 import type { Clock } from "../../lib/rollout/wait";
-import type { BootFacts, LiveFiles, NixosOps, SystemdState, SystemState } from "../../lib/nixos/ops";
+import type { ClosureDiffEntry } from "../../lib/nixos/closureDiff";
+import type { BootFacts, LiveFiles, NixosOps, SystemComparison, SystemdState, SystemState } from "../../lib/nixos/ops";
 import { RolloutError } from "../../lib/rollout/errors";
 import type { FakeCluster } from "./cluster";
 
@@ -38,6 +41,8 @@ export interface FakeFaults {
   dropDuringBuild?: boolean;
   /** nix-env --set fails. */
   setProfile?: boolean;
+  /** nix-channel --update fails with this output (the channel list is put back, as the real script does). */
+  setChannel?: string;
   /** Systems whose activation (switch, test) has a unit that fails: exit 4, as NixOS does. */
   activationFails: Set<string>;
   /** Systems that come up degraded (a unit fails at boot or activation). */
@@ -48,6 +53,8 @@ export interface FakeFaults {
   neverReturns?: boolean;
   /** Systems that refuse new SSH connections while they run (sshd off or moved, root's key gone). */
   cutsOff: Set<string>;
+  /** `nix store diff-closures` fails with this reason (e.g. an old Nix without `nix store`). */
+  diffUnreadable?: string;
 }
 
 export class FakeNixos implements NixosOps {
@@ -80,6 +87,10 @@ export class FakeNixos implements NixosOps {
   /** Command gate answers: command → result. */
   readonly commands = new Map<string, (h: FakeNixos) => ExecResult>();
   private boots = 1;
+  /** Per system: its NixOS version (`<system>/nixos-version`). */
+  readonly nixosVersions = new Map<string, string>();
+  /** Per system: the packages of its closure, name → version. */
+  readonly closures = new Map<string, Readonly<Record<string, string>>>();
 
   constructor(readonly name: string, running: BootFacts, private readonly cluster?: { fake: FakeCluster; node: string }) {
     this.store.set(running.system, running);
@@ -226,9 +237,9 @@ export class FakeNixos implements NixosOps {
     return this.store.get(system);
   }
 
-  async build(_timeoutMs: number, attach = false, staged?: string): Promise<BootFacts> {
+  async build(_timeoutMs: number, attach = false, staged?: string, channel?: ChannelPin, flake?: FlakePin): Promise<BootFacts> {
     this.mustBeUp();
-    this.log.push(`${attach ? "attach to build" : "build"}${staged ? ` ${staged}` : ""}`);
+    this.log.push(`${attach ? "attach to build" : "build"}${staged ? ` ${staged}` : ""}${channel ? ` from ${channel.url}` : ""}${flake ? ` flake#${flake.configuration}` : ""}`);
     if (this.faults.dropDuringBuild) {
       // The build goes on on the host; only the connection that followed it is gone.
       this.faults.dropDuringBuild = false;
@@ -240,6 +251,21 @@ export class FakeNixos implements NixosOps {
     }
     this.store.set(this.nextBuild.system, this.nextBuild);
     return this.nextBuild;
+  }
+
+  /** The host's `nixos` channel URL ("" when none) and the upgrade token it was last set with. */
+  channel = { url: "", token: "" };
+
+  async setChannel(pin: ChannelPin): Promise<{ changed: false } | { changed: true; previous: string }> {
+    this.mustBeUp();
+    if (this.channel.url === pin.url && this.channel.token === pin.upgradeToken) return { changed: false };
+    this.log.push(`set-channel ${pin.url}`);
+    if (this.faults.setChannel !== undefined) {
+      throw new RolloutError(this.name, "channel", "setting the nixos channel failed", undefined, { command: "nix-channel --update nixos", exitCode: 1, output: this.faults.setChannel });
+    }
+    const previous = this.channel.url || "none";
+    this.channel = { url: pin.url, token: pin.upgradeToken };
+    return { changed: true, previous };
   }
 
   async setProfile(system: string): Promise<number> {
@@ -266,6 +292,19 @@ export class FakeNixos implements NixosOps {
         });
       }
     }
+  }
+
+  async compareSystems(from: string, to: string): Promise<SystemComparison> {
+    this.mustBeUp();
+    const versions = { fromVersion: this.nixosVersions.get(from) ?? "", toVersion: this.nixosVersions.get(to) ?? "" };
+    if (this.faults.diffUnreadable !== undefined) return { ...versions, diff: { kind: "unreadable", reason: this.faults.diffUnreadable } };
+    const a = this.closures.get(from) ?? {};
+    const b = this.closures.get(to) ?? {};
+    const entries: ClosureDiffEntry[] = [...new Set([...Object.keys(a), ...Object.keys(b)])]
+      .sort()
+      .filter((n) => a[n] !== b[n])
+      .map((n) => ({ name: n, removed: n in a ? [a[n]] : [], added: n in b ? [b[n]] : [], sizeDelta: 0 }));
+    return { ...versions, diff: { kind: "read", entries, unrecognised: [] } };
   }
 
   async readBootId(): Promise<string> {

@@ -143,6 +143,7 @@ describe("plan: secrets and files", () => {
         if (p.endsWith("a.nix")) throw Object.assign(new Error(`EACCES: permission denied, open '${p}'`), { code: "EACCES" });
         return files.readFile(p);
       },
+      readTree: files.readTree,
     };
     assert.throws(
       () => planHosts(inv, secrets(), denied),

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { rollOutFleet } from "../../providers/fleet";
+import { hostExports, rollOutFleet } from "../../providers/fleet";
 import { fileHashes, stagingDirFor } from "../../lib/nixos/staging";
 import type { StagedBuild } from "../../lib/rollout/spec";
 import { testSpec } from "../fakes/specs";
@@ -113,6 +113,29 @@ describe("the fleet program", () => {
     assert.throws(() => rollOutFleet(specs, [["srv1"]]), /leave out srv2/);
     assert.throws(() => rollOutFleet(specs, [["srv1"], ["srv1", "srv2"]]), /srv1 twice/);
     assert.throws(() => rollOutFleet(specs, [["srv1", "srv2", "srv9"]]), /srv9, which is not a planned host/);
+  });
+
+  it("exports each host's change report beside its other outputs", async () => {
+    const report = {
+      changed: true,
+      kernel: { from: "6.6.45", to: "6.6.46" },
+      nixosVersion: { from: "24.05.20240812.5f2c6b1", to: "24.05.20240819.8a7d3e2" },
+      packages: { added: [{ name: "jq", version: "1.7.1" }], removed: [], upgraded: [{ name: "linux", from: "6.6.45", to: "6.6.46" }] },
+      packagesError: "",
+    };
+    await pulumi.runtime.setMocks(
+      {
+        newResource: (args) => ({ id: args.name, state: { ...args.inputs, system: `/nix/store/built-${args.name}`, ...(args.type.endsWith("NixosHost") ? { changes: report, generation: 3 } : {}) } }),
+        call: () => ({}),
+      },
+      "nixos-fleet",
+      "unit",
+      false,
+    );
+    const exported = hostExports(rollOutFleet([testSpec("srv1")]), [["srv1"]]);
+    const [changes, generation] = await new Promise<unknown[]>((resolve) => pulumi.all([exported.srv1.changes, exported.srv1.generation]).apply(resolve));
+    assert.deepEqual(changes, report);
+    assert.equal(generation, 3);
   });
 
   it("keeps the SSH key, secret files and kubeconfig secret in the outputs", async () => {

@@ -2,9 +2,10 @@ import * as assert from "node:assert/strict";
 import { DRAIN_DEFAULTS } from "../../lib/inventory/defaults";
 import { RolloutError } from "../../lib/rollout/errors";
 import { claimNode, removeHost } from "../../lib/rollout/inspect";
+import { type ChangeReport, NO_CHANGES } from "../../lib/rollout/changes";
 import type { HostOutputs } from "../../lib/rollout/outputs";
 import { type HostProps, specOf } from "../../providers/props";
-import { changedKeys, diffHost, driftOf, failedRolloutProps, RecordedFailure, withLiveFiles } from "../../providers/state";
+import { changedKeys, channelNotSet, diffHost, driftOf, failedRolloutProps, RecordedFailure, withLiveFiles } from "../../providers/state";
 import { fileHashes, stagingDirFor } from "../../lib/nixos/staging";
 import { FakeCluster } from "../fakes/cluster";
 import { testSpec } from "../fakes/specs";
@@ -14,8 +15,17 @@ const S1 = "/nix/store/bbbb-nixos-system-srv2-1";
 const PROVIDER = "exports.handler = __f0; /* serialized */";
 
 function outputs(system: string, generation: number): HostOutputs {
-  return { systemPath: system, generation, bootedKernel: "6.6.45", bootId: "b1", rebooted: false, rebootedAt: "", rebootReason: "activated live", pendingReboot: false };
+  return { systemPath: system, generation, bootedKernel: "6.6.45", bootId: "b1", rebooted: false, rebootedAt: "", rebootReason: "activated live", pendingReboot: false, changes: NO_CHANGES };
 }
+
+/** What a rollout that moved srv2 to a new kernel reported. */
+const KERNEL_BUMP: ChangeReport = {
+  changed: true,
+  kernel: { from: "6.6.45", to: "6.6.46" },
+  nixosVersion: { from: "24.05.20240812.5f2c6b1", to: "24.05.20240819.8a7d3e2" },
+  packages: { added: [], removed: [], upgraded: [{ name: "linux", from: "6.6.45", to: "6.6.46" }] },
+  packagesError: "",
+};
 
 /** The state after a successful rollout of `spec` that left `system` running. */
 function recorded(system: string, overrides: Partial<HostProps> = {}): HostProps {
@@ -95,6 +105,25 @@ describe("NixosHost state after a failed rollout", () => {
     assert.deepEqual(props.files, { "configuration.nix": "old\n" });
     assert.equal(diffHost(props, { ...news, files: { "configuration.nix": "old\n" } }).changes, true);
     for (const [k, v] of Object.entries(props)) assert.notEqual(v, undefined, `${k} is undefined`);
+  });
+
+  it("keeps the recorded channel when only setting the host's channel failed, so the next run sets it", () => {
+    const pinned = (url: string) => ({ url, upgradeToken: "" });
+    const olds = recorded(S0, { channel: pinned("https://nixos.org/channels/nixos-24.05") });
+    const wanted = { ...news, channel: pinned("https://nixos.org/channels/nixos-24.11") } as HostProps;
+    // The host runs the same system as before (the channel had nothing new), so only the channel can tell.
+    const props = failedRolloutProps(channelNotSet(wanted, olds), olds, { kind: "read", files: news.files, outputs: outputs(S0, 2) }, "");
+    assert.deepEqual(changedKeys(props, wanted), ["channel"]);
+    const firstPin = failedRolloutProps(channelNotSet(wanted, recorded(S0)), recorded(S0), { kind: "read", files: news.files, outputs: outputs(S0, 2) }, "");
+    assert.equal("channel" in firstPin, false, "a channel never set is not recorded");
+    assert.deepEqual(changedKeys(firstPin, wanted), ["channel"]);
+  });
+
+  it("a failed rollout whose host cannot be read reports no change, not the earlier rollout's", () => {
+    const olds = recorded(S0, { changes: KERNEL_BUMP });
+    const unreachable = failedRolloutProps(news, olds, { kind: "unreachable", reason: "refused" }, "");
+    assert.deepEqual(unreachable.changes, NO_CHANGES);
+    assert.equal(unreachable.bootedKernel, "6.6.45", "the other earlier outputs are kept");
   });
 
   it("records a failed create with no finished rollout", () => {

@@ -16,7 +16,13 @@ describe("rollOutHost through fake NixOS operations", () => {
     assert.deepEqual(w.host.log, ["build", `set-profile ${LIVE.system}`, "arm live guard", `activate ${LIVE.system} switch`, "disarm guard"]);
     assert.equal(w.host.etcNixos["configuration.nix"], w.spec.files["configuration.nix"]);
     assert.deepEqual(w.cluster.calls, []);
-    assert.deepEqual(out, { systemPath: LIVE.system, generation: 2, bootedKernel: "6.6.1", bootId: "boot-1", rebooted: false, rebootedAt: "", rebootReason: "kernel, initrd, kernel modules and parameters unchanged; activated live", pendingReboot: false });
+    assert.deepEqual(out, { systemPath: LIVE.system, generation: 2, bootedKernel: "6.6.1", bootId: "boot-1", rebooted: false, rebootedAt: "", rebootReason: "kernel, initrd, kernel modules and parameters unchanged; activated live", pendingReboot: false, changes: {
+      changed: true,
+      kernel: { from: "6.6.1", to: "6.6.1" },
+      nixosVersion: { from: "", to: "" },
+      packages: { added: [], removed: [], upgraded: [] },
+      packagesError: "",
+    } });
   });
 
   it("drains before anything is activated when a reboot is needed, and activates with boot, never switch", async () => {

@@ -27,4 +27,26 @@ describe("the demo's reboot step (sim/demo.ts)", () => {
       "srv2: generation 3, not rebooted (activated live), rollout 1.0 s",
     ]);
   });
+
+  it("adds the kernel change and the package counts of a rollout that changed the system", () => {
+    const pkg = { name: "x", version: "1" };
+    const changes = (kernel: { from: string; to: string }, packagesError = "", upgraded = [{ name: "linux", from: kernel.from, to: kernel.to }]) => ({
+      changed: true,
+      kernel,
+      packages: { added: [pkg], removed: [], upgraded },
+      packagesError,
+    });
+    const outputs = {
+      srv1: { generation: 5, rebooted: true, rebootReason: "kernel changed", changes: changes({ from: "6.6.45", to: "6.6.46" }) },
+      srv2: { generation: 4, rebooted: false, rebootReason: "activated live", changes: changes({ from: "6.6.45", to: "6.6.45" }, "", []) },
+      srv3: { generation: 4, rebooted: false, rebootReason: "activated live", changes: { ...changes({ from: "6.6.45", to: "6.6.45" }, "nix: not found", []), packages: { added: [], removed: [], upgraded: [] } } },
+      srv4: { generation: 4, rebooted: false, rebootReason: "nothing to do", changes: { ...changes({ from: "", to: "" }), changed: false } },
+    };
+    assert.deepEqual(summaryLines(outputs, [], 0), [
+      "srv1: generation 5, rebooted (kernel changed), kernel 6.6.45 → 6.6.46, packages: 1 upgraded, 1 added, 0 removed",
+      "srv2: generation 4, not rebooted (activated live), packages: 0 upgraded, 1 added, 0 removed",
+      "srv3: generation 4, not rebooted (activated live), packages could not be read",
+      "srv4: generation 4, not rebooted (nothing to do)",
+    ]);
+  });
 });

@@ -39,9 +39,11 @@ describe("sim host tools: nixos-rebuild arguments", () => {
     assert.equal(dry.kind === "ok" && dry.args.action, "dry-build");
   });
 
-  it("parses but flags what a simulated host cannot do", () => {
+  it("parses but flags what a simulated host cannot do, and keeps the flake it builds", () => {
     const parsed = parseRebuildArgs(["switch", "--flake", ".#a", "--target-host", "root@b"], ARGV0);
-    assert.deepEqual(parsed.kind === "ok" && parsed.args.unsupported, ["--flake .#a", "--target-host root@b"]);
+    assert.deepEqual(parsed.kind === "ok" && parsed.args.unsupported, ["--target-host root@b"]);
+    assert.equal(parsed.kind === "ok" && parsed.args.flake, ".#a");
+    assert.deepEqual(parseRebuildArgs(["build", "--flake"], ARGV0), { kind: "error", message: "" });
   });
 });
 

@@ -1,4 +1,5 @@
 /** Helpers of the provider's integration tests. */
+import { readTree } from "../../../lib/inventory/fsTree";
 import * as assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import * as path from "node:path";
@@ -20,7 +21,7 @@ const PROJECT_DIR = path.resolve(__dirname, "../../../..");
  * pointed at it would: the fleet's addresses and keys filled in, its login key as the secret.
  */
 export function planForFleet(inventory: ReturnType<typeof inventoryFor>, fleet: FleetJson, values: Readonly<Record<string, string>>): HostSpec[] {
-  const io = { readFile: (p: string) => fs.readFileSync(p, "utf8") };
+  const io = { readFile: (p: string) => fs.readFileSync(p, "utf8"), readTree };
   const loaded = loadInventory({ inventory: fleetInventoryObject(inventory, fleet, fleet.stateDir), projectDir: PROJECT_DIR }, io);
   return planHosts(loaded, { sshPrivateKey: fs.readFileSync(fleet.sshKeyPath, "utf8"), values: { ...values } }, io);
 }

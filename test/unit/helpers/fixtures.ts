@@ -7,6 +7,7 @@ import { generateKeyPairSync } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { formatPath, InventoryError } from "../../../lib/inventory/errors";
+import { readTree, type TreeEntry } from "../../../lib/inventory/fsTree";
 import { loadInventory, type InventoryInput } from "../../../lib/inventory/load";
 import type { PlanIo } from "../../../lib/inventory/plan";
 import type { Inventory } from "../../../lib/inventory/types";
@@ -61,12 +62,22 @@ export function memoryIo(projectDir: string, files: Readonly<Record<string, stri
       // Shaped like the error fs.readFileSync throws, code included.
       throw Object.assign(new Error(`ENOENT: no such file or directory, open '${p}'`), { code: "ENOENT" });
     },
+    readTree(dir: string): TreeEntry[] {
+      const rel = path.relative(projectDir, dir);
+      const prefix = rel === "" ? "" : `${rel}/`;
+      const inside = Object.keys(files).filter((f) => f.startsWith(prefix)).sort();
+      if (inside.length === 0) {
+        if (realFiles) return readTree(dir);
+        throw Object.assign(new Error(`ENOENT: no such file or directory, scandir '${dir}'`), { code: "ENOENT" });
+      }
+      return inside.map((f) => ({ kind: "file", path: f.slice(prefix.length), size: Buffer.byteLength(files[f]) }));
+    },
   };
 }
 
 /** A real-filesystem io rooted at the repository. */
 export function repoIo(): PlanIo {
-  return { readFile: (p) => fs.readFileSync(p, "utf8") };
+  return { readFile: (p) => fs.readFileSync(p, "utf8"), readTree };
 }
 
 /** Loads an inventory given as a plain object (the stack config form). */
