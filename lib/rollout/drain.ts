@@ -113,55 +113,72 @@ interface Blocked {
 const blockedLine = (b: Blocked) =>
   `${podName(b.pod)} blocked${b.budget === undefined ? "" : ` by PodDisruptionBudget ${b.pod.namespace}/${b.budget}`}: ${b.message}`;
 
-/** Evicts every pod; those a budget protects are asked again every evictionRetryMs until the deadline. */
+/**
+ * Evicts every pod; each one a budget protects is asked again evictionRetryMs after it was
+ * refused, or as soon as its own budget allows a disruption, until the deadline. The cadence is
+ * per pod: another budget freeing up does not ask again for a pod its budget still protects.
+ */
 async function evictAll(cluster: Cluster, pods: readonly PodOnNode[], o: DrainOptions, deadline: number, clock: Clock): Promise<PodOnNode[]> {
   const pending = new Map(pods.map((p) => [p.uid, p]));
   const blocked = new Map<string, Blocked>();
+  /** When each refused pod is to be asked again (absent: now). */
+  const due = new Map<string, number>();
   const evicted: PodOnNode[] = [];
   for (;;) {
     for (const pod of [...pending.values()]) {
+      if ((due.get(pod.uid) ?? 0) > clock.now()) continue;
       const r = await cluster.evictPod(pod);
       if (r.kind === "blocked") {
         const b: Blocked = { pod, message: r.message, ...(r.budget === undefined ? {} : { budget: r.budget }) };
         if (blocked.get(pod.uid)?.message !== r.message) o.progress(`${o.host}: ${blockedLine(b)}; asking again when the budget allows it, at most ${DRAIN_PACING.evictionRetryMs / 1000}s later`);
         blocked.set(pod.uid, b);
+        due.set(pod.uid, clock.now() + DRAIN_PACING.evictionRetryMs);
         continue;
       }
       pending.delete(pod.uid);
       blocked.delete(pod.uid);
+      due.delete(pod.uid);
       if (r.kind === "evicted") evicted.push(pod);
     }
     if (pending.size === 0) return evicted;
-    // The next round would come at or after the deadline: wait for it, then give up (a round
+    // The next ask would come at or after the deadline: wait for it, then give up (an ask
     // squeezed in at the deadline itself would depend on timer rounding).
-    const left = deadline - clock.now();
-    if (left <= DRAIN_PACING.evictionRetryMs) {
+    const next = Math.min(...[...pending.keys()].map((uid) => due.get(uid) ?? 0));
+    if (next >= deadline) {
+      const left = deadline - clock.now();
       if (left > 0) await clock.sleep(left);
       throw evictionTimeout(o, [...blocked.values()], pending.size);
     }
-    await untilABudgetAllows(cluster, [...blocked.values()], clock, DRAIN_PACING.evictionRetryMs);
+    const freed = await untilABudgetAllows(cluster, [...blocked.values()], clock, next - clock.now());
+    for (const b of blocked.values()) if (b.budget !== undefined && freed.has(`${b.pod.namespace}/${b.budget}`)) due.delete(b.pod.uid);
   }
 }
 
 /**
- * Waits up to `maxMs` for one of the budgets behind the refusals to allow a disruption again
- * (its controller saw a replacement become Ready). Refusals that named no budget, or budgets
- * that cannot be read (not allowed, or the read failed), leave only the full wait.
+ * Waits up to `maxMs` for budgets behind the refusals to allow a disruption again (their
+ * controller saw a replacement become Ready); returns those that do ("namespace/name"), empty
+ * when the wait ran out. Refusals that named no budget, or budgets that cannot be read (not
+ * allowed, or the read failed), leave only the full wait.
  */
-async function untilABudgetAllows(cluster: Cluster, blocked: readonly Blocked[], clock: Clock, maxMs: number): Promise<void> {
+async function untilABudgetAllows(cluster: Cluster, blocked: readonly Blocked[], clock: Clock, maxMs: number): Promise<Set<string>> {
   const until = clock.now() + maxMs;
   const budgets = new Map(blocked.flatMap((b) => (b.budget === undefined ? [] : [[`${b.pod.namespace}/${b.budget}`, { namespace: b.pod.namespace, name: b.budget }] as const])));
   for (;;) {
     const left = until - clock.now();
-    if (left <= 0) return;
-    if (budgets.size === 0) return clock.sleep(left);
+    if (left <= 0) return new Set();
+    if (budgets.size === 0) {
+      await clock.sleep(left);
+      return new Set();
+    }
     await clock.sleep(Math.min(DRAIN_PACING.budgetPollMs, left));
+    const freed = new Set<string>();
     for (const [key, b] of [...budgets]) {
       // Reading the budget only shortens the wait: a read that fails leaves the full wait, not a failed drain.
       const allowed = await cluster.disruptionsAllowed(b.namespace, b.name).catch(() => undefined);
       if (allowed === undefined) budgets.delete(key);
-      else if (allowed > 0) return;
+      else if (allowed > 0) freed.add(key);
     }
+    if (freed.size > 0) return freed;
   }
 }
 

@@ -195,6 +195,19 @@ describe("cordonAndDrain", () => {
     assert.ok(lines.some((l) => /web-1 blocked by PodDisruptionBudget default\/web: .*asking again when the budget allows it, at most 5s later/.test(l)), lines.join("\n"));
   });
 
+  it("asks again only for the pods whose own budget allows it: another budget freeing up keeps the 5 seconds of the rest", async () => {
+    const clock = fastClock();
+    const c = cluster(clock);
+    c.pods[2].budget = "web";
+    c.pods.push(fakePod("srv2", "api-1", { budget: "api" }));
+    const start = clock.now();
+    c.budgetFreesAt.set("default/web", start + 1100);
+    c.budgetFreesAt.set("default/api", start + 7000);
+    await drain(c, { clock });
+    assert.deepEqual(c.calls, ["cordon srv2", "blocked web-1", "blocked api-1", "evict web-1", "blocked api-1", "evict api-1"]);
+    assert.deepEqual(c.evictionTimes.map((t) => t - start), [0, 0, 1250, 5000, 7000]);
+  });
+
   it("keeps to the 5 seconds, and does not fail, when reading the refusing budget fails", async () => {
     const clock = fastClock();
     const c = cluster(clock);
