@@ -39,6 +39,11 @@ function header(lines: readonly string[]): string {
   return lines.map((l) => `# ${l}`).join("\n");
 }
 
+/** A module that only imports `imports` (Nix path literals), under a comment header. */
+function importsModule(headerLines: readonly string[], imports: readonly string[]): string {
+  return [header(headerLines), "{ ... }:", "{", "  imports = [", ...imports.map((i) => `    ${i}`), "  ];", "}", ""].join("\n");
+}
+
 /** A user module's path as a Nix path literal relative to `from` (the folder of the importing file, relative to /etc/nixos). */
 function userModuleLiteral(p: string, from: string): string {
   if (!PATH_LITERAL_SAFE.test(p)) throw new Error(`module path ${JSON.stringify(p)} cannot be written as a Nix path literal`);
@@ -53,20 +58,14 @@ export function renderConfiguration(hostName: string, userModulePaths: readonly 
     ...STATIC_MODULES.map((m) => `./fleet/${m}`),
     ...userModulePaths.map((p) => userModuleLiteral(p, "")),
   ];
-  return [
-    header([
+  return importsModule(
+    [
       `managed by nixos-fleet: generated for host ${hostName} from the fleet inventory.`,
       "Every rollout overwrites this file and fleet/; change the inventory instead.",
       "hardware-configuration.nix belongs to the host and is never touched.",
-    ]),
-    "{ ... }:",
-    "{",
-    "  imports = [",
-    ...imports.map((i) => `    ${i}`),
-    "  ];",
-    "}",
-    "",
-  ].join("\n");
+    ],
+    imports,
+  );
 }
 
 /** fleet/host.nix: the host's data as a plain attribute set (no functions, no paths). */
@@ -85,21 +84,15 @@ export function renderHostNix(data: HostNixData): string {
  */
 export function renderFleetModule(hostName: string, userModulePaths: readonly string[]): string {
   const imports = [...STATIC_MODULES.map((m) => `./${m}`), ...userModulePaths.map((p) => userModuleLiteral(p, "fleet"))];
-  return [
-    header([
+  return importsModule(
+    [
       `managed by nixos-fleet: the fleet's modules for host ${hostName}, generated from the fleet inventory.`,
       "The flake imports this folder as a module, e.g.",
       `  nixosConfigurations.${hostName} = nixpkgs.lib.nixosSystem { system = "x86_64-linux"; modules = [ ./fleet ./hardware-configuration.nix ]; };`,
       "Every rollout overwrites fleet/; change the inventory instead.",
-    ]),
-    "{ ... }:",
-    "{",
-    "  imports = [",
-    ...imports.map((i) => `    ${i}`),
-    "  ];",
-    "}",
-    "",
-  ].join("\n");
+    ],
+    imports,
+  );
 }
 
 /** Every file of one host, relative to /etc/nixos → contents. */
