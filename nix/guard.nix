@@ -1,8 +1,11 @@
 # managed by nixos-fleet: the boot half of the guard against a configuration that cuts the host off.
 # Before rebooting into a new system, a rollout writes /var/lib/nixos-fleet/guard/boot
-# (system=, previous=, seconds=). When this boot runs that system and no rollout confirms it over
-# a new SSH connection (by renaming the file away) within `seconds`, the host makes the previous
-# system its boot default again and reboots into it. Nothing happens on a boot nobody armed.
+# (system=, previous=, seconds=). When this boot runs that system, the unit takes the file as
+# its own (boot.waiting) and waits `seconds`. A rollout confirms the boot over a new SSH
+# connection by renaming the file away, under either name; when nobody has within `seconds`,
+# the host makes the previous system its boot default again and reboots into it. A rollout that
+# confirms this boot and arms the next one before the wait ends writes a new `boot`, which this
+# unit never touches. Nothing happens on a boot nobody armed.
 { ... }:
 {
   systemd.services.nixos-fleet-boot-guard = {
@@ -14,19 +17,31 @@
     script = ''
       dir=/var/lib/nixos-fleet/guard
       armed=$dir/boot
+      waiting=$dir/boot.waiting
       [ -e "$armed" ] || exit 0
-      value() { sed -n "s/^$1=//p" "$armed"; }
-      system=$(value system)
-      previous=$(value previous)
-      seconds=$(value seconds)
+      value() { sed -n "s/^$1=//p" "$2" 2>/dev/null || true; }
       booted=$(readlink -f /run/booted-system)
+      system=$(value system "$armed")
       if [ "$booted" != "$system" ]; then
+        echo "armed for $system, but this boot runs $booted: nothing to guard"
+        exit 0
+      fi
+      if ! mv "$armed" "$waiting" 2>/dev/null; then
+        echo "confirmed"
+        exit 0
+      fi
+      # What is acted on is what was taken: the file read above may have been replaced meanwhile.
+      system=$(value system "$waiting")
+      previous=$(value previous "$waiting")
+      seconds=$(value seconds "$waiting")
+      if [ "$booted" != "$system" ]; then
+        mv -n "$waiting" "$armed" 2>/dev/null || true
         echo "armed for $system, but this boot runs $booted: nothing to guard"
         exit 0
       fi
       echo "waiting ''${seconds}s for a rollout to confirm $system over SSH"
       sleep "$seconds"
-      if ! mv "$armed" "$armed.fired" 2>/dev/null; then
+      if ! mv "$waiting" "$armed.fired" 2>/dev/null; then
         echo "confirmed"
         exit 0
       fi

@@ -21,6 +21,8 @@ import { setsBootDefault, type Goal } from "./goal";
 export const GUARD_DIR = "/var/lib/nixos-fleet/guard";
 /** The armed boot guard (nix/guard.nix's unit acts on it). */
 export const BOOT_GUARD_FILE = `${GUARD_DIR}/boot`;
+/** The armed boot guard once the unit of the boot it guards took it (nix/guard.nix). */
+export const BOOT_GUARD_WAITING = `${BOOT_GUARD_FILE}.waiting`;
 /** The armed live guard. */
 export const LIVE_GUARD_FILE = `${GUARD_DIR}/live`;
 /** The transient unit of the live guard: its timer fires the revert. */
@@ -96,7 +98,8 @@ export function disarmScript(): string {
   return [
     "out=none",
     `if mv ${LIVE_GUARD_FILE} ${LIVE_GUARD_FILE}.confirmed 2>/dev/null; then systemctl stop ${LIVE_GUARD_UNIT}.timer >/dev/null 2>&1 || true; out=disarmed; fi`,
-    `if mv ${BOOT_GUARD_FILE} ${BOOT_GUARD_FILE}.confirmed 2>/dev/null; then out=disarmed; fi`,
+    // The boot guard's unit takes the armed file as boot.waiting while it waits: either name confirms.
+    `if mv ${BOOT_GUARD_FILE} ${BOOT_GUARD_FILE}.confirmed 2>/dev/null || mv ${BOOT_GUARD_WAITING} ${BOOT_GUARD_FILE}.confirmed 2>/dev/null; then out=disarmed; fi`,
     // A guard that fired is told once: its marker goes with the answer.
     `if [ "$out" = none ] && { [ -e ${LIVE_GUARD_FILE}.fired ] || [ -e ${BOOT_GUARD_FILE}.fired ]; }; then out=fired; rm -f ${LIVE_GUARD_FILE}.fired ${BOOT_GUARD_FILE}.fired; fi`,
     'echo "guard: $out"',

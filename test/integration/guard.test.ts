@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { kubeCluster } from "../../lib/cluster/kube";
-import { armScript } from "../../lib/nixos/guard";
+import { armScript, disarmScript } from "../../lib/nixos/guard";
 import type { HostSpec } from "../../lib/rollout/spec";
 import * as impl from "../../providers/impl";
 import type { HostProps } from "../../providers/props";
@@ -124,6 +124,34 @@ describe("a configuration that cuts the host off reverts itself (simulated fleet
     const node = await kubeCluster(fs.readFileSync(fj.kubeconfig, "utf8")).getNode("srv2");
     assert.equal(node?.unschedulable, false);
     assert.equal(node?.ready, true);
+  });
+
+  it("a boot guard still waiting leaves alone the guard the next rollout armed after confirming it", async () => {
+    const GUARD_SECONDS = 6;
+    const bootDefault = await sh("readlink -f /nix/var/nix/profiles/system");
+    const generations = (await sh("for l in /nix/var/nix/profiles/system-*-link; do readlink -f $l; done")).split("\n");
+    const otherSystem = generations.find((g) => g !== bootDefault);
+    assert.ok(otherSystem, `a system other than ${bootDefault} among ${generations.join(", ")}`);
+    await sh(armScript({ kind: "boot", system: bootDefault, previous: bootDefault, seconds: GUARD_SECONDS }));
+    const since = Date.now();
+    fleet.reboot("srv2");
+    const journal = () => exec1(fj, "srv2", "journalctl -u nixos-fleet-boot-guard.service -o cat --no-pager").then((r) => (r.code === 0 ? r.stdout : ""));
+    for (let end = Date.now() + 30_000; !(events(since, "up").length > 0 && /waiting \d+s for a rollout/.test(await journal())); ) {
+      assert.ok(Date.now() < end, `the boot guard of ${bootDefault} did not start waiting within 30s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // What the next rollout does on this boot: confirm it, then arm the guard of the boot after it.
+    assert.equal(await sh(disarmScript()), "guard: disarmed");
+    await sh(armScript({ kind: "boot", system: otherSystem, previous: bootDefault, seconds: 60 }));
+    for (let end = Date.now() + (GUARD_SECONDS + 10) * 1000; !/^confirmed$/m.test(await journal()); ) {
+      assert.ok(Date.now() < end, `the boot guard did not end its wait: ${await journal()}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(await sh("cat /var/lib/nixos-fleet/guard/boot"), `system=${otherSystem}\nprevious=${bootDefault}\nseconds=60`);
+    assert.equal(await sh("ls /var/lib/nixos-fleet/guard"), "boot", "the new arming is the only file: nothing fired");
+    assert.equal(events(since, "reboot-started").length, 1, "only the reboot of this test");
+    assert.equal(await sh("readlink -f /nix/var/nix/profiles/system"), bootDefault);
+    await sh(`rm -f /var/lib/nixos-fleet/guard/boot`);
   });
 
   it("confirms a guard an earlier rollout left armed, from the next rollout's new connection", async () => {
