@@ -20,6 +20,11 @@ import { planHosts, planRolloutWaves } from "./lib/inventory/plan";
 import { NixValueError } from "./lib/render/nixValue";
 import { hostExports, rollOutFleet, type FleetWiring } from "./providers/fleet";
 import { patchNodes } from "./providers/nodes";
+import { skipPromiseTraces } from "./providers/sdkTraces";
+
+// The SDK's record of where each of its promises was made, printed only when debugging promise
+// leaks, is skipped; every error keeps its trace (providers/sdkTraces.ts, README "Fleets of hundreds").
+skipPromiseTraces();
 
 // The SDK knows which config keys were set with --secret but does not type that query.
 const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(key: string): boolean };

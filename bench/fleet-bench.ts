@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { SimFleet } from "../sim/fleet";
 import { fleetInventoryObject } from "../sim/inventory";
 import type { FleetJson, SimTimings, TimelineEvent } from "../sim/types";
+import { checkpointFigures, type CheckpointFigures } from "./checkpoint";
 import { idealBudgetMs, rolloutFigures, type RolloutFigures } from "./measure";
 import { hostBreakdown } from "./report";
 import { BenchStack, doneTimes, type CommandRun } from "./stack";
@@ -43,16 +44,20 @@ export interface FleetBenchResult {
   readonly live: RolloutFigures;
   readonly reboot: RolloutFigures;
   readonly budgets: readonly BudgetFigures[];
+  /** The checkpoint after the first rollout. */
+  readonly checkpoint: CheckpointFigures;
+  /** `pulumi up` of a change of every host that needs no host (a timeout): wall time of the command. */
+  readonly quietUpMs: number;
 }
 
 const TOKEN = "bench-join-token";
 const ROLLOUT_TIMEOUT_MS = 30 * 60_000;
 
 /** The stack's inventory: N hosts (the first the control plane), `k` at a time, `settings` as the Nix change. */
-function inventory(hosts: number, k: number, settings: Record<string, unknown>) {
+function inventory(hosts: number, k: number, settings: Record<string, unknown>, healthSeconds = 60) {
   return {
     rebuild: { action: "switch", rebootPolicy: "when-needed" },
-    timeouts: { connectSeconds: 10, lockSeconds: 10, rebuildSeconds: 300, drainSeconds: 60, shutdownSeconds: 30, bootSeconds: 60, settleSeconds: 60, readySeconds: 60, healthSeconds: 60 },
+    timeouts: { connectSeconds: 10, lockSeconds: 10, rebuildSeconds: 300, drainSeconds: 60, shutdownSeconds: 30, bootSeconds: 60, settleSeconds: 60, readySeconds: 60, healthSeconds },
     kubernetes: { enabled: true, watchedNamespaces: ["kube-system", "default"] },
     drain: { deleteEmptyDirData: true },
     rollout: { maxUnavailable: k },
@@ -110,6 +115,15 @@ export async function benchFleet(o: FleetBenchOptions): Promise<FleetBenchResult
     };
     await stack.ok(["config", "set", "--secret", "--path", "fleet:secrets.k3sToken", TOKEN]);
     await rollOut("first rollout", 1, {});
+    const checkpoint = checkpointFigures((await stack.ok(["stack", "export"])).lines.map((l) => l.text).join("\n"), o.hosts);
+    // A quiet change of every host: a timeout. Nothing on any host changes, and no host is contacted.
+    await configure(stack, fj, inventory(o.hosts, 1, {}, 61));
+    o.progress(`N=${o.hosts}: a timeout changed on every host: pulumi up`);
+    const quiet = await stack.ok(["up", "--yes", "--skip-preview"], ROLLOUT_TIMEOUT_MS);
+    const touched = running.timeline().filter((e) => e.t >= quiet.started && e.t <= quiet.ended && names.includes(e.host) && e.kind === "ssh-session");
+    if (touched.length > 0) throw new Error(`the quiet change opened SSH sessions to ${[...new Set(touched.map((e) => e.host))].join(", ")}`);
+    const quietUpMs = quiet.ended - quiet.started;
+    o.progress(`N=${o.hosts}: quiet up in ${secs(quietUpMs)}; checkpoint ${checkpoint.perHost} bytes per host`);
     const live = await rollOut("live change", 1, liveChange(++changes));
     const reboot = await rollOut("reboot, maxUnavailable 1", 1, rebootChange(++changes));
     const budgets: BudgetFigures[] = [];
@@ -118,7 +132,7 @@ export async function benchFleet(o: FleetBenchOptions): Promise<FleetBenchResult
       const idealMs = idealBudgetMs(o.hosts, k, reboot.perHostMs);
       budgets.push({ maxUnavailable: k, wallMs: figures.wallMs, idealMs, ratio: figures.wallMs / idealMs });
     }
-    return { hosts: o.hosts, timings: o.timings, live, reboot, budgets };
+    return { hosts: o.hosts, timings: o.timings, live, reboot, budgets, checkpoint, quietUpMs };
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);

@@ -2,6 +2,7 @@
  * What the benchmark prints: lines a person reads, and one JSON line with every figure.
  * Pure: the figures in, the text out.
  */
+import { checkpointLines } from "./checkpoint";
 import type { FleetBenchResult } from "./fleet-bench";
 import type { RolloutFigures } from "./measure";
 
@@ -82,6 +83,8 @@ export function reportLines(r: BenchReport): string[] {
     lines.push(
       `N=${f.hosts} startup: scripts/fleet.sh up → first host touched: ${startup("live change", f.live.startupMs)}, ${startup("reboot", f.reboot.startupMs)}` +
         (floor === undefined ? "" : `; pulumi preview of an empty TypeScript program ${s(floor)}`),
+      `N=${f.hosts} quiet change (a timeout of every host, no host contacted): pulumi up ${s(f.quietUpMs)}`,
+      ...checkpointLines(f.checkpoint).map((l) => `N=${f.hosts} ${l.trimStart()}`),
     );
   }
   return lines;
@@ -113,6 +116,8 @@ export function summaryJson(r: BenchReport): string {
       live: rollout(f.live),
       reboot: rollout(f.reboot),
       budgets: f.budgets.map((b) => ({ ...b, ratio: round(b.ratio) })),
+      quietUpMs: f.quietUpMs,
+      checkpoint: f.checkpoint,
     })),
   });
 }

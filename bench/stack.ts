@@ -80,12 +80,13 @@ export class BenchStack {
 export function runStamped(
   command: string,
   args: readonly string[],
-  o: { readonly cwd: string; readonly env: NodeJS.ProcessEnv; readonly timeoutMs: number; readonly what: string },
+  o: { readonly cwd: string; readonly env: NodeJS.ProcessEnv; readonly timeoutMs: number; readonly what: string; readonly onSpawn?: (pid: number) => void },
 ): Promise<CommandRun> {
   const started = Date.now();
   const lines: StampedLine[] = [];
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: o.cwd, env: o.env, stdio: ["ignore", "pipe", "pipe"] });
+    if (child.pid !== undefined) o.onSpawn?.(child.pid);
     const collect = (stream: NodeJS.ReadableStream) => {
       let partial = "";
       stream.on("data", (d: Buffer) => {

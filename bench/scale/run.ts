@@ -1,0 +1,182 @@
+/**
+ * `npm run bench:scale`: `pulumi preview --diff` of a new stack of this project's program with
+ * 50, 200 and 800 generated hosts, each beside a baseline program of as many trivial dynamic
+ * resources (bench/scale/baseline.ts), in one run on this machine; prints the time ratios against
+ * the targets and the memory per host. Needs no root and contacts no host. README.md
+ * "Fleets of hundreds".
+ *
+ *   npm run bench:scale                          # 50, 200 and 800 hosts, 3 runs each
+ *   npm run bench:scale -- --hosts 50,200 --runs 1
+ */
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { readTree } from "../../lib/inventory/fsTree";
+import { loadInventory } from "../../lib/inventory/load";
+import { planHosts } from "../../lib/inventory/plan";
+import { runStamped } from "../stack";
+import { writeBaselineProgram } from "./baseline";
+import { newHostKeyLine, scaleInventoryYaml } from "./inventory";
+import { samplePeaks } from "./peak";
+import { median, type PreviewFigures, type QuietUpFigures, quietUpLines, type ScaleRow, scaleLines } from "./report";
+
+const PROJECT_DIR = path.resolve(__dirname, "../../..");
+const PREVIEW_TIMEOUT_MS = 900_000;
+const PASSPHRASE = "bench-scale";
+const USAGE = "usage: npm run bench:scale -- [--hosts 50,200,800] [--runs 3] [--quiet-up 10,50,200]";
+
+function progress(line: string): void {
+  process.stderr.write(`[bench:scale ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+}
+
+function parseArgs(argv: readonly string[]): { hosts: number[]; runs: number; quietUp: number[] } {
+  let hosts = [50, 200, 800];
+  let runs = 3;
+  let quietUp = [10, 50, 200];
+  for (let i = 0; i < argv.length; i++) {
+    const value = argv[i + 1];
+    if (argv[i] === "--hosts" && value && /^\d+(,\d+)*$/.test(value)) hosts = value.split(",").map(Number);
+    else if (argv[i] === "--quiet-up" && value !== undefined && /^(\d+(,\d+)*)?$/.test(value)) quietUp = value === "" ? [] : value.split(",").map(Number);
+    else if (argv[i] === "--runs" && value && /^[1-9]\d*$/.test(value)) runs = Number(value);
+    else throw new Error(`${argv[i]} ${value ?? ""}: not understood. ${USAGE}`);
+    i++;
+  }
+  return { hosts, runs, quietUp };
+}
+
+/** The environment of a stack whose file backend is `stateDir` (made here). */
+function stackEnv(stateDir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  fs.mkdirSync(stateDir, { recursive: true });
+  return { ...process.env, PULUMI_BACKEND_URL: `file://${stateDir}`, PULUMI_CONFIG_PASSPHRASE: PASSPHRASE, NO_COLOR: "1", ...extra };
+}
+
+/** What the baseline program reads: how many resources, and the size of each one's input. */
+function baselineSize(resources: number, payloadBytes: number): NodeJS.ProcessEnv {
+  return { BASELINE_RESOURCES: String(resources), BASELINE_PAYLOAD_BYTES: String(payloadBytes) };
+}
+
+/** Runs the project's pinned `pulumi` in `cwd`; rejects unless it exits 0. */
+async function pulumi(cwd: string, env: NodeJS.ProcessEnv, args: readonly string[]): Promise<{ ms: number; output: string; peak: PreviewFigures["peak"] }> {
+  const script = 'source "$0/scripts/env.sh" && exec pulumi "$@"';
+  let sampler: ReturnType<typeof samplePeaks> | undefined;
+  const r = await runStamped("bash", ["-c", script, PROJECT_DIR, ...args, "--non-interactive"], {
+    cwd,
+    env,
+    timeoutMs: PREVIEW_TIMEOUT_MS,
+    what: `pulumi ${args.slice(0, 2).join(" ")}`,
+    onSpawn: (pid) => (sampler = samplePeaks(pid)),
+  });
+  const peak = sampler?.stop() ?? { program: 0, provider: 0, cli: 0, other: 0 };
+  const output = r.lines.map((l) => l.text).join("\n");
+  if (r.code !== 0) throw new Error(`pulumi ${args.slice(0, 2).join(" ")} in ${cwd} exited ${r.code}; its output ends:\n${output.slice(-4000)}`);
+  return { ms: r.ended - r.started, output, peak };
+}
+
+/** Runs a preview `runs` times; checks each planned `creates` resources (the stack included). */
+async function previews(cwd: string, env: NodeJS.ProcessEnv, stack: string, creates: number, runs: number): Promise<PreviewFigures> {
+  const ms: number[] = [];
+  let peak = { program: 0, provider: 0, cli: 0, other: 0 };
+  for (let i = 0; i < runs; i++) {
+    const r = await pulumi(cwd, env, ["preview", "--diff", "--stack", stack, "--parallel", "64"]);
+    const planned = /\+ (\d+) to create/.exec(r.output);
+    if (planned === null || Number(planned[1]) !== creates) throw new Error(`the preview of ${stack} planned ${planned?.[1] ?? "nothing"} creates, not ${creates}:\n${r.output.slice(-2000)}`);
+    ms.push(r.ms);
+    peak = r.peak.program > peak.program ? r.peak : peak;
+  }
+  return { ms, peak };
+}
+
+/** One host's rendered files in bytes (the second host: a worker). */
+function renderedBytes(inventoryFile: string, sshKey: string): number {
+  const io = { readFile: (p: string) => fs.readFileSync(p, "utf8"), readTree };
+  const inv = loadInventory({ inventory: undefined, inventoryFile, projectDir: PROJECT_DIR }, io);
+  const spec = planHosts(inv, { sshPrivateKey: sshKey, values: { k3sToken: "bench" }, kubeconfig: undefined }, io)[1];
+  return Object.values(spec.files).reduce((n, text) => n + Buffer.byteLength(text), 0);
+}
+
+async function benchSize(hosts: number, runs: number, work: string, sshKey: string): Promise<ScaleRow> {
+  const inventoryFile = path.join(work, `inventory-${hosts}.yaml`);
+  fs.writeFileSync(inventoryFile, scaleInventoryYaml(Array.from({ length: hosts }, newHostKeyLine)));
+  const payloadBytes = renderedBytes(inventoryFile, sshKey);
+  const stack = `bench-scale-${hosts}`;
+  const configFile = path.join(PROJECT_DIR, `Pulumi.${stack}.yaml`);
+  const fleetEnv = stackEnv(path.join(work, `fleet-state-${hosts}`));
+  const baselineDir = path.join(work, "baseline");
+  const baselineEnv = stackEnv(path.join(work, `baseline-state-${hosts}`), baselineSize(hosts, payloadBytes));
+  try {
+    await pulumi(PROJECT_DIR, fleetEnv, ["stack", "init", stack, "--secrets-provider", "passphrase"]);
+    const config = {
+      "fleet:inventoryFile": { value: inventoryFile, secret: false },
+      "fleet:sshPrivateKey": { value: sshKey, secret: true },
+    };
+    await pulumi(PROJECT_DIR, fleetEnv, ["config", "set-all", "--stack", stack, "--json", JSON.stringify(config)]);
+    await pulumi(PROJECT_DIR, fleetEnv, ["config", "set", "--stack", stack, "--secret", "--path", "fleet:secrets.k3sToken", "bench"]);
+    await pulumi(baselineDir, baselineEnv, ["stack", "init", stack, "--secrets-provider", "passphrase"]);
+    progress(`${hosts} hosts: ${runs} previews of each program, side by side (${payloadBytes} bytes rendered per host)`);
+    // Each host is a NixosBuild and a NixosHost; the stack itself is one more resource.
+    const fleet = await previews(PROJECT_DIR, fleetEnv, stack, 2 * hosts + 1, runs);
+    const baseline = await previews(baselineDir, baselineEnv, stack, hosts + 1, runs);
+    progress(`${hosts} hosts: nixos-fleet ${(median(fleet.ms) / 1000).toFixed(1)} s, baseline ${(median(baseline.ms) / 1000).toFixed(1)} s`);
+    return { hosts, payloadBytes, fleet, baseline };
+  } finally {
+    fs.rmSync(configFile, { force: true });
+  }
+}
+
+/**
+ * The file backend's cost of an `up` that updates every resource and changes nothing elsewhere
+ * (as a quiet change of every host does), with the baseline's resources: created first, then
+ * updated with checkpoints as Pulumi writes them by default, then with PULUMI_SKIP_CHECKPOINTS.
+ */
+async function quietUp(resources: number, payloadBytes: number, work: string): Promise<QuietUpFigures> {
+  const stack = `quiet-${resources}`;
+  const env = stackEnv(path.join(work, `quiet-state-${resources}`), baselineSize(resources, payloadBytes));
+  const dir = path.join(work, "baseline");
+  const up = async (epoch: number, extra: NodeJS.ProcessEnv = {}) => {
+    const r = await pulumi(dir, { ...env, ...extra, BASELINE_EPOCH: String(epoch) }, ["up", "--yes", "--skip-preview", "--stack", stack, "--parallel", "64"]);
+    const changed = /^\s*[+~] (\d+) (created|updated)$/m.exec(r.output);
+    // A create counts the stack too.
+    if (changed === null || Number(changed[1]) !== resources + (epoch === 0 ? 1 : 0)) throw new Error(`up of ${stack} ${epoch === 0 ? "created" : "updated"} ${changed?.[1] ?? "nothing"}, not ${resources}:\n${r.output.slice(-2000)}`);
+    return r.ms;
+  };
+  await pulumi(dir, env, ["stack", "init", stack, "--secrets-provider", "passphrase"]);
+  progress(`quiet up of ${resources} baseline resources`);
+  const createMs = await up(0);
+  const updateMs = await up(1);
+  const skippedMs = await up(2, { PULUMI_SKIP_CHECKPOINTS: "true" });
+  const checkpointBytes = Buffer.byteLength((await pulumi(dir, env, ["stack", "export", "--stack", stack])).output);
+  return { resources, createMs, updateMs, skippedMs, checkpointBytes };
+}
+
+async function main(): Promise<number> {
+  const { hosts, runs, quietUp: quietSizes } = parseArgs(process.argv.slice(2));
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "nixos-fleet-bench-scale-"));
+  try {
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "bench-scale", "-f", path.join(work, "id_ed25519")]);
+    const sshKey = fs.readFileSync(path.join(work, "id_ed25519"), "utf8");
+    writeBaselineProgram(PROJECT_DIR, path.join(work, "baseline"));
+    const rows: ScaleRow[] = [];
+    for (const n of hosts) rows.push(await benchSize(n, runs, work, sshKey));
+    const quiet: QuietUpFigures[] = [];
+    const payloadBytes = rows[0]?.payloadBytes ?? 6000;
+    for (const n of quietSizes) quiet.push(await quietUp(n, payloadBytes, work));
+    const cpus = os.cpus();
+    console.log(`machine: ${cpus.length} × ${cpus[0]?.model ?? "unknown"}, load ${os.loadavg()[0].toFixed(2)}`);
+    for (const line of [...scaleLines(rows), ...quietUpLines(quiet)]) console.log(line);
+    console.log(JSON.stringify({ scale: rows, quietUp: quiet }));
+    return 0;
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(`bench:scale: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    },
+  );
+}
