@@ -80,7 +80,7 @@ export function passedIncludePaths(entries: readonly string[]): string[] {
 }
 
 /** Runs the evaluation; rejects only when nix-instantiate cannot be started or hangs. */
-export function evaluateConfiguration(req: EvalRequest): Promise<EvalOutcome> {
+export async function evaluateConfiguration(req: EvalRequest): Promise<EvalOutcome> {
   const [command, ...args] = evalCommand(req);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -88,32 +88,53 @@ export function evaluateConfiguration(req: EvalRequest): Promise<EvalOutcome> {
     [CHANNEL_ENV]: pinEnv(req.channel),
   };
   const timeoutMs = req.timeoutMs ?? DEFAULT_EVAL_TIMEOUT_MS;
+  const run = await collectOutput(command, args, {
+    env,
+    timeoutMs,
+    hung: `${command} did not finish evaluating ${req.configFile} within ${timeoutMs} ms`,
+    missing: `cannot run ${command} (is Debian's nix-bin installed?)`,
+  });
+  if (run.code !== 0) return { ok: false, exitCode: run.code, stderr: run.stderr };
+  try {
+    return { ok: true, result: parseEvalResult(run.stdout), stderr: run.stderr };
+  } catch (e) {
+    throw new Error(`${command} printed output that is not an evaluation result: ${(e as Error).message}`);
+  }
+}
+
+/** A program's exit status and output. */
+export interface Collected {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs a program to its end, collecting its output. Rejects with `missing` and the cause when it
+ * cannot be started, and with `hung` when it runs past `timeoutMs` (it is killed then).
+ */
+export function collectOutput(
+  command: string,
+  args: readonly string[],
+  o: { readonly env: NodeJS.ProcessEnv; readonly cwd?: string; readonly timeoutMs: number; readonly hung: string; readonly missing: string },
+): Promise<Collected> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, { env: o.env, cwd: o.cwd, stdio: ["ignore", "pipe", "pipe"] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on("data", (c: Buffer) => out.push(c));
     child.stderr.on("data", (c: Buffer) => err.push(c));
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`${command} did not finish evaluating ${req.configFile} within ${timeoutMs} ms`));
-    }, timeoutMs);
+      reject(new Error(o.hung));
+    }, o.timeoutMs);
     child.on("error", (e) => {
       clearTimeout(timer);
-      reject(new Error(`cannot run ${command} (is Debian's nix-bin installed?): ${e.message}`));
+      reject(new Error(`${o.missing}: ${e.message}`));
     });
     child.on("close", (code) => {
       clearTimeout(timer);
-      const stderr = Buffer.concat(err).toString("utf8");
-      if (code !== 0) {
-        resolve({ ok: false, exitCode: code, stderr });
-        return;
-      }
-      try {
-        resolve({ ok: true, result: parseEvalResult(Buffer.concat(out).toString("utf8")), stderr });
-      } catch (e) {
-        reject(new Error(`${command} printed output that is not an evaluation result: ${(e as Error).message}`));
-      }
+      resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") });
     });
   });
 }

@@ -11,14 +11,14 @@
  * host's own /nix/store and database (bind-mounted, sim/layout.ts), as on a real NixOS host.
  * Outside a simulated host this refuses rather than write into the machine's store.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ENV, hostPaths } from "../layout";
 import type { BuildOutcome } from "./build";
 import { type ChannelPin, loadChannelTable } from "./channel-table";
-import { parseEvalResult } from "./evaluate";
+import { collectOutput, parseEvalResult } from "./evaluate";
 import { type FlakeTarget, type LockedNixpkgs, localFolder, lockedNixpkgs, relocked, toplevelAttr, withoutOverrideNotes } from "./flake-lock";
 import { HOST, NIX_INSTANTIATE, simNixDir } from "./paths";
 import { planSystem } from "./plan";
@@ -61,7 +61,15 @@ export async function evaluateFlakeSystem(req: FlakeRequest, env: NodeJS.Process
   if (unknown) return { ok: false, exitCode: 1, stderr: `error: ${unknown.message}\n` };
   const overrides = locked.inputs.flatMap((i) => (i.kind === "served" ? [{ input: i.input, folder: writeStandIn(i.pin, i.rev) }] : []));
   const [command, ...args] = flakeEvalCommand(req, overrides);
-  const run = await collect(UNSHARE, ["--net", "--", command, ...args], { ...env, XDG_CACHE_HOME: path.join(SIM_VAR, "cache"), NIX_PATH: "" }, req.cwd, req.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  const timeoutMs = req.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const unshared = ["--net", "--", command, ...args];
+  const run = await collectOutput(UNSHARE, unshared, {
+    env: { ...env, XDG_CACHE_HOME: path.join(SIM_VAR, "cache"), NIX_PATH: "" },
+    cwd: req.cwd,
+    timeoutMs,
+    hung: `${unshared.join(" ")} did not finish evaluating the flake within ${timeoutMs} ms`,
+    missing: `cannot run ${UNSHARE} ${unshared.slice(0, 2).join(" ")} (are util-linux's unshare and Debian's nix-bin installed?)`,
+  });
   const stderr = withoutOverrideNotes(run.stderr);
   if (run.code !== 0) return { ok: false, exitCode: run.code, stderr };
   return { ok: true, plan: planSystem(parseEvalResult(run.stdout)), stderr };
@@ -144,27 +152,4 @@ function writeStandIn(pin: ChannelPin, rev: string): string {
   fs.rmSync(dir, { recursive: true, force: true });
   fs.renameSync(tmp, dir);
   return dir;
-}
-
-/** Runs a command to its end (or `timeoutMs`), collecting its output. */
-function collect(command: string, args: readonly string[], env: NodeJS.ProcessEnv, cwd: string, timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, cwd, stdio: ["ignore", "pipe", "pipe"] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (c: Buffer) => out.push(c));
-    child.stderr.on("data", (c: Buffer) => err.push(c));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`${args.join(" ")} did not finish evaluating the flake within ${timeoutMs} ms`));
-    }, timeoutMs);
-    child.on("error", (e) => {
-      clearTimeout(timer);
-      reject(new Error(`cannot run ${command} ${args.slice(0, 2).join(" ")} (are util-linux's unshare and Debian's nix-bin installed?): ${e.message}`));
-    });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") });
-    });
-  });
 }
