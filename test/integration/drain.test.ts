@@ -81,6 +81,17 @@ describe("drains and cordons against the simulated fleet", function () {
   const setCordon = (name: string, unschedulable: boolean) =>
     core.patchNode({ name, body: { spec: { unschedulable: unschedulable ? true : null } } }, setHeaderOptions("Content-Type", PatchStrategy.MergePatch));
 
+  /** When the timeline recorded the last cordon of `host`, waiting up to 10 s for it to show. */
+  async function cordonSeen(host: string): Promise<number> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const last = fleet.timeline().filter((e) => e.host === host && (e.kind === "cordon" || e.kind === "uncordon")).at(-1);
+      if (last?.kind === "cordon") return last.t;
+      if (Date.now() > deadline) throw new Error(`the cordon of ${host} never reached the timeline within 10 s`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
   before(async function () {
     assert.equal(process.getuid?.(), 0, "the simulated fleet needs root");
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "nfsim-drain-"));
@@ -212,7 +223,9 @@ describe("drains and cordons against the simulated fleet", function () {
   it("leaves a node an operator cordoned before a reboot rollout cordoned afterwards", async () => {
     await setCordon("srv3", true);
     try {
-      const since = Date.now();
+      // The operator's cordon reaches the timeline from the audit log, stamped with the API server's
+      // time, which can fall in the very millisecond the patch returned: count only what came after it.
+      const since = (await cordonSeen("srv3")) + 1;
       const { props, lines } = await rollOut(rebootingSpec(2));
       assert.equal(props.rebooted, true);
       const n = await node("srv3");
