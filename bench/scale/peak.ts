@@ -1,8 +1,11 @@
 /**
- * Peak memory of a command's processes, read from Linux's /proc while it runs: each descendant's
- * VmHWM (its resident high-water mark), sampled every `intervalMs`, kept per process and named
- * by role: the Node.js program, the dynamic provider, the Pulumi CLI, and anything else.
+ * Peak memory and CPU time of a command's processes, read from Linux's /proc while it runs: each
+ * descendant's VmHWM (its resident high-water mark) and its user and system time, sampled every
+ * `intervalMs`, kept per process and named by role: the Node.js program, the dynamic provider,
+ * the Pulumi CLI, and anything else. A process's CPU time is its last sample's: what it spent in
+ * its last interval before it exited is not counted.
  */
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 
 export type Role = "program" | "provider" | "cli" | "other";
@@ -18,17 +21,44 @@ export function roleOf(cmdline: string): Role {
   return /(^|\/)pulumi$/.test(argv0) ? "cli" : "other";
 }
 
+/** CPU time per role in milliseconds (the sum over the role's processes). */
+export type CpuTime = Record<Role, number>;
+
+/** What the sampler saw of a command's processes. */
+export interface ProcessUse {
+  readonly peak: PeakMemory;
+  readonly cpuMs: CpuTime;
+}
+
 /** VmHWM of /proc/PID/status in bytes. */
 export function highWaterMark(status: string): number | undefined {
   const m = /^VmHWM:\s+(\d+)\s+kB$/m.exec(status);
   return m ? Number(m[1]) * 1024 : undefined;
 }
 
+/** The kernel's clock ticks per second, which /proc/PID/stat counts CPU time in. */
+let ticksPerSecond: number | undefined;
+function clockTicks(): number {
+  ticksPerSecond ??= Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
+  return ticksPerSecond;
+}
+
+/** The fields of /proc/PID/stat after the command name, from the state on (state, ppid, …). */
+function statFields(stat: string): string[] {
+  // comm may hold spaces and parentheses: the fields after its last ")" are fixed.
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+}
+
+/** User plus system time of /proc/PID/stat in milliseconds, at `ticks` clock ticks per second. */
+export function cpuMsOf(stat: string, ticks: number): number | undefined {
+  const fields = statFields(stat);
+  const [utime, stime] = [Number(fields[11]), Number(fields[12])];
+  return Number.isFinite(utime) && Number.isFinite(stime) ? ((utime + stime) * 1000) / ticks : undefined;
+}
+
 function parentOf(pid: number): number | undefined {
   try {
-    // comm may hold spaces and parentheses: the fields after its last ")" are fixed.
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    return Number(statFields(fs.readFileSync(`/proc/${pid}/stat`, "utf8"))[1]);
   } catch {
     return undefined;
   }
@@ -51,17 +81,19 @@ function descendantsOf(root: number): number[] {
   return out;
 }
 
-/** Samples the process tree under `root` until stopped; `stop()` resolves with the peaks. */
-export function samplePeaks(root: number, intervalMs = 200): { stop: () => PeakMemory } {
-  const seen = new Map<number, { role: Role; peak: number }>();
+/** Samples the process tree under `root` until stopped; `stop()` returns the peaks and CPU times. */
+export function samplePeaks(root: number, intervalMs = 200): { stop: () => ProcessUse } {
+  const ticks = clockTicks();
+  const seen = new Map<number, { role: Role; peak: number; cpuMs: number }>();
   const sample = () => {
     for (const pid of descendantsOf(root)) {
       try {
         const peak = highWaterMark(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
         if (peak === undefined) continue;
+        const cpuMs = cpuMsOf(fs.readFileSync(`/proc/${pid}/stat`, "utf8"), ticks) ?? 0;
         // Read each time: a process may exec another program (bash → pulumi).
         const role = roleOf(fs.readFileSync(`/proc/${pid}/cmdline`, "utf8"));
-        seen.set(pid, { role, peak: Math.max(seen.get(pid)?.peak ?? 0, peak) });
+        seen.set(pid, { role, peak: Math.max(seen.get(pid)?.peak ?? 0, peak), cpuMs });
       } catch {
         // The process ended between the listing and the read.
       }
@@ -72,9 +104,13 @@ export function samplePeaks(root: number, intervalMs = 200): { stop: () => PeakM
   return {
     stop: () => {
       clearInterval(timer);
-      const peaks: PeakMemory = { program: 0, provider: 0, cli: 0, other: 0 };
-      for (const { role, peak } of seen.values()) peaks[role] = Math.max(peaks[role], peak);
-      return peaks;
+      const peak: PeakMemory = { program: 0, provider: 0, cli: 0, other: 0 };
+      const cpuMs: CpuTime = { program: 0, provider: 0, cli: 0, other: 0 };
+      for (const p of seen.values()) {
+        peak[p.role] = Math.max(peak[p.role], p.peak);
+        cpuMs[p.role] += p.cpuMs;
+      }
+      return { peak, cpuMs };
     },
   };
 }

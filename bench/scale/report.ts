@@ -2,7 +2,7 @@
  * What the scale benchmark prints: per fleet size, the preview of this project's program beside
  * the baseline's, the ratio of their times against the targets, and the memory per host. Pure.
  */
-import type { PeakMemory } from "./peak";
+import type { CpuTime, PeakMemory } from "./peak";
 
 /** Preview of a new stack within this factor of the baseline's time, by fleet size (hosts). */
 export const PREVIEW_TARGETS: readonly { readonly hosts: number; readonly ratio: number }[] = [
@@ -10,10 +10,11 @@ export const PREVIEW_TARGETS: readonly { readonly hosts: number; readonly ratio:
   { hosts: 800, ratio: 1.5 },
 ];
 
-/** One `pulumi preview --diff` as measured: wall time (median of the runs) and peak memory. */
+/** One `pulumi preview --diff` as measured: wall time of each run, peak memory, CPU time per role (the median run's). */
 export interface PreviewFigures {
   readonly ms: readonly number[];
   readonly peak: PeakMemory;
+  readonly cpuMs: CpuTime;
 }
 
 /** One fleet size: this project's program and the baseline, side by side. */
@@ -77,6 +78,10 @@ export function scaleLines(rows: readonly ScaleRow[]): string[] {
       `${r.hosts} hosts: dynamic provider ${mb(r.fleet.peak.provider)} (baseline ${mb(r.baseline.peak.provider)}), CLI ${mb(r.fleet.peak.cli)} (baseline ${mb(r.baseline.peak.cli)}); ` +
         `runs ${r.fleet.ms.map(sec).join(", ")} vs ${r.baseline.ms.map(sec).join(", ")}; ${r.payloadBytes} bytes rendered per host`,
     );
+  }
+  for (const r of rows) {
+    const cpu = (c: CpuTime) => `program ${sec(c.program)}, dynamic provider ${sec(c.provider)}, CLI ${sec(c.cli)}, other ${sec(c.other)}`;
+    lines.push(`${r.hosts} hosts, CPU time: ${cpu(r.fleet.cpuMs)} (baseline: ${cpu(r.baseline.cpuMs)})`);
   }
   const fleet = mbPerHost(rows, "fleet");
   const baseline = mbPerHost(rows, "baseline");

@@ -18,7 +18,7 @@ import { planHosts } from "../../lib/inventory/plan";
 import { runStamped } from "../stack";
 import { writeBaselineProgram } from "./baseline";
 import { newHostKeyLine, scaleInventoryYaml } from "./inventory";
-import { samplePeaks } from "./peak";
+import { type ProcessUse, samplePeaks } from "./peak";
 import { median, type PreviewFigures, type QuietUpFigures, quietUpLines, type ScaleRow, scaleLines } from "./report";
 
 const PROJECT_DIR = path.resolve(__dirname, "../../..");
@@ -57,7 +57,7 @@ function baselineSize(resources: number, payloadBytes: number): NodeJS.ProcessEn
 }
 
 /** Runs the project's pinned `pulumi` in `cwd`; rejects unless it exits 0. */
-async function pulumi(cwd: string, env: NodeJS.ProcessEnv, args: readonly string[]): Promise<{ ms: number; output: string; peak: PreviewFigures["peak"] }> {
+async function pulumi(cwd: string, env: NodeJS.ProcessEnv, args: readonly string[]): Promise<{ ms: number; output: string; use: ProcessUse }> {
   const script = 'source "$0/scripts/env.sh" && exec pulumi "$@"';
   let sampler: ReturnType<typeof samplePeaks> | undefined;
   const r = await runStamped("bash", ["-c", script, PROJECT_DIR, ...args, "--non-interactive"], {
@@ -67,24 +67,27 @@ async function pulumi(cwd: string, env: NodeJS.ProcessEnv, args: readonly string
     what: `pulumi ${args.slice(0, 2).join(" ")}`,
     onSpawn: (pid) => (sampler = samplePeaks(pid)),
   });
-  const peak = sampler?.stop() ?? { program: 0, provider: 0, cli: 0, other: 0 };
+  const none = { program: 0, provider: 0, cli: 0, other: 0 };
+  const use = sampler?.stop() ?? { peak: none, cpuMs: none };
   const output = r.lines.map((l) => l.text).join("\n");
   if (r.code !== 0) throw new Error(`pulumi ${args.slice(0, 2).join(" ")} in ${cwd} exited ${r.code}; its output ends:\n${output.slice(-4000)}`);
-  return { ms: r.ended - r.started, output, peak };
+  return { ms: r.ended - r.started, output, use };
 }
 
 /** Runs a preview `runs` times; checks each planned `creates` resources (the stack included). */
 async function previews(cwd: string, env: NodeJS.ProcessEnv, stack: string, creates: number, runs: number): Promise<PreviewFigures> {
-  const ms: number[] = [];
-  let peak = { program: 0, provider: 0, cli: 0, other: 0 };
+  const measured: { ms: number; use: ProcessUse }[] = [];
   for (let i = 0; i < runs; i++) {
     const r = await pulumi(cwd, env, ["preview", "--diff", "--stack", stack, "--parallel", "64"]);
     const planned = /\+ (\d+) to create/.exec(r.output);
     if (planned === null || Number(planned[1]) !== creates) throw new Error(`the preview of ${stack} planned ${planned?.[1] ?? "nothing"} creates, not ${creates}:\n${r.output.slice(-2000)}`);
-    ms.push(r.ms);
-    peak = r.peak.program > peak.program ? r.peak : peak;
+    measured.push({ ms: r.ms, use: r.use });
   }
-  return { ms, peak };
+  const ms = measured.map((m) => m.ms);
+  const peak = measured.reduce((top, m) => (m.use.peak.program > top.program ? m.use.peak : top), measured[0].use.peak);
+  // The CPU times of the run whose wall time is the median (the lower middle one of an even count).
+  const middle = [...measured].sort((a, b) => a.ms - b.ms)[(measured.length - 1) >> 1];
+  return { ms, peak, cpuMs: middle.use.cpuMs };
 }
 
 /** One host's rendered files in bytes (the second host: a worker). */

@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { checkpointFigures, checkpointLines } from "../../bench/checkpoint";
 import { hostAddress, newHostKeyLine, scaleInventoryYaml } from "../../bench/scale/inventory";
-import { highWaterMark, roleOf, samplePeaks } from "../../bench/scale/peak";
+import { cpuMsOf, highWaterMark, roleOf, samplePeaks } from "../../bench/scale/peak";
 import { mbPerHost, median, ratio, type ScaleRow, scaleLines } from "../../bench/scale/report";
 import { parsePublicKeyLine } from "../../lib/host/keys";
 import { readTree } from "../../lib/inventory/fsTree";
@@ -14,8 +14,8 @@ const MB = 1024 * 1024;
 const row = (hosts: number, fleetMs: number[], baselineMs: number[], fleetMb: number, baselineMb: number): ScaleRow => ({
   hosts,
   payloadBytes: 6000,
-  fleet: { ms: fleetMs, peak: { program: fleetMb * MB, provider: 90 * MB, cli: 80 * MB, other: 0 } },
-  baseline: { ms: baselineMs, peak: { program: baselineMb * MB, provider: 70 * MB, cli: 60 * MB, other: 0 } },
+  fleet: { ms: fleetMs, peak: { program: fleetMb * MB, provider: 90 * MB, cli: 80 * MB, other: 0 }, cpuMs: { program: 4000, provider: 1500, cli: 2500, other: 100 } },
+  baseline: { ms: baselineMs, peak: { program: baselineMb * MB, provider: 70 * MB, cli: 60 * MB, other: 0 }, cpuMs: { program: 2000, provider: 1000, cli: 1200, other: 100 } },
 });
 
 describe("bench:scale", () => {
@@ -47,13 +47,25 @@ describe("bench:scale", () => {
     assert.equal(roleOf("/root/.cache/nixos-fleet/pulumi-v3.248.0/bin/pulumi-language-nodejs\0"), "other");
     assert.equal(highWaterMark("Name:\tnode\nVmPeak:\t 999 kB\nVmHWM:\t  204800 kB\nVmRSS:\t 100 kB\n"), 200 * MB);
     assert.equal(highWaterMark("Name:\tkthreadd\n"), undefined);
+    // utime 250 and stime 50 ticks at 100 per second; a command name with a space and a parenthesis.
+    const stat = "4242 (node (x) y) S 1 4242 4242 0 -1 4194304 100 0 0 0 250 50 0 0 20 0 11 0 1000 0 0";
+    assert.equal(cpuMsOf(stat, 100), 3000);
+    assert.equal(cpuMsOf("4242 (node) S 1", 100), undefined);
   });
 
-  it("samples the peak memory of a real process tree", async () => {
+  it("samples the peak memory and the CPU time of a real process tree", async () => {
     const sampler = samplePeaks(process.pid, 20);
+    const cpuBefore = process.cpuUsage();
+    // Keep this process busy for a while, so its CPU time is well above a clock tick.
+    const until = Date.now() + 150;
+    while (Date.now() < until) JSON.stringify({ spin: Math.random() });
     await new Promise((r) => setTimeout(r, 60));
-    const peaks = sampler.stop();
-    assert.ok(peaks.other >= process.memoryUsage().rss * 0.5, `this process (${process.memoryUsage().rss} B resident) seen at ${peaks.other} B`);
+    const spent = process.cpuUsage(cpuBefore);
+    const use = sampler.stop();
+    assert.ok(use.peak.other >= process.memoryUsage().rss * 0.5, `this process (${process.memoryUsage().rss} B resident) seen at ${use.peak.other} B`);
+    const totalMs = (process.cpuUsage().user + process.cpuUsage().system) / 1000;
+    assert.ok(use.cpuMs.other >= (spent.user + spent.system) / 1000 - 50, `CPU seen ${use.cpuMs.other} ms, spent at least ${(spent.user + spent.system) / 1000} ms`);
+    assert.ok(use.cpuMs.other <= totalMs + 50, `CPU seen ${use.cpuMs.other} ms, more than the process's ${totalMs} ms`);
   });
 
   it("computes the ratios against the targets and the memory a host adds", () => {
@@ -69,6 +81,12 @@ describe("bench:scale", () => {
     assert.ok(lines.includes("| 200 hosts | 11.0 s, 333 MB | 5.5 s, 217 MB | 2.00 | ≤ 1.3 NOT met |"), lines.join("\n"));
     assert.ok(lines.includes("| 800 hosts | 16.0 s, 738 MB | 11.0 s, 302 MB | 1.45 | ≤ 1.5 met |"), lines.join("\n"));
     assert.ok(lines.includes("memory per host in the program: 0.67 MB (baseline 0.16 MB per resource)"), lines.join("\n"));
+    assert.ok(
+      lines.includes(
+        "200 hosts, CPU time: program 4.0 s, dynamic provider 1.5 s, CLI 2.5 s, other 0.1 s (baseline: program 2.0 s, dynamic provider 1.0 s, CLI 1.2 s, other 0.1 s)",
+      ),
+      lines.join("\n"),
+    );
   });
 
   it("splits a checkpoint into what each host's resources hold", () => {
