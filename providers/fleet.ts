@@ -11,24 +11,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Waves } from "../lib/inventory/waves";
 import { fileHashes, stagingDirFor } from "../lib/nixos/staging";
-import type { ChangeReport } from "../lib/rollout/changes";
+import type { HostOutputs } from "../lib/rollout/outputs";
 import type { HostSpec } from "../lib/rollout/spec";
 import { NixosBuild } from "./nixosBuild";
 import { NixosHost } from "./nixosHost";
 
-/** Per-host outputs exported by the stack. */
-export interface HostExport {
-  readonly systemPath: pulumi.Output<string>;
-  readonly generation: pulumi.Output<number>;
-  readonly bootedKernel: pulumi.Output<string>;
-  readonly bootId: pulumi.Output<string>;
-  readonly rebooted: pulumi.Output<boolean>;
-  readonly rebootedAt: pulumi.Output<string>;
-  readonly rebootReason: pulumi.Output<string>;
-  readonly pendingReboot: pulumi.Output<boolean>;
-  /** What the last rollout changed (lib/rollout/changes.ts). */
-  readonly changes: pulumi.Output<ChangeReport>;
-}
+/** Per-host outputs exported by the stack: what the host runs and what its last rollout did. */
+export type HostExport = pulumi.Output<HostOutputs>;
 
 /**
  * What other resources the fleet is wired to (providers/commands.ts: bootstraps and rollout
@@ -135,17 +124,7 @@ export function hostExports(hosts: readonly NixosHost[], waves: Waves): Record<s
   const names = waves.flat();
   const out: Record<string, HostExport> = {};
   hosts.forEach((h, i) => {
-    out[names[i]] = {
-      systemPath: h.systemPath,
-      generation: h.generation,
-      bootedKernel: h.bootedKernel,
-      bootId: h.bootId,
-      rebooted: h.rebooted,
-      rebootedAt: h.rebootedAt,
-      rebootReason: h.rebootReason,
-      pendingReboot: h.pendingReboot,
-      changes: h.changes,
-    };
+    out[names[i]] = h.status;
   });
   return out;
 }

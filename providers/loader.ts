@@ -5,7 +5,13 @@
  * path and its exports' names and signatures.
  */
 import * as path from "node:path";
+import { engineFacing, type Implementation } from "./engine";
+import { BUILD_GROUPS, HOST_GROUPS } from "./wire";
 import { compatibility, formatProvenance, isAccepted, mismatchMessage, projectProvenance, storedWriter } from "./provenance";
+
+type Props = Record<string, unknown>;
+let host: Implementation<Props> | undefined;
+let build: Implementation<Props> | undefined;
 
 /** This project's folder: dist/providers/ is two levels below it once compiled. */
 const PROJECT_DIR = path.resolve(__dirname, "..", "..");
@@ -28,16 +34,19 @@ function admitAll(writtenBy: string, olds: Readonly<Record<string, unknown>> | u
   if (stored !== undefined && stored !== writtenBy) admit(stored);
 }
 
-/** The NixosHost implementation of this project, for state written by `writtenBy` (and `olds`, see admitAll). */
-export function hostImplementation(writtenBy: string, olds?: Readonly<Record<string, unknown>>): typeof import("./impl") {
+/**
+ * The NixosHost implementation of this project, for state written by `writtenBy` (and `olds`, see
+ * admitAll), facing the engine with its properties grouped (wire.ts).
+ */
+export function hostImplementation(writtenBy: string, olds?: Readonly<Record<string, unknown>>): Implementation<Props> {
   admitAll(writtenBy, olds);
-  return require("./impl") as typeof import("./impl");
+  return (host ??= engineFacing(require("./impl") as typeof import("./impl"), HOST_GROUPS));
 }
 
-/** The NixosBuild implementation of this project, for state written by `writtenBy` (and `olds`, see admitAll). */
-export function buildImplementation(writtenBy: string, olds?: Readonly<Record<string, unknown>>): typeof import("./buildImpl") {
+/** The NixosBuild implementation of this project, for state written by `writtenBy` (and `olds`, see admitAll), facing the engine as a host's does. */
+export function buildImplementation(writtenBy: string, olds?: Readonly<Record<string, unknown>>): Implementation<Props> {
   admitAll(writtenBy, olds);
-  return require("./buildImpl") as typeof import("./buildImpl");
+  return (build ??= engineFacing(require("./buildImpl") as typeof import("./buildImpl"), BUILD_GROUPS));
 }
 
 /** The GeneratedHostKey implementation of this project, for state written by `writtenBy` (and `olds`, see admitAll). */

@@ -8,8 +8,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { BuildSpec } from "../lib/rollout/spec";
 import { projectLoader } from "./bootstrap";
+import type { Implementation } from "./engine";
 import { BUILD_SECRET_PROPS } from "./buildProps";
 import { writer } from "./loader";
+import { BUILD_GROUPS, toWire } from "./wire";
 
 /** What this project records as the writer of the state it writes (provenance.ts has the rule). */
 const WRITTEN_BY = writer();
@@ -21,7 +23,7 @@ export const provider: pulumi.dynamic.ResourceProvider = {
   create: (inputs) => load().create(inputs),
   update: (id, olds, news) => load(olds).update(id, olds, news),
   read: (id, props) => load().read(id, props),
-  delete: () => load().remove(),
+  delete: (id, props) => load().remove(id, props),
 };
 
 /**
@@ -29,14 +31,14 @@ export const provider: pulumi.dynamic.ResourceProvider = {
  * refuses state this project may not act on (bootstrap.ts and loader.ts say why), the state's
  * own provider and, in a check, diff or update, the recorded state `olds` it is compared with.
  */
-function load(olds?: Record<string, unknown>): typeof import("./buildImpl") {
+function load(olds?: Record<string, unknown>): Implementation<Record<string, unknown>> {
   return projectLoader().buildImplementation(WRITTEN_BY, olds);
 }
 
 /** Inputs of a NixosBuild: a BuildSpec whose fields may be outputs of other resources. */
 export type NixosBuildArgs = { readonly [K in keyof BuildSpec]: pulumi.Input<BuildSpec[K]> };
 
-/** The build of one host; it changes nothing the host runs. */
+/** The build of one host; it changes nothing the host runs. Its settings are grouped as `ssh` and `build` (wire.ts says why). */
 export class NixosBuild extends pulumi.dynamic.Resource {
   /** Store path of the system built from the staged configuration. */
   declare readonly system: pulumi.Output<string>;
@@ -44,7 +46,7 @@ export class NixosBuild extends pulumi.dynamic.Resource {
   declare readonly pinnedHostKey: pulumi.Output<string>;
 
   constructor(name: string, args: NixosBuildArgs, opts?: pulumi.CustomResourceOptions) {
-    super(provider, name, { ...args, system: undefined, pinnedHostKey: undefined }, {
+    super(provider, name, { ...toWire(BUILD_GROUPS, args), system: undefined, pinnedHostKey: undefined }, {
       ...opts,
       additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), ...BUILD_SECRET_PROPS],
     }, "nixos-fleet", "NixosBuild");

@@ -5,12 +5,13 @@
  * reads it back; deleting it drains and removes its Kubernetes Node without touching the machine.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { ChangeReport } from "../lib/rollout/changes";
 import type { HostOutputs, TrackedOutputs } from "../lib/rollout/outputs";
 import type { HostSpec, StagedBuild } from "../lib/rollout/spec";
 import { projectLoader } from "./bootstrap";
+import type { Implementation } from "./engine";
 import { SECRET_PROPS } from "./props";
 import { writer } from "./loader";
+import { HOST_GROUPS, toWire } from "./wire";
 
 /** What this project records as the writer of the state it writes (provenance.ts has the rule). */
 const WRITTEN_BY = writer();
@@ -33,7 +34,7 @@ export const provider: pulumi.dynamic.ResourceProvider = {
  * refuses state this project may not act on (bootstrap.ts and loader.ts say why), the state's
  * own provider and, in a check, diff or update, the recorded state `olds` it is compared with.
  */
-function load(olds?: Record<string, unknown>): typeof import("./impl") {
+function load(olds?: Record<string, unknown>): Implementation<Record<string, unknown>> {
   return projectLoader().hostImplementation(WRITTEN_BY, olds);
 }
 
@@ -45,41 +46,24 @@ export type NixosHostArgs = { readonly [K in Exclude<keyof HostSpec, "staged">]:
   readonly staged?: { readonly [K in keyof StagedBuild]: pulumi.Input<StagedBuild[K]> };
 };
 
-/** One NixOS host; its rollout happens in the engine's create/update. */
+/**
+ * One NixOS host; its rollout happens in the engine's create/update. Its properties are grouped
+ * (wire.ts says why): `ssh`, `nixos` and `rollout` hold the settings, the secrets stay apart,
+ * and the outputs are `status` and `tracked`.
+ */
 export class NixosHost extends pulumi.dynamic.Resource {
-  declare readonly systemPath: pulumi.Output<string>;
-  declare readonly generation: pulumi.Output<number>;
-  declare readonly bootedKernel: pulumi.Output<string>;
-  declare readonly bootId: pulumi.Output<string>;
-  declare readonly rebooted: pulumi.Output<boolean>;
-  declare readonly rebootedAt: pulumi.Output<string>;
-  declare readonly rebootReason: pulumi.Output<string>;
-  declare readonly pendingReboot: pulumi.Output<boolean>;
-  /** What the last rollout changed: kernel, NixOS version, packages added, removed and upgraded. */
-  declare readonly changes: pulumi.Output<ChangeReport>;
-  /** The system the last successful rollout left running; refresh then diff compares it with systemPath. */
-  declare readonly rolledOutSystem: pulumi.Output<string>;
-  /** The host key trusted on first use, pinned for every later connection. */
-  declare readonly pinnedHostKey: pulumi.Output<string>;
-  /** Why the host could not be read after a failed rollout; empty when the outputs are what it runs. */
-  declare readonly readError: pulumi.Output<string>;
+  /** What the host runs and what the last rollout did: system, generation, kernel, reboot and its reason, what changed. */
+  declare readonly status: pulumi.Output<HostOutputs>;
+  /**
+   * What the provider keeps to judge the next run: the system the last successful rollout left
+   * running (a refresh compares it with status.systemPath), the host key trusted on first use,
+   * and why the host could not be read after a failed rollout ("" when status is what it runs).
+   */
+  declare readonly tracked: pulumi.Output<TrackedOutputs>;
 
   constructor(name: string, args: NixosHostArgs, opts?: pulumi.CustomResourceOptions) {
-    const outputs: { [K in keyof HostOutputs | keyof TrackedOutputs]: undefined } = {
-      systemPath: undefined,
-      generation: undefined,
-      bootedKernel: undefined,
-      bootId: undefined,
-      rebooted: undefined,
-      rebootedAt: undefined,
-      rebootReason: undefined,
-      pendingReboot: undefined,
-      changes: undefined,
-      rolledOutSystem: undefined,
-      pinnedHostKey: undefined,
-      readError: undefined,
-    };
-    super(provider, name, { ...args, ...outputs }, {
+    const inputs = toWire(HOST_GROUPS, args);
+    super(provider, name, { ...inputs, status: undefined, tracked: undefined }, {
       ...opts,
       additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), ...SECRET_PROPS],
     }, "nixos-fleet", "NixosHost");

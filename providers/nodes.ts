@@ -6,7 +6,7 @@
  * depends on its host's rollout: a Node is labelled (or tainted) only once its host passed
  * its gates.
  */
-import * as k8s from "@pulumi/kubernetes";
+import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { NodeMetadata } from "../lib/inventory/nodeMetadata";
 
@@ -41,7 +41,10 @@ export function patchNodes(
   opts?: pulumi.CustomResourceOptions,
 ): k8s.core.v1.NodePatch[] {
   if (nodes.length === 0) return [];
-  const provider = new k8s.Provider(
+  // Loaded here, not on import: a fleet without Nodes to patch does not pay for the package's
+  // hundreds of modules in every preview (README.md "Fleets of hundreds").
+  const kubernetes = require("@pulumi/kubernetes") as typeof k8s;
+  const provider = new kubernetes.Provider(
     "fleet-cluster",
     // Server-side apply is what lets a patch own, and give up, single labels. A changed
     // kubeconfig (a rotated certificate) updates the provider instead of replacing every patch.
@@ -51,6 +54,6 @@ export function patchNodes(
   return nodes.map((node) => {
     const host = hosts.get(node.host);
     if (host === undefined) throw new Error(`no host resource for ${node.host}, whose Node is to be patched`);
-    return new k8s.core.v1.NodePatch(node.host, nodePatchArgs(node), { ...opts, provider, dependsOn: [host] });
+    return new kubernetes.core.v1.NodePatch(node.host, nodePatchArgs(node), { ...opts, provider, dependsOn: [host] });
   });
 }

@@ -3,9 +3,10 @@
  * @pulumi/pulumi/runtime/debuggable.js), the stack trace of where it was made, as text. It prints
  * those traces only when PULUMI_DEBUG_PROMISE_LEAKS is set and a deployment ends with promises
  * that never settled. Capturing them is not free: V8 walks the stack, and the SDK's program
- * runner has installed source-map-support, which maps every frame through source maps. A
- * NixosHost has some thirty properties, each with several promises: in a preview of hundreds of
- * hosts those traces were most of the program's time (README.md "Fleets of hundreds").
+ * runner has installed source-map-support, which maps every frame through source maps. Each
+ * property of a resource costs several promises: in a preview of hundreds of hosts, when a
+ * NixosHost had some thirty properties, those traces were most of the program's time (README.md
+ * "Fleets of hundreds").
  *
  * Unless PULUMI_DEBUG_PROMISE_LEAKS is set, this makes the SDK record an empty trace: the stack
  * trace limit is 0 for the moment the SDK's recorder runs, and only then. The recorder runs no

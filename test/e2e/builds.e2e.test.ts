@@ -125,7 +125,7 @@ describe("pulumi CLI end to end: builds in parallel, activations in order", func
     const exported = JSON.parse((await stack.ok(["stack", "export"])).stdout) as { deployment: { resources: Array<{ urn: string; outputs?: Record<string, unknown> }> } };
     const build = exported.deployment.resources.find((x) => /NixosBuild::srv1$/.test(x.urn));
     const built = String(build?.outputs?.system ?? "");
-    const staging = String(build?.outputs?.stagingDir ?? "");
+    const staging = String((build?.outputs?.build as { stagingDir?: string } | undefined)?.stagingDir ?? "");
     assert.match(built, /^\/nix\/store\/\S+-nixos-system-srv1/);
     assert.notEqual(await live("srv1", "/run/current-system"), built);
     const wiped = await exec1(fj, "srv1", `rm -rf ${built} ${staging}`);

@@ -4,7 +4,8 @@
  * project, refresh reads every host, removing a host from the inventory drains and removes its
  * Node, and destroy empties the stack, all with the moved project's code; a project of an older
  * version than the one that wrote the state is refused (refresh, preview) with both versions
- * named, a newer one is not.
+ * named, a newer one is not; the flat state 0.1.0 wrote is rewritten in the grouped shape of
+ * providers/wire.ts by the next up, without contacting a host.
  */
 import * as assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -13,6 +14,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { SimFleet } from "../../sim/fleet";
 import type { FleetJson, SimTimings, TimelineEvent } from "../../sim/types";
+import { BUILD_GROUPS, fromWire, HOST_GROUPS, isWire } from "../../providers/wire";
 import { hostsNamed, inventoryBase } from "./helpers/inventory";
 import { configureForFleet, PulumiStack } from "./helpers/pulumi";
 
@@ -145,6 +147,38 @@ describe("pulumi CLI end to end: a project moved to another folder", function ()
     } finally {
       setVersion(version);
     }
+  });
+
+  it("takes the flat state 0.1.0 wrote: the next up rewrites it grouped, keeps every output and contacts no host", async () => {
+    // What 0.1.0 recorded: the same properties, not grouped, and its own version in the provider text.
+    const before = JSON.parse((await movedStack.ok(["stack", "export"])).stdout) as Exported;
+    const written = path.join(work, "written-by-0.1.0.json");
+    const olden = (props: Record<string, unknown> | undefined) => {
+      const flat = fromWire<Record<string, unknown>>({ ...HOST_GROUPS, ...BUILD_GROUPS }, props ?? {});
+      return { ...flat, __provider: String(flat.__provider).split(`nixos-fleet@${version}`).join("nixos-fleet@0.1.0") };
+    };
+    const resources = (before.deployment.resources ?? []).map((r) => (/:Nixos(Host|Build)$/.test(r.type) ? { ...r, inputs: olden(r.inputs), outputs: olden(r.outputs) } : r));
+    fs.writeFileSync(written, JSON.stringify({ ...before, deployment: { ...before.deployment, resources } }));
+    await movedStack.ok(["stack", "import", "--file", written]);
+    const srv1Before = (await dynamicResources(movedStack)).find((r) => /NixosHost::srv1$/.test(r.urn));
+    assert.equal(srv1Before?.outputs?.ssh, undefined, "the imported state is not flat");
+
+    const since = Date.now();
+    const preview = await movedStack.ok(["preview", "--diff"]);
+    assert.match(preview.stdout, new RegExp(`${2 * HOSTS.length} to update`), preview.stdout);
+    const r = await movedStack.ok(["up", "--yes", "--skip-preview"]);
+    for (const host of HOSTS) assert.equal(sessions(since, host), 0, `${host} was contacted to rewrite its state:\n${r.output}`);
+    const after = await dynamicResources(movedStack);
+    for (const x of after) {
+      assert.ok(isWire(x.inputs ?? {}) && isWire(x.outputs ?? {}), `${x.urn} is still flat`);
+      assert.match(String(x.outputs?.__provider), new RegExp(`nixos-fleet@${version.replace(/\./g, "\\.")}`));
+    }
+    const srv1 = after.find((x) => /NixosHost::srv1$/.test(x.urn))?.outputs as { status: { systemPath: string; generation: number } };
+    assert.equal(srv1.status.systemPath, srv1Before?.outputs?.systemPath);
+    assert.equal(srv1.status.generation, srv1Before?.outputs?.generation);
+    const out = JSON.parse((await movedStack.ok(["stack", "output", "--json"])).stdout) as { fleet: Record<string, { systemPath: string }> };
+    assert.equal(out.fleet.srv1.systemPath, srv1.status.systemPath, "the stack output reads the rewritten state");
+    assert.match((await movedStack.ok(["preview", "--diff", "--expect-no-changes"])).stdout, /unchanged/);
   });
 
   it("removes a host from the moved project: its Node is drained and removed, the others stay", async () => {

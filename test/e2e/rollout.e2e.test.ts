@@ -162,10 +162,11 @@ describe("pulumi CLI end to end against three simulated hosts", function () {
       const exported = JSON.parse((await stack.ok(["stack", "export"])).stdout) as { deployment: { resources: Array<{ urn: string; outputs?: Record<string, unknown> }> } };
       const srv3 = exported.deployment.resources.find((x) => /NixosHost::srv3$/.test(x.urn));
       assert.ok(srv3?.outputs, "srv3 is not in the state");
-      assert.equal(srv3.outputs.systemPath, await live("srv3", "/run/current-system"), "the state does not say what srv3 runs");
+      const { status, nixos } = srv3.outputs as { status: { systemPath: string }; nixos: { staged: StagedBuild } };
+      assert.equal(status.systemPath, await live("srv3", "/run/current-system"), "the state does not say what srv3 runs");
       const hostNix = (await exec1(fj, "srv3", "cat /etc/nixos/fleet/host.nix")).stdout;
       // The state holds the files' hashes as rolled out, and the files the host has otherwise as found.
-      assert.notEqual((srv3.outputs.staged as StagedBuild).fileHashes["fleet/host.nix"], contentHash(hostNix));
+      assert.notEqual(nixos.staged.fileHashes["fleet/host.nix"], contentHash(hostNix));
       assert.equal((srv3.outputs.editedFiles as Record<string, string>)["fleet/host.nix"], hostNix);
     } finally {
       await fleet.setFault("srv3", "pdb-blocks", false);

@@ -59,7 +59,7 @@ async function run(inventory: unknown): Promise<Reg[]> {
           return { id: a.name, state: { ...a.inputs, ...pair } };
         }
         // A build records the key it trusted on first use, "" when the inventory pins one.
-        const pinnedHostKey = a.inputs.trustOnFirstUse === true ? `ssh-ed25519 AAAA-trusted-by-${a.name}` : "";
+        const pinnedHostKey = a.inputs.ssh?.trustOnFirstUse === true ? `ssh-ed25519 AAAA-trusted-by-${a.name}` : "";
         return { id: a.name, state: { ...a.inputs, system: `/nix/store/built-${a.name}`, pinnedHostKey } };
       },
       call: () => ({}),
@@ -160,11 +160,11 @@ describe("rollout hooks and bootstraps under Pulumi's mocks", () => {
     assert.equal(before.inputs.create, "ceph osd set noout");
     assert.equal(after.inputs.create, "ceph osd unset noout");
     assert.deepEqual([...before.deps].sort(), ["NixosBuild/cp1", "NixosBuild/w1", "NixosBuild/w2"], "before waits for the builds only");
-    const cp1 = regs.filter((r) => r.name === "cp1").find((r) => r.inputs.staged !== undefined) ?? assert.fail("no NixosHost cp1");
+    const cp1 = regs.filter((r) => r.name === "cp1").find((r) => r.inputs.nixos !== undefined) ?? assert.fail("no NixosHost cp1");
     assert.ok(names(cp1.deps).includes("rollout-before-0"), `the first wave waits for the before hook: ${cp1.deps.join(", ")}`);
-    const w1 = regs.filter((r) => r.name === "w1").find((r) => r.inputs.staged !== undefined) ?? assert.fail("no NixosHost w1");
+    const w1 = regs.filter((r) => r.name === "w1").find((r) => r.inputs.nixos !== undefined) ?? assert.fail("no NixosHost w1");
     assert.ok(!names(w1.deps).includes("rollout-before-0"), "later waves wait through the first");
-    const hostUrns = regs.filter((r) => r.inputs.staged !== undefined).map((r) => r.name).sort();
+    const hostUrns = regs.filter((r) => r.inputs.nixos !== undefined).map((r) => r.name).sort();
     assert.deepEqual(names(after.deps), hostUrns, "after waits for every host, so a failed rollout never reaches it");
     const c = before.inputs.connection;
     assert.deepEqual({ host: c.host, port: c.port, user: c.user, hostKey: c.hostKey }, { host: "192.0.2.10", port: 22, user: "root", hostKey: HOST_KEYS[0].split(" ").slice(0, 2).join(" ") });
@@ -213,13 +213,13 @@ describe("rollout hooks and bootstraps under Pulumi's mocks", () => {
       const leaked = plainStrings(r.wire).filter((s) => s.includes(pair.privateKey.split("\n")[1]) || s.includes("kubeconfig-credential"));
       assert.deepEqual(leaked, [], `${r.type}/${r.name} carries a secret in plain text`);
     }
-    const [build, host] = regs.filter((r) => r.name === "w2" && !r.type.startsWith("command:")).sort((a) => (a.inputs.staged === undefined ? -1 : 1));
+    const [build, host] = regs.filter((r) => r.name === "w2" && !r.type.startsWith("command:")).sort((a) => (a.inputs.nixos === undefined ? -1 : 1));
     assert.ok(names(build.deps).includes("w2-bootstrap"), `the build waits for the install: ${build.deps.join(", ")}`);
-    assert.equal(build.inputs.hostKey, pair.publicKey, "the build pins the generated key");
-    assert.equal(host.inputs.hostKey, pair.publicKey, "the host pins the generated key");
-    assert.equal(host.inputs.trustOnFirstUse, false, "no trust on first use");
+    assert.equal(build.inputs.ssh.hostKey, pair.publicKey, "the build pins the generated key");
+    assert.equal(host.inputs.ssh.hostKey, pair.publicKey, "the host pins the generated key");
+    assert.equal(host.inputs.ssh.trustOnFirstUse, false, "no trust on first use");
     assert.equal(byName(regs, "rollout-after-1").inputs.connection.hostKey, pair.publicKey, "a hook on the new host checks the generated key");
-    const cp1 = regs.filter((r) => r.name === "cp1").find((r) => r.inputs.staged !== undefined) ?? assert.fail("no NixosHost cp1");
+    const cp1 = regs.filter((r) => r.name === "cp1").find((r) => r.inputs.nixos !== undefined) ?? assert.fail("no NixosHost cp1");
     assert.ok(names(cp1.deps).includes("w2"), "the first wave waits for every build, so for the install too");
   });
 

@@ -31,7 +31,7 @@ async function runProgram(config: Record<string, string>, secretKeys: string[]):
   await pulumi.runtime.setMocks(
     {
       newResource: (a) => {
-        seen.push({ kind: a.type.replace(/.*:/, ""), name: a.name, dependencies: [], files: a.inputs.files, inputs: a.inputs, provider: a.provider });
+        seen.push({ kind: a.type.replace(/.*:/, ""), name: a.name, dependencies: [], files: a.inputs.files ?? a.inputs.nixos?.files, inputs: a.inputs, provider: a.provider });
         return { id: a.name, state: a.inputs };
       },
       call: () => ({}),

@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { hostExports, rollOutFleet } from "../../providers/fleet";
+import { BUILD_GROUPS, fromWire, HOST_GROUPS, toWire } from "../../providers/wire";
 import { fileHashes, stagingDirFor } from "../../lib/nixos/staging";
 import type { StagedBuild } from "../../lib/rollout/spec";
 import { testSpec } from "../fakes/specs";
@@ -46,7 +47,7 @@ async function register(names: string[], waves?: string[][]): Promise<Registrati
     return original(req, cb);
   };
   const hosts = rollOutFleet(names.map((n) => testSpec(n)), waves);
-  await Promise.all(hosts.map((h) => new Promise((resolve) => pulumi.all([h.urn, h.systemPath]).apply(resolve))));
+  await Promise.all(hosts.map((h) => new Promise((resolve) => pulumi.all([h.urn, h.status]).apply(resolve))));
   return seen.map((r) => ({ ...r, dependencies: deps.get(`${r.kind}/${r.name}`)?.d ?? [], secretOutputs: deps.get(`${r.kind}/${r.name}`)?.s ?? [] }));
 }
 
@@ -64,11 +65,12 @@ describe("the fleet program", () => {
     for (const b of builds) {
       assert.deepEqual(b.dependencies, [], `${b.name}'s build waits for nothing`);
       assert.deepEqual(b.inputs.files, testSpec(b.name).files);
-      assert.equal(b.inputs.stagingDir, stagingDirFor(testSpec(b.name).files));
+      assert.equal((b.inputs.build as { stagingDir: string }).stagingDir, stagingDirFor(testSpec(b.name).files));
     }
     for (const h of regs.filter((r) => r.kind === "NixosHost")) {
-      assert.deepEqual(h.inputs.files, {}, `${h.name} keeps no file contents`);
-      const staged = h.inputs.staged as StagedBuild;
+      const nixos = h.inputs.nixos as { files: unknown; staged: StagedBuild };
+      assert.deepEqual(nixos.files, {}, `${h.name} keeps no file contents`);
+      const staged = nixos.staged;
       assert.deepEqual(staged, { dir: stagingDirFor(testSpec(h.name).files), system: `/nix/store/built-${h.name}`, fileHashes: fileHashes(testSpec(h.name).files) });
     }
   });
@@ -125,7 +127,7 @@ describe("the fleet program", () => {
     };
     await pulumi.runtime.setMocks(
       {
-        newResource: (args) => ({ id: args.name, state: { ...args.inputs, system: `/nix/store/built-${args.name}`, ...(args.type.endsWith("NixosHost") ? { changes: report, generation: 3 } : {}) } }),
+        newResource: (args) => ({ id: args.name, state: { ...args.inputs, system: `/nix/store/built-${args.name}`, ...(args.type.endsWith("NixosHost") ? { status: { changes: report, generation: 3 } } : {}) } }),
         call: () => ({}),
       },
       "nixos-fleet",
@@ -133,9 +135,9 @@ describe("the fleet program", () => {
       false,
     );
     const exported = hostExports(rollOutFleet([testSpec("srv1")]), [["srv1"]]);
-    const [changes, generation] = await new Promise<unknown[]>((resolve) => pulumi.all([exported.srv1.changes, exported.srv1.generation]).apply(resolve));
-    assert.deepEqual(changes, report);
-    assert.equal(generation, 3);
+    const status = await new Promise<{ changes: unknown; generation: number }>((resolve) => exported.srv1.apply(resolve));
+    assert.deepEqual(status.changes, report);
+    assert.equal(status.generation, 3);
   });
 
   it("keeps the SSH key, secret files and kubeconfig secret in the outputs", async () => {
@@ -153,12 +155,14 @@ describe("the fleet program", () => {
     // The engine's dynamic-provider host loads the provider text the same way.
     const requireFromString = require("require-from-string") as (code: string) => { handler(): pulumi.dynamic.ResourceProvider };
     const provider = requireFromString(serialized as string).handler();
-    const olds = testSpec("srv1");
-    const same = await provider.diff!("srv1", olds, testSpec("srv1"));
+    const olds = toWire(HOST_GROUPS, testSpec("srv1"));
+    const same = await provider.diff!("srv1", olds, toWire(HOST_GROUPS, testSpec("srv1")));
     assert.equal(same.changes, false);
-    const changed = await provider.diff!("srv1", olds, testSpec("srv1", { files: { "configuration.nix": "{ }\n" } }));
+    const changed = await provider.diff!("srv1", olds, toWire(HOST_GROUPS, testSpec("srv1", { files: { "configuration.nix": "{ }\n" } })));
     assert.equal(changed.changes, true);
     assert.deepEqual(changed.replaces, []);
+    const flat = await provider.diff!("srv1", testSpec("srv1"), toWire(HOST_GROUPS, testSpec("srv1")));
+    assert.deepEqual([flat.changes, flat.replaces], [true, []], "state written flat is rewritten grouped, in place");
     assert.ok((serialized as string).length < 20_000, `serialized provider is ${(serialized as string).length} bytes`);
   });
 
@@ -173,12 +177,14 @@ describe("the fleet program", () => {
     assert.equal((await provider.diff!("srv1", olds, buildInputs(spec))).changes, false);
     const edited = testSpec("srv1", { files: { "configuration.nix": "{ }\n" } });
     assert.equal((await provider.diff!("srv1", olds, buildInputs(edited))).changes, true);
+    const flat = { ...fromWire<Record<string, unknown>>(BUILD_GROUPS, buildInputs(spec)), system: "/nix/store/built-srv1" };
+    assert.equal((await provider.diff!("srv1", flat, buildInputs(spec))).changes, true, "state written flat is rewritten grouped");
     assert.ok((serialized as string).length < 20_000, `serialized provider is ${(serialized as string).length} bytes`);
   });
 });
 
-/** The build inputs the fleet declares for `spec`. */
+/** The build inputs the fleet declares for `spec`, as the engine has them. */
 function buildInputs(spec: ReturnType<typeof testSpec>): Record<string, unknown> {
   const { name, address, port, user, hostKey, trustOnFirstUse, sshPrivateKey, files, timeouts } = spec;
-  return { name, address, port, user, hostKey, trustOnFirstUse, sshPrivateKey, files, stagingDir: stagingDirFor(files), timeouts };
+  return toWire(BUILD_GROUPS, { name, address, port, user, hostKey, trustOnFirstUse, sshPrivateKey, files, stagingDir: stagingDirFor(files), timeouts });
 }

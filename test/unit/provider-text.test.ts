@@ -74,7 +74,7 @@ describe("the serialized providers (providers/bootstrap.ts)", function () {
     await requireFromString(t.hostKey).handler().read!("srv2-host-key", {});
     assert.deepEqual(JSON.parse(fs.readFileSync(record, "utf8")), [
       { kind: "host", writtenBy: `nixos-fleet@${VERSION}`, call: "read", id: "srv2" },
-      { kind: "build", writtenBy: `nixos-fleet@${VERSION}`, call: "remove", id: null },
+      { kind: "build", writtenBy: `nixos-fleet@${VERSION}`, call: "remove", id: "srv2" },
       { kind: "hostKey", writtenBy: `nixos-fleet@${VERSION}`, call: "read", id: "srv2-host-key" },
     ]);
   });
