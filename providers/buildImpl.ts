@@ -28,10 +28,6 @@ async function build(news: BuildProps, olds: BuildProps | undefined): Promise<Bu
   return { ...news, system: staged.system, pinnedHostKey: tofuPin(spec, connector, olds?.pinnedHostKey) };
 }
 
-export async function check(_olds: BuildProps, news: BuildProps): Promise<pulumi.dynamic.CheckResult> {
-  return { inputs: news };
-}
-
 export async function diff(_id: string, olds: BuildProps, news: BuildProps): Promise<pulumi.dynamic.DiffResult> {
   return diffBuild(olds, news);
 }

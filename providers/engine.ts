@@ -9,7 +9,7 @@ import { RecordedFailure } from "./state";
 
 type Props = Record<string, unknown>;
 
-/** What the serialized providers call: impl.ts and buildImpl.ts have these functions, on flat properties. */
+/** What the serialized providers call. */
 export interface Implementation<P> {
   check(olds: P, news: P): Promise<pulumi.dynamic.CheckResult>;
   diff(id: string, olds: P, news: P): Promise<pulumi.dynamic.DiffResult>;
@@ -34,12 +34,13 @@ export class WireFailure extends Error {
 }
 
 /**
- * `impl` facing the engine with properties grouped by `groups`. Its diff also reports a change
+ * `impl` (impl.ts or buildImpl.ts, on flat properties) facing the engine with properties grouped
+ * by `groups`. Its diff also reports a change
  * for state written flat (by 0.1.0): the engine keeps a state it sees no change in as it is, so
  * without an update the outputs would stay where this version's program no longer reads them.
  * Such an update of nothing but the shape is the implementation's quiet update: no host is contacted.
  */
-export function engineFacing<P>(impl: Implementation<P>, groups: Groups): Implementation<Props> {
+export function engineFacing<P>(impl: Omit<Implementation<P>, "check">, groups: Groups): Implementation<Props> {
   // State written by 0.1.0 stores a build provider whose delete passes no properties.
   const flat = (props: Props | undefined) => fromWire<P>(groups, props ?? {});
   const wired = async <T>(run: () => Promise<T>): Promise<T> => {
@@ -50,6 +51,7 @@ export function engineFacing<P>(impl: Implementation<P>, groups: Groups): Implem
     }
   };
   return {
+    // The inputs are taken as the program declared them: the inventory was checked before any resource was.
     check: async (_olds, news) => ({ inputs: news }),
     diff: async (id, olds, news) => {
       const result = await impl.diff(id, flat(olds), flat(news));

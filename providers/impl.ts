@@ -120,10 +120,6 @@ async function recordFailure(error: Error, news: HostProps, olds: HostProps | un
   return new RecordedFailure(spec.name, failedRolloutProps(news, olds, live, pinnedHostKey), error);
 }
 
-export async function check(_olds: HostProps, news: HostProps): Promise<pulumi.dynamic.CheckResult> {
-  return { inputs: news };
-}
-
 export async function diff(_id: string, olds: HostProps, news: HostProps): Promise<pulumi.dynamic.DiffResult> {
   return diffHost(olds, news);
 }

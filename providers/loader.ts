@@ -5,13 +5,21 @@
  * path and its exports' names and signatures.
  */
 import * as path from "node:path";
-import { engineFacing, type Implementation } from "./engine";
+import type { Implementation } from "./engine";
 import { BUILD_GROUPS, HOST_GROUPS } from "./wire";
 import { compatibility, formatProvenance, isAccepted, mismatchMessage, projectProvenance, storedWriter } from "./provenance";
 
 type Props = Record<string, unknown>;
 let host: Implementation<Props> | undefined;
 let build: Implementation<Props> | undefined;
+
+/**
+ * engine.ts, loaded only by the providers: the program loads this file for `writer()`, and
+ * engine.ts brings the recorded-state decisions and what they import.
+ */
+function facing(): typeof import("./engine") {
+  return require("./engine") as typeof import("./engine");
+}
 
 /** This project's folder: dist/providers/ is two levels below it once compiled. */
 const PROJECT_DIR = path.resolve(__dirname, "..", "..");
@@ -40,13 +48,13 @@ function admitAll(writtenBy: string, olds: Readonly<Record<string, unknown>> | u
  */
 export function hostImplementation(writtenBy: string, olds?: Readonly<Record<string, unknown>>): Implementation<Props> {
   admitAll(writtenBy, olds);
-  return (host ??= engineFacing(require("./impl") as typeof import("./impl"), HOST_GROUPS));
+  return (host ??= facing().engineFacing(require("./impl") as typeof import("./impl"), HOST_GROUPS));
 }
 
 /** The NixosBuild implementation of this project, for state written by `writtenBy` (and `olds`, see admitAll), facing the engine as a host's does. */
 export function buildImplementation(writtenBy: string, olds?: Readonly<Record<string, unknown>>): Implementation<Props> {
   admitAll(writtenBy, olds);
-  return (build ??= engineFacing(require("./buildImpl") as typeof import("./buildImpl"), BUILD_GROUPS));
+  return (build ??= facing().engineFacing(require("./buildImpl") as typeof import("./buildImpl"), BUILD_GROUPS));
 }
 
 /** The GeneratedHostKey implementation of this project, for state written by `writtenBy` (and `olds`, see admitAll). */

@@ -87,10 +87,9 @@ describe("the properties at the engine (providers/wire.ts)", () => {
 });
 
 /** An implementation that records the properties it is given, in the shape it gets them. */
-function recordingImpl(answers: { diffChanges?: boolean; fail?: boolean } = {}): { impl: Implementation<HostProps>; seen: unknown[] } {
+function recordingImpl(answers: { diffChanges?: boolean; fail?: boolean } = {}): { impl: Omit<Implementation<HostProps>, "check">; seen: unknown[] } {
   const seen: unknown[] = [];
-  const impl: Implementation<HostProps> = {
-    check: async (_o, news) => ({ inputs: news }),
+  const impl: Omit<Implementation<HostProps>, "check"> = {
     diff: async (_id, olds, news): Promise<pulumi.dynamic.DiffResult> => {
       seen.push({ olds, news });
       return { changes: answers.diffChanges ?? false, replaces: [], deleteBeforeReplace: false };
