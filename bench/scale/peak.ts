@@ -24,6 +24,11 @@ export function roleOf(cmdline: string): Role {
 /** CPU time per role in milliseconds (the sum over the role's processes). */
 export type CpuTime = Record<Role, number>;
 
+/** Zero for every role: nothing seen yet. */
+export function zeroPerRole(): Record<Role, number> {
+  return { program: 0, provider: 0, cli: 0, other: 0 };
+}
+
 /** What the sampler saw of a command's processes. */
 export interface ProcessUse {
   readonly peak: PeakMemory;
@@ -104,8 +109,8 @@ export function samplePeaks(root: number, intervalMs = 200): { stop: () => Proce
   return {
     stop: () => {
       clearInterval(timer);
-      const peak: PeakMemory = { program: 0, provider: 0, cli: 0, other: 0 };
-      const cpuMs: CpuTime = { program: 0, provider: 0, cli: 0, other: 0 };
+      const peak: PeakMemory = zeroPerRole();
+      const cpuMs: CpuTime = zeroPerRole();
       for (const p of seen.values()) {
         peak[p.role] = Math.max(peak[p.role], p.peak);
         cpuMs[p.role] += p.cpuMs;

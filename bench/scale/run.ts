@@ -18,7 +18,7 @@ import { planHosts } from "../../lib/inventory/plan";
 import { runStamped } from "../stack";
 import { writeBaselineProgram } from "./baseline";
 import { newHostKeyLine, scaleInventoryYaml } from "./inventory";
-import { type ProcessUse, samplePeaks } from "./peak";
+import { type ProcessUse, samplePeaks, zeroPerRole } from "./peak";
 import { median, type PreviewFigures, type QuietUpFigures, quietUpLines, type ScaleRow, scaleLines } from "./report";
 
 const PROJECT_DIR = path.resolve(__dirname, "../../..");
@@ -67,8 +67,7 @@ async function pulumi(cwd: string, env: NodeJS.ProcessEnv, args: readonly string
     what: `pulumi ${args.slice(0, 2).join(" ")}`,
     onSpawn: (pid) => (sampler = samplePeaks(pid)),
   });
-  const none = { program: 0, provider: 0, cli: 0, other: 0 };
-  const use = sampler?.stop() ?? { peak: none, cpuMs: none };
+  const use = sampler?.stop() ?? { peak: zeroPerRole(), cpuMs: zeroPerRole() };
   const output = r.lines.map((l) => l.text).join("\n");
   if (r.code !== 0) throw new Error(`pulumi ${args.slice(0, 2).join(" ")} in ${cwd} exited ${r.code}; its output ends:\n${output.slice(-4000)}`);
   return { ms: r.ended - r.started, output, use };
