@@ -1,7 +1,13 @@
 /**
- * The baseline the scale benchmark compares with: a Pulumi TypeScript program (compiled ahead,
- * as this project is) of N trivial dynamic resources, chained one after the other as the hosts
- * are, each with one input as large as one host's rendered files. Its provider echoes its inputs.
+ * The baselines the scale benchmark compares with: a Pulumi TypeScript program (compiled ahead,
+ * as this project is) of trivial dynamic resources whose provider echoes its inputs. Its shape
+ * (BASELINE_SHAPE) is one of:
+ * - "chain": N resources, chained one after the other as the hosts are, each with one input as
+ *   large as one host's rendered files. The targets are set against it.
+ * - "pairs": per host a build and a host, wired as this project wires its NixosBuilds and
+ *   NixosHosts: the builds depend on nothing and carry the rendered files' size, the first host
+ *   depends on every build, each later host on the one before, and each host takes an output of
+ *   its build. It shows Pulumi's own cost of declaring a fleet as two resources per host.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -12,9 +18,11 @@ const count = Number(process.env.BASELINE_RESOURCES);
 const payloadBytes = Number(process.env.BASELINE_PAYLOAD_BYTES);
 // Changing it changes every resource's input: an update of each, as a quiet change of every host.
 const epoch = process.env.BASELINE_EPOCH || "0";
+const shape = process.env.BASELINE_SHAPE || "chain";
 const provider = {
-  create: async (inputs) => ({ id: inputs.name, outs: inputs }),
-  diff: async (_id, olds, news) => ({ changes: olds.payload !== news.payload || olds.name !== news.name }),
+  // A build's output, which its host takes as the NixosHost takes its NixosBuild's system.
+  create: async (inputs) => ({ id: inputs.name, outs: inputs.role === "build" ? { ...inputs, done: true } : inputs }),
+  diff: async (_id, olds, news) => ({ changes: olds.payload !== news.payload || olds.name !== news.name || olds.built !== news.built }),
   update: async (_id, _olds, news) => ({ outs: news }),
 };
 class Trivial extends pulumi.dynamic.Resource {
@@ -22,11 +30,17 @@ class Trivial extends pulumi.dynamic.Resource {
     super(provider, name, args, opts, "baseline", "Trivial");
   }
 }
-let previous;
-for (let i = 1; i <= count; i++) {
-  const name = "r" + String(i).padStart(4, "0");
-  const payload = (name + ":" + epoch + ":").padEnd(payloadBytes, "x");
-  previous = new Trivial(name, { name, payload }, previous ? { dependsOn: [previous] } : {});
+const names = Array.from({ length: count }, (_, i) => "r" + String(i + 1).padStart(4, "0"));
+const payloadOf = (name) => (name + ":" + epoch + ":").padEnd(payloadBytes, "x");
+if (shape === "pairs") {
+  const builds = names.map((name) => new Trivial(name + "-build", { name, role: "build", payload: payloadOf(name), done: undefined }));
+  let before = builds;
+  names.forEach((name, i) => {
+    before = [new Trivial(name, { name, built: builds[i].done }, { dependsOn: before })];
+  });
+} else {
+  let previous;
+  for (const name of names) previous = new Trivial(name, { name, payload: payloadOf(name) }, previous ? { dependsOn: [previous] } : {});
 }
 exports.count = count;
 `;

@@ -51,9 +51,9 @@ function stackEnv(stateDir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.Proce
   return { ...process.env, PULUMI_BACKEND_URL: `file://${stateDir}`, PULUMI_CONFIG_PASSPHRASE: PASSPHRASE, NO_COLOR: "1", ...extra };
 }
 
-/** What the baseline program reads: how many resources, and the size of each one's input. */
-function baselineSize(resources: number, payloadBytes: number): NodeJS.ProcessEnv {
-  return { BASELINE_RESOURCES: String(resources), BASELINE_PAYLOAD_BYTES: String(payloadBytes) };
+/** What the baseline program reads: how many hosts, the size of each one's input, and its shape (baseline.ts). */
+function baselineSize(resources: number, payloadBytes: number, shape: "chain" | "pairs" = "chain"): NodeJS.ProcessEnv {
+  return { BASELINE_RESOURCES: String(resources), BASELINE_PAYLOAD_BYTES: String(payloadBytes), BASELINE_SHAPE: shape };
 }
 
 /** Runs the project's pinned `pulumi` in `cwd`; rejects unless it exits 0. */
@@ -73,20 +73,46 @@ async function pulumi(cwd: string, env: NodeJS.ProcessEnv, args: readonly string
   return { ms: r.ended - r.started, output, use };
 }
 
-/** Runs a preview `runs` times; checks each planned `creates` resources (the stack included). */
-async function previews(cwd: string, env: NodeJS.ProcessEnv, stack: string, creates: number, runs: number): Promise<PreviewFigures> {
-  const measured: { ms: number; use: ProcessUse }[] = [];
-  for (let i = 0; i < runs; i++) {
-    const r = await pulumi(cwd, env, ["preview", "--diff", "--stack", stack, "--parallel", "64"]);
-    const planned = /\+ (\d+) to create/.exec(r.output);
-    if (planned === null || Number(planned[1]) !== creates) throw new Error(`the preview of ${stack} planned ${planned?.[1] ?? "nothing"} creates, not ${creates}:\n${r.output.slice(-2000)}`);
-    measured.push({ ms: r.ms, use: r.use });
-  }
+/** One program's stack to preview: where, with what environment, and how many creates its preview must plan (the stack included). */
+interface PreviewTarget {
+  readonly cwd: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly stack: string;
+  readonly creates: number;
+}
+
+/** One preview of `t`; checks that it planned `t.creates` resources. */
+async function previewOnce(t: PreviewTarget): Promise<{ ms: number; use: ProcessUse }> {
+  const r = await pulumi(t.cwd, t.env, ["preview", "--diff", "--stack", t.stack, "--parallel", "64"]);
+  const planned = /\+ (\d+) to create/.exec(r.output);
+  if (planned === null || Number(planned[1]) !== t.creates) throw new Error(`the preview of ${t.stack} in ${t.cwd} planned ${planned?.[1] ?? "nothing"} creates, not ${t.creates}:\n${r.output.slice(-2000)}`);
+  return { ms: r.ms, use: r.use };
+}
+
+/** The figures of one program's runs: wall times, the highest peaks, the CPU times of the median run. */
+function figures(measured: readonly { ms: number; use: ProcessUse }[]): PreviewFigures {
   const ms = measured.map((m) => m.ms);
   const peak = measured.reduce((top, m) => (m.use.peak.program > top.program ? m.use.peak : top), measured[0].use.peak);
   // The CPU times of the run whose wall time is the median (the lower middle one of an even count).
   const middle = [...measured].sort((a, b) => a.ms - b.ms)[(measured.length - 1) >> 1];
   return { ms, peak, cpuMs: middle.use.cpuMs };
+}
+
+/**
+ * Previews each program `runs` times, taking turns, the first of each round one further along
+ * than the round before, so that a change in the machine's load while the bench runs falls on
+ * all of them alike.
+ */
+async function takingTurns<K extends string>(targets: Readonly<Record<K, PreviewTarget>>, runs: number): Promise<Record<K, PreviewFigures>> {
+  const keys = Object.keys(targets) as K[];
+  const measured = new Map<K, { ms: number; use: ProcessUse }[]>(keys.map((k) => [k, []]));
+  for (let i = 0; i < runs; i++) {
+    for (let j = 0; j < keys.length; j++) {
+      const k = keys[(i + j) % keys.length];
+      measured.get(k)?.push(await previewOnce(targets[k]));
+    }
+  }
+  return Object.fromEntries(keys.map((k) => [k, figures(measured.get(k) ?? [])])) as Record<K, PreviewFigures>;
 }
 
 /** One host's rendered files in bytes (the second host: a worker). */
@@ -106,6 +132,8 @@ async function benchSize(hosts: number, runs: number, work: string, sshKey: stri
   const fleetEnv = stackEnv(path.join(work, `fleet-state-${hosts}`));
   const baselineDir = path.join(work, "baseline");
   const baselineEnv = stackEnv(path.join(work, `baseline-state-${hosts}`), baselineSize(hosts, payloadBytes));
+  const pairsStack = `${stack}-pairs`;
+  const pairsEnv = stackEnv(path.join(work, `baseline-state-${hosts}`), baselineSize(hosts, payloadBytes, "pairs"));
   try {
     await pulumi(PROJECT_DIR, fleetEnv, ["stack", "init", stack, "--secrets-provider", "passphrase"]);
     const config = {
@@ -115,12 +143,21 @@ async function benchSize(hosts: number, runs: number, work: string, sshKey: stri
     await pulumi(PROJECT_DIR, fleetEnv, ["config", "set-all", "--stack", stack, "--json", JSON.stringify(config)]);
     await pulumi(PROJECT_DIR, fleetEnv, ["config", "set", "--stack", stack, "--secret", "--path", "fleet:secrets.k3sToken", "bench"]);
     await pulumi(baselineDir, baselineEnv, ["stack", "init", stack, "--secrets-provider", "passphrase"]);
-    progress(`${hosts} hosts: ${runs} previews of each program, side by side (${payloadBytes} bytes rendered per host)`);
-    // Each host is a NixosBuild and a NixosHost; the stack itself is one more resource.
-    const fleet = await previews(PROJECT_DIR, fleetEnv, stack, 2 * hosts + 1, runs);
-    const baseline = await previews(baselineDir, baselineEnv, stack, hosts + 1, runs);
-    progress(`${hosts} hosts: nixos-fleet ${(median(fleet.ms) / 1000).toFixed(1)} s, baseline ${(median(baseline.ms) / 1000).toFixed(1)} s`);
-    return { hosts, payloadBytes, fleet, baseline };
+    await pulumi(baselineDir, pairsEnv, ["stack", "init", pairsStack, "--secrets-provider", "passphrase"]);
+    progress(`${hosts} hosts: ${runs} previews of each program, taking turns (${payloadBytes} bytes rendered per host)`);
+    // Each host is a NixosBuild and a NixosHost, as it is a build and a host in the pairs
+    // baseline; the stack itself is one more resource.
+    const { fleet, baseline, pairs } = await takingTurns(
+      {
+        fleet: { cwd: PROJECT_DIR, env: fleetEnv, stack, creates: 2 * hosts + 1 },
+        baseline: { cwd: baselineDir, env: baselineEnv, stack, creates: hosts + 1 },
+        pairs: { cwd: baselineDir, env: pairsEnv, stack: pairsStack, creates: 2 * hosts + 1 },
+      },
+      runs,
+    );
+    const s = (f: PreviewFigures) => `${(median(f.ms) / 1000).toFixed(1)} s`;
+    progress(`${hosts} hosts: nixos-fleet ${s(fleet)}, baseline ${s(baseline)}, baseline of pairs ${s(pairs)}`);
+    return { hosts, payloadBytes, fleet, baseline, pairs };
   } finally {
     fs.rmSync(configFile, { force: true });
   }

@@ -11,11 +11,12 @@ import { readTree } from "../../lib/inventory/fsTree";
 import { loadInventory } from "../../lib/inventory/load";
 
 const MB = 1024 * 1024;
-const row = (hosts: number, fleetMs: number[], baselineMs: number[], fleetMb: number, baselineMb: number): ScaleRow => ({
+const row = (hosts: number, fleetMs: number[], baselineMs: number[], fleetMb: number, baselineMb: number, pairsMs: number[] = baselineMs, pairsMb = baselineMb): ScaleRow => ({
   hosts,
   payloadBytes: 6000,
   fleet: { ms: fleetMs, peak: { program: fleetMb * MB, provider: 90 * MB, cli: 80 * MB, other: 0 }, cpuMs: { program: 4000, provider: 1500, cli: 2500, other: 100 } },
   baseline: { ms: baselineMs, peak: { program: baselineMb * MB, provider: 70 * MB, cli: 60 * MB, other: 0 }, cpuMs: { program: 2000, provider: 1000, cli: 1200, other: 100 } },
+  pairs: { ms: pairsMs, peak: { program: pairsMb * MB, provider: 75 * MB, cli: 70 * MB, other: 0 }, cpuMs: { program: 3000, provider: 1400, cli: 2000, other: 100 } },
 });
 
 describe("bench:scale", () => {
@@ -71,19 +72,26 @@ describe("bench:scale", () => {
   it("computes the ratios against the targets and the memory a host adds", () => {
     assert.equal(median([3, 1, 2]), 2);
     assert.equal(median([4, 1, 2, 3]), 2.5);
-    const rows = [row(50, [6000, 6200, 5900], [3400, 3300, 3500], 232, 179), row(200, [11000], [5500], 333, 217), row(800, [16000], [11000], 738, 302)];
+    const rows = [
+      row(50, [6000, 6200, 5900], [3400, 3300, 3500], 232, 179, [5000, 4800, 5200], 200),
+      row(200, [11000], [5500], 333, 217, [10000], 260),
+      row(800, [16000], [11000], 738, 302, [12800], 500),
+    ];
     assert.equal(ratio(rows[1]), 2);
+    assert.equal(ratio(rows[1], "pairs"), 1.1);
+    assert.equal(ratio(rows[2], "pairs"), 1.25);
     assert.ok(Math.abs(mbPerHost(rows, "fleet")! - (738 - 232) / 750) < 1e-9);
     assert.ok(Math.abs(mbPerHost(rows, "baseline")! - (302 - 179) / 750) < 1e-9);
     assert.equal(mbPerHost(rows.slice(0, 1), "fleet"), undefined);
     const lines = scaleLines(rows);
-    assert.ok(lines.includes("| 50 hosts | 6.0 s, 232 MB | 3.4 s, 179 MB | 1.76 |  |"), lines.join("\n"));
-    assert.ok(lines.includes("| 200 hosts | 11.0 s, 333 MB | 5.5 s, 217 MB | 2.00 | ≤ 1.3 NOT met |"), lines.join("\n"));
-    assert.ok(lines.includes("| 800 hosts | 16.0 s, 738 MB | 11.0 s, 302 MB | 1.45 | ≤ 1.5 met |"), lines.join("\n"));
-    assert.ok(lines.includes("memory per host in the program: 0.67 MB (baseline 0.16 MB per resource)"), lines.join("\n"));
+    assert.ok(lines.includes("| 50 hosts | 6.0 s, 232 MB | 3.4 s, 179 MB | 1.76 |  | 5.0 s, 200 MB | 1.20 |"), lines.join("\n"));
+    assert.ok(lines.includes("| 200 hosts | 11.0 s, 333 MB | 5.5 s, 217 MB | 2.00 | ≤ 1.3 NOT met | 10.0 s, 260 MB | 1.10 |"), lines.join("\n"));
+    assert.ok(lines.includes("| 800 hosts | 16.0 s, 738 MB | 11.0 s, 302 MB | 1.45 | ≤ 1.5 met | 12.8 s, 500 MB | 1.25 |"), lines.join("\n"));
+    assert.ok(lines.includes("memory per host in the program: 0.67 MB (baseline 0.16 MB per resource; pairs 0.40 MB per pair)"), lines.join("\n"));
     assert.ok(
       lines.includes(
-        "200 hosts, CPU time: program 4.0 s, dynamic provider 1.5 s, CLI 2.5 s, other 0.1 s (baseline: program 2.0 s, dynamic provider 1.0 s, CLI 1.2 s, other 0.1 s)",
+        "200 hosts, CPU time: program 4.0 s, dynamic provider 1.5 s, CLI 2.5 s, other 0.1 s (baseline: program 2.0 s, dynamic provider 1.0 s, CLI 1.2 s, other 0.1 s; " +
+          "pairs: program 3.0 s, dynamic provider 1.4 s, CLI 2.0 s, other 0.1 s)",
       ),
       lines.join("\n"),
     );
