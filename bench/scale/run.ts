@@ -1,8 +1,8 @@
 /**
  * `npm run bench:scale`: `pulumi preview --diff` of a new stack of this project's program with
- * 50, 200 and 800 generated hosts, each beside a baseline program of as many trivial dynamic
- * resources (bench/scale/baseline.ts), in one run on this machine; prints the time ratios against
- * the targets and the memory per host. Needs no root and contacts no host. README.md
+ * 50, 200 and 800 generated hosts, each beside two baseline programs of trivial dynamic
+ * resources (bench/scale/baseline.ts: one per host, and a build and a host per host), in one run
+ * on this machine; prints the time ratios against the targets and the memory per host. Needs no root and contacts no host. README.md
  * "Fleets of hundreds".
  *
  *   npm run bench:scale                          # 50, 200 and 800 hosts, 3 runs each
