@@ -2,8 +2,8 @@
  * `npm run bench:scale`: `pulumi preview --diff` of a new stack of this project's program with
  * 50, 200 and 800 generated hosts, each beside two baseline programs of trivial dynamic
  * resources (bench/scale/baseline.ts: one per host, and a build and a host per host), in one run
- * on this machine; prints the time ratios against the targets and the memory per host. Needs no root and contacts no host. README.md
- * "Fleets of hundreds".
+ * on this machine; prints the time ratios against the targets and the memory per host. Needs no
+ * root and contacts no host. README.md "Fleets of hundreds".
  *
  *   npm run bench:scale                          # 50, 200 and 800 hosts, 3 runs each
  *   npm run bench:scale -- --hosts 50,200 --runs 1
@@ -51,9 +51,9 @@ function stackEnv(stateDir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.Proce
   return { ...process.env, PULUMI_BACKEND_URL: `file://${stateDir}`, PULUMI_CONFIG_PASSPHRASE: PASSPHRASE, NO_COLOR: "1", ...extra };
 }
 
-/** What the baseline program reads: how many hosts, the size of each one's input, and its shape (baseline.ts). */
-function baselineSize(resources: number, payloadBytes: number, shape: "chain" | "pairs" = "chain"): NodeJS.ProcessEnv {
-  return { BASELINE_RESOURCES: String(resources), BASELINE_PAYLOAD_BYTES: String(payloadBytes), BASELINE_SHAPE: shape };
+/** What the baseline program reads: how many hosts (the chain's resources), the size of each one's input, and its shape (baseline.ts). */
+function baselineSize(hosts: number, payloadBytes: number, shape: "chain" | "pairs" = "chain"): NodeJS.ProcessEnv {
+  return { BASELINE_RESOURCES: String(hosts), BASELINE_PAYLOAD_BYTES: String(payloadBytes), BASELINE_SHAPE: shape };
 }
 
 /** Runs the project's pinned `pulumi` in `cwd`; rejects unless it exits 0. */
