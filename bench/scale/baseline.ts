@@ -8,6 +8,9 @@
  *   NixosHosts: the builds depend on nothing and carry the rendered files' size, the first host
  *   depends on every build, each later host on the one before, and each host takes an output of
  *   its build. It shows Pulumi's own cost of declaring a fleet as two resources per host.
+ * - "fleet-build": one build for the whole fleet, carrying every host's rendered files' size,
+ *   and a host per host wired as in "pairs", each taking the build's output: Pulumi's own cost
+ *   of a fleet that keeps every build ahead of every activation with one resource per host.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -22,7 +25,7 @@ const shape = process.env.BASELINE_SHAPE || "chain";
 const provider = {
   // A build's output, which its host takes as the NixosHost takes its NixosBuild's system.
   create: async (inputs) => ({ id: inputs.name, outs: inputs.role === "build" ? { ...inputs, done: true } : inputs }),
-  diff: async (_id, olds, news) => ({ changes: olds.payload !== news.payload || olds.name !== news.name || olds.built !== news.built }),
+  diff: async (_id, olds, news) => ({ changes: olds.payload !== news.payload || olds.name !== news.name || olds.built !== news.built || JSON.stringify(olds.hosts) !== JSON.stringify(news.hosts) }),
   update: async (_id, _olds, news) => ({ outs: news }),
 };
 class Trivial extends pulumi.dynamic.Resource {
@@ -38,6 +41,10 @@ if (shape === "pairs") {
   names.forEach((name, i) => {
     before = [new Trivial(name, { name, built: builds[i].done }, { dependsOn: before })];
   });
+} else if (shape === "fleet-build") {
+  const build = new Trivial("fleet-build", { name: "fleet-build", role: "build", hosts: Object.fromEntries(names.map((name) => [name, payloadOf(name)])), done: undefined });
+  let before = [build];
+  for (const name of names) before = [new Trivial(name, { name, built: build.done }, { dependsOn: before })];
 } else {
   let previous;
   for (const name of names) previous = new Trivial(name, { name, payload: payloadOf(name) }, previous ? { dependsOn: [previous] } : {});

@@ -27,9 +27,13 @@ export interface ScaleRow {
   readonly baseline: PreviewFigures;
   /** A trivial build and host per host, wired as this project's (baseline.ts "pairs"). */
   readonly pairs: PreviewFigures;
+  /** One trivial build for the fleet and a host per host (baseline.ts "fleet-build"). */
+  readonly oneBuild: PreviewFigures;
 }
 
 const MB = 1024 * 1024;
+const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const mb = (bytes: number) => `${Math.round(bytes / MB)} MB`;
 
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -40,6 +44,16 @@ export function median(values: readonly number[]): number {
 /** This program's preview time over the baseline's (`of`: the chained one, which the targets are set against, or the pairs). */
 export function ratio(row: ScaleRow, of: "baseline" | "pairs" = "baseline"): number {
   return median(row.fleet.ms) / median(row[of].ms);
+}
+
+/** The baselines' own times by shape, each over the chained baseline's: Pulumi's cost of a shape, with no code of this project. */
+export function shapeLines(rows: readonly ScaleRow[]): string[] {
+  const over = (r: ScaleRow, f: PreviewFigures) => `${sec(median(f.ms))} (${(median(f.ms) / median(r.baseline.ms)).toFixed(2)})`;
+  return [
+    "| Pulumi's own preview, trivial resources | a resource per host, chained | a build and a host per host | one build for the fleet, a host per host |",
+    "|---|---|---|---|",
+    ...rows.map((r) => `| ${r.hosts} hosts | ${sec(median(r.baseline.ms))} | ${over(r, r.pairs)} | ${over(r, r.oneBuild)} |`),
+  ];
 }
 
 /** The target for a fleet size, if there is one. */
@@ -59,8 +73,6 @@ export function mbPerHost(rows: readonly ScaleRow[], of: "fleet" | "baseline" | 
   return (b[of].peak.program - a[of].peak.program) / MB / (b.hosts - a.hosts);
 }
 
-const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-const mb = (bytes: number) => `${Math.round(bytes / MB)} MB`;
 
 /** The table and the verdicts, as lines. */
 export function scaleLines(rows: readonly ScaleRow[]): string[] {

@@ -1,9 +1,10 @@
 /**
  * `npm run bench:scale`: `pulumi preview --diff` of a new stack of this project's program with
- * 50, 200 and 800 generated hosts, each beside two baseline programs of trivial dynamic
- * resources (bench/scale/baseline.ts: one per host, and a build and a host per host), in one run
- * on this machine; prints the time ratios against the targets and the memory per host. Needs no
- * root and contacts no host. README.md "Fleets of hundreds".
+ * 50, 200 and 800 generated hosts, each beside baseline programs of trivial dynamic resources
+ * (bench/scale/baseline.ts: one per host; a build and a host per host; one build for the fleet
+ * and a host per host), in one run on this machine; prints the time ratios against the targets,
+ * the memory per host, and the baselines' times by shape. Needs no root and contacts no host.
+ * README.md "Fleets of hundreds".
  *
  *   npm run bench:scale                          # 50, 200 and 800 hosts, 3 runs each
  *   npm run bench:scale -- --hosts 50,200 --runs 1
@@ -19,7 +20,7 @@ import { runStamped } from "../stack";
 import { writeBaselineProgram } from "./baseline";
 import { newHostKeyLine, scaleInventoryYaml } from "./inventory";
 import { type ProcessUse, samplePeaks, zeroPerRole } from "./peak";
-import { median, type PreviewFigures, type QuietUpFigures, quietUpLines, type ScaleRow, scaleLines } from "./report";
+import { median, type PreviewFigures, type QuietUpFigures, quietUpLines, type ScaleRow, scaleLines, shapeLines } from "./report";
 
 const PROJECT_DIR = path.resolve(__dirname, "../../..");
 const PREVIEW_TIMEOUT_MS = 900_000;
@@ -52,7 +53,7 @@ function stackEnv(stateDir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.Proce
 }
 
 /** What the baseline program reads: how many hosts (the chain's resources), the size of each one's input, and its shape (baseline.ts). */
-function baselineSize(hosts: number, payloadBytes: number, shape: "chain" | "pairs" = "chain"): NodeJS.ProcessEnv {
+function baselineSize(hosts: number, payloadBytes: number, shape: "chain" | "pairs" | "fleet-build" = "chain"): NodeJS.ProcessEnv {
   return { BASELINE_RESOURCES: String(hosts), BASELINE_PAYLOAD_BYTES: String(payloadBytes), BASELINE_SHAPE: shape };
 }
 
@@ -134,6 +135,8 @@ async function benchSize(hosts: number, runs: number, work: string, sshKey: stri
   const baselineEnv = stackEnv(path.join(work, `baseline-state-${hosts}`), baselineSize(hosts, payloadBytes));
   const pairsStack = `${stack}-pairs`;
   const pairsEnv = stackEnv(path.join(work, `baseline-state-${hosts}`), baselineSize(hosts, payloadBytes, "pairs"));
+  const oneBuildStack = `${stack}-fleet-build`;
+  const oneBuildEnv = stackEnv(path.join(work, `baseline-state-${hosts}`), baselineSize(hosts, payloadBytes, "fleet-build"));
   try {
     await pulumi(PROJECT_DIR, fleetEnv, ["stack", "init", stack, "--secrets-provider", "passphrase"]);
     const config = {
@@ -144,20 +147,22 @@ async function benchSize(hosts: number, runs: number, work: string, sshKey: stri
     await pulumi(PROJECT_DIR, fleetEnv, ["config", "set", "--stack", stack, "--secret", "--path", "fleet:secrets.k3sToken", "bench"]);
     await pulumi(baselineDir, baselineEnv, ["stack", "init", stack, "--secrets-provider", "passphrase"]);
     await pulumi(baselineDir, pairsEnv, ["stack", "init", pairsStack, "--secrets-provider", "passphrase"]);
+    await pulumi(baselineDir, oneBuildEnv, ["stack", "init", oneBuildStack, "--secrets-provider", "passphrase"]);
     progress(`${hosts} hosts: ${runs} previews of each program, taking turns (${payloadBytes} bytes rendered per host)`);
     // Each host is a NixosBuild and a NixosHost, as it is a build and a host in the pairs
     // baseline; the stack itself is one more resource.
-    const { fleet, baseline, pairs } = await takingTurns(
+    const { fleet, baseline, pairs, oneBuild } = await takingTurns(
       {
         fleet: { cwd: PROJECT_DIR, env: fleetEnv, stack, creates: 2 * hosts + 1 },
         baseline: { cwd: baselineDir, env: baselineEnv, stack, creates: hosts + 1 },
         pairs: { cwd: baselineDir, env: pairsEnv, stack: pairsStack, creates: 2 * hosts + 1 },
+        oneBuild: { cwd: baselineDir, env: oneBuildEnv, stack: oneBuildStack, creates: hosts + 2 },
       },
       runs,
     );
     const s = (f: PreviewFigures) => `${(median(f.ms) / 1000).toFixed(1)} s`;
-    progress(`${hosts} hosts: nixos-fleet ${s(fleet)}, baseline ${s(baseline)}, baseline of pairs ${s(pairs)}`);
-    return { hosts, payloadBytes, fleet, baseline, pairs };
+    progress(`${hosts} hosts: nixos-fleet ${s(fleet)}, baseline ${s(baseline)}, baseline of pairs ${s(pairs)}, one build for the fleet ${s(oneBuild)}`);
+    return { hosts, payloadBytes, fleet, baseline, pairs, oneBuild };
   } finally {
     fs.rmSync(configFile, { force: true });
   }
@@ -202,7 +207,7 @@ async function main(): Promise<number> {
     for (const n of quietSizes) quiet.push(await quietUp(n, payloadBytes, work));
     const cpus = os.cpus();
     console.log(`machine: ${cpus.length} × ${cpus[0]?.model ?? "unknown"}, load ${os.loadavg()[0].toFixed(2)}`);
-    for (const line of [...scaleLines(rows), ...quietUpLines(quiet)]) console.log(line);
+    for (const line of [...scaleLines(rows), ...shapeLines(rows), ...quietUpLines(quiet)]) console.log(line);
     console.log(JSON.stringify({ scale: rows, quietUp: quiet }));
     return 0;
   } finally {

@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { checkpointFigures, checkpointLines } from "../../bench/checkpoint";
 import { hostAddress, newHostKeyLine, scaleInventoryYaml } from "../../bench/scale/inventory";
 import { cpuMsOf, highWaterMark, roleOf, samplePeaks } from "../../bench/scale/peak";
-import { mbPerHost, median, ratio, type ScaleRow, scaleLines } from "../../bench/scale/report";
+import { mbPerHost, median, ratio, type ScaleRow, scaleLines, shapeLines } from "../../bench/scale/report";
 import { parsePublicKeyLine } from "../../lib/host/keys";
 import { readTree } from "../../lib/inventory/fsTree";
 import { loadInventory } from "../../lib/inventory/load";
@@ -17,6 +17,7 @@ const row = (hosts: number, fleetMs: number[], baselineMs: number[], fleetMb: nu
   fleet: { ms: fleetMs, peak: { program: fleetMb * MB, provider: 90 * MB, cli: 80 * MB, other: 0 }, cpuMs: { program: 4000, provider: 1500, cli: 2500, other: 100 } },
   baseline: { ms: baselineMs, peak: { program: baselineMb * MB, provider: 70 * MB, cli: 60 * MB, other: 0 }, cpuMs: { program: 2000, provider: 1000, cli: 1200, other: 100 } },
   pairs: { ms: pairsMs, peak: { program: pairsMb * MB, provider: 75 * MB, cli: 70 * MB, other: 0 }, cpuMs: { program: 3000, provider: 1400, cli: 2000, other: 100 } },
+  oneBuild: { ms: baselineMs.map((ms) => ms * 1.1), peak: { program: baselineMb * MB, provider: 70 * MB, cli: 60 * MB, other: 0 }, cpuMs: { program: 2200, provider: 1000, cli: 1300, other: 100 } },
 });
 
 describe("bench:scale", () => {
@@ -88,6 +89,9 @@ describe("bench:scale", () => {
     assert.ok(lines.includes("| 200 hosts | 11.0 s, 333 MB | 5.5 s, 217 MB | 2.00 | ≤ 1.3 NOT met | 10.0 s, 260 MB | 1.10 |"), lines.join("\n"));
     assert.ok(lines.includes("| 800 hosts | 16.0 s, 738 MB | 11.0 s, 302 MB | 1.45 | ≤ 1.5 met | 12.8 s, 500 MB | 1.25 |"), lines.join("\n"));
     assert.ok(lines.includes("memory per host in the program: 0.67 MB (baseline 0.16 MB per resource; pairs 0.40 MB per pair)"), lines.join("\n"));
+    const shapes = shapeLines(rows);
+    assert.ok(shapes.includes("| 200 hosts | 5.5 s | 10.0 s (1.82) | 6.1 s (1.10) |"), shapes.join("\n"));
+    assert.ok(shapes.includes("| 800 hosts | 11.0 s | 12.8 s (1.16) | 12.1 s (1.10) |"), shapes.join("\n"));
     assert.ok(
       lines.includes(
         "200 hosts, CPU time: program 4.0 s, dynamic provider 1.5 s, CLI 2.5 s, other 0.1 s (baseline: program 2.0 s, dynamic provider 1.0 s, CLI 1.2 s, other 0.1 s; " +
