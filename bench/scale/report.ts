@@ -73,7 +73,6 @@ export function mbPerHost(rows: readonly ScaleRow[], of: "fleet" | "baseline" | 
   return (b[of].peak.program - a[of].peak.program) / MB / (b.hosts - a.hosts);
 }
 
-
 /** The table and the verdicts, as lines. */
 export function scaleLines(rows: readonly ScaleRow[]): string[] {
   const lines = [
