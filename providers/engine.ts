@@ -19,6 +19,9 @@ export interface Implementation<P> {
   remove(id: string, props: P): Promise<void>;
 }
 
+/** What an implementation (impl.ts, buildImpl.ts) does on flat properties: all but the check, which the adapter makes. */
+export type Operations<P> = Omit<Implementation<P>, "check">;
+
 /** A RecordedFailure with its properties in the engine's shape: the dynamic provider server reads `id`, `properties` and `reasons`. */
 export class WireFailure extends Error {
   readonly id: string;
@@ -35,12 +38,12 @@ export class WireFailure extends Error {
 
 /**
  * `impl` (impl.ts or buildImpl.ts, on flat properties) facing the engine with properties grouped
- * by `groups`. Its diff also reports a change
- * for state written flat (by 0.1.0): the engine keeps a state it sees no change in as it is, so
- * without an update the outputs would stay where this version's program no longer reads them.
- * Such an update of nothing but the shape is the implementation's quiet update: no host is contacted.
+ * by `groups`. Its diff also reports a change for state written flat (by 0.1.0): the engine keeps
+ * a state it sees no change in as it is, so without an update the outputs would stay where this
+ * version's program no longer reads them. Such an update of nothing but the shape is the
+ * implementation's quiet update: no host is contacted.
  */
-export function engineFacing<P>(impl: Omit<Implementation<P>, "check">, groups: Groups): Implementation<Props> {
+export function engineFacing<P>(impl: Operations<P>, groups: Groups): Implementation<Props> {
   // State written by 0.1.0 stores a build provider whose delete passes no properties.
   const flat = (props: Props | undefined) => fromWire<P>(groups, props ?? {});
   const wired = async <T>(run: () => Promise<T>): Promise<T> => {

@@ -32,7 +32,8 @@ export interface ScaleRow {
 }
 
 const MB = 1024 * 1024;
-const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+/** Milliseconds as seconds, to a tenth. */
+export const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const mb = (bytes: number) => `${Math.round(bytes / MB)} MB`;
 
 export function median(values: readonly number[]): number {

@@ -20,7 +20,7 @@ import { runStamped } from "../stack";
 import { writeBaselineProgram } from "./baseline";
 import { newHostKeyLine, scaleInventoryYaml } from "./inventory";
 import { type ProcessUse, samplePeaks, zeroPerRole } from "./peak";
-import { median, type PreviewFigures, type QuietUpFigures, quietUpLines, type ScaleRow, scaleLines, shapeLines } from "./report";
+import { median, type PreviewFigures, type QuietUpFigures, quietUpLines, type ScaleRow, scaleLines, sec, shapeLines } from "./report";
 
 const PROJECT_DIR = path.resolve(__dirname, "../../..");
 const PREVIEW_TIMEOUT_MS = 900_000;
@@ -160,7 +160,7 @@ async function benchSize(hosts: number, runs: number, work: string, sshKey: stri
       },
       runs,
     );
-    const s = (f: PreviewFigures) => `${(median(f.ms) / 1000).toFixed(1)} s`;
+    const s = (f: PreviewFigures) => sec(median(f.ms));
     progress(`${hosts} hosts: nixos-fleet ${s(fleet)}, baseline ${s(baseline)}, baseline of pairs ${s(pairs)}, one build for the fleet ${s(oneBuild)}`);
     return { hosts, payloadBytes, fleet, baseline, pairs, oneBuild };
   } finally {

@@ -9,7 +9,7 @@ import { NO_CHANGES } from "../../lib/rollout/changes";
 import { RolloutError } from "../../lib/rollout/errors";
 import { OUTPUT_KEYS } from "../../lib/rollout/outputs";
 import { BUILD_INPUTS } from "../../providers/buildProps";
-import { engineFacing, type Implementation } from "../../providers/engine";
+import { engineFacing, type Operations } from "../../providers/engine";
 import { type HostProps, ROLLOUT_INPUTS, SECRET_PROPS } from "../../providers/props";
 import { RecordedFailure } from "../../providers/state";
 import { BUILD_GROUPS, fromWire, HOST_GROUPS, isWire, toWire } from "../../providers/wire";
@@ -87,9 +87,9 @@ describe("the properties at the engine (providers/wire.ts)", () => {
 });
 
 /** An implementation that records the properties it is given, in the shape it gets them. */
-function recordingImpl(answers: { diffChanges?: boolean; fail?: boolean } = {}): { impl: Omit<Implementation<HostProps>, "check">; seen: unknown[] } {
+function recordingImpl(answers: { diffChanges?: boolean; fail?: boolean } = {}): { impl: Operations<HostProps>; seen: unknown[] } {
   const seen: unknown[] = [];
-  const impl: Omit<Implementation<HostProps>, "check"> = {
+  const impl: Operations<HostProps> = {
     diff: async (_id, olds, news): Promise<pulumi.dynamic.DiffResult> => {
       seen.push({ olds, news });
       return { changes: answers.diffChanges ?? false, replaces: [], deleteBeforeReplace: false };
