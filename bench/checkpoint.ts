@@ -34,7 +34,7 @@ interface ExportedResource {
 const bytes = (v: unknown) => (v === undefined ? 0 : Buffer.byteLength(JSON.stringify(v)));
 
 /** Figures of an export's text, for a stack of `hosts` hosts; per-type figures for the types that end in one of `hostTypes`. */
-export function checkpointFigures(exported: string, hosts: number, hostTypes: readonly string[] = [":NixosBuild", ":NixosHost"]): CheckpointFigures {
+export function checkpointFigures(exported: string, hosts: number, hostTypes: readonly string[] = [":FleetBuild", ":NixosHost"]): CheckpointFigures {
   const resources = ((JSON.parse(exported) as { deployment?: { resources?: ExportedResource[] } }).deployment?.resources ?? []) as ExportedResource[];
   const types = hostTypes.map((suffix) => {
     const of = resources.filter((r) => (r.type ?? "").endsWith(suffix));

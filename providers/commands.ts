@@ -3,9 +3,9 @@
  * (providers/fleet.ts):
  *
  * - a GeneratedHostKey and a `command.local.Command` per bootstrapped host: nixos-anywhere,
- *   run once, on create, from the machine running Pulumi; the host's NixosBuild waits for it,
- *   and the bootstraps follow one another (each drains an old Node first);
- * - a `command.remote.Command` per rollout hook: `before` hooks wait for every build and the
+ *   run once, on create, from the machine running Pulumi; the FleetBuild waits for it, and the
+ *   bootstraps follow one another (each drains an old Node first);
+ * - a `command.remote.Command` per rollout hook: `before` hooks wait for the FleetBuild and the
  *   first wave waits for them; `after` hooks wait for every host. Both take the fleet's
  *   rollout fingerprint as trigger, so they run again on every rollout that changes a host.
  *
@@ -19,7 +19,7 @@ import { rolloutFingerprint, type CommandPlan, type RolloutHook } from "../lib/c
 import type { HostSpec } from "../lib/rollout/spec";
 import type { FleetWiring } from "./fleet";
 import { GeneratedHostKey } from "./hostKey";
-import type { NixosBuild } from "./nixosBuild";
+import type { FleetBuild } from "./fleetBuild";
 import type { NixosHost } from "./nixosHost";
 
 /** What a bootstrap's update runs: the machine is installed, and only a replace installs it again. */
@@ -60,10 +60,10 @@ function declareBootstraps(plan: CommandPlan, specs: ReadonlyMap<string, HostSpe
 }
 
 /** The host key a hook checks: the inventory's, the generated one, or the one its build trusted on first use. */
-function hookHostKey(spec: HostSpec, generated: GeneratedHostKey | undefined, build: NixosBuild): pulumi.Input<string> | undefined {
+function hookHostKey(spec: HostSpec, generated: GeneratedHostKey | undefined, build: FleetBuild): pulumi.Input<string> | undefined {
   if (spec.hostKey !== "") return spec.hostKey;
   if (generated !== undefined) return generated.publicKey;
-  return build.pinnedHostKey;
+  return build.pinnedHostKeyOf(spec.name);
 }
 
 function declareHook(
@@ -106,17 +106,17 @@ export function commandWiring(plan: CommandPlan, specs: readonly HostSpec[], opt
   };
   const { hostKeys, installs } = declareBootstraps(plan, byName, opts);
   const trigger = rolloutFingerprint(specs);
-  const hooks = (phase: "before" | "after", builds: ReadonlyMap<string, NixosBuild>, dependsOn: pulumi.Resource[]) =>
+  const hooks = (phase: "before" | "after", build: FleetBuild, dependsOn: pulumi.Resource[]) =>
     plan.hooks[phase].map((h) => {
       const spec = specOf(h.host);
-      return declareHook(h, spec, hookHostKey(spec, hostKeys.get(h.host), builds.get(h.host) as NixosBuild), trigger, dependsOn, opts);
+      return declareHook(h, spec, hookHostKey(spec, hostKeys.get(h.host), build), trigger, dependsOn, opts);
     });
   return {
     hostKeys: new Map([...hostKeys].map(([name, key]) => [name, key.publicKey])),
     buildDependsOn: new Map([...installs].map(([name, install]) => [name, [install]])),
-    beforeFirstWave: (builds) => hooks("before", builds, [...builds.values()]),
-    afterLastWave: (hosts: readonly NixosHost[], builds) => {
-      hooks("after", builds, [...hosts]);
+    beforeFirstWave: (build) => hooks("before", build, [build]),
+    afterLastWave: (hosts: readonly NixosHost[], build) => {
+      hooks("after", build, [...hosts]);
     },
   };
 }

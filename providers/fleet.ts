@@ -1,8 +1,8 @@
 /**
- * Wires the planned hosts into resources: one NixosBuild per host, which depend on nothing, so
- * the engine builds every host at once; then one NixosHost per host, wave by wave
- * (lib/inventory/waves.ts), which activates what its build built. The hosts of the first wave
- * depend on every build, so no host is disrupted before every build has succeeded. The hosts of
+ * Wires the planned hosts into resources: one FleetBuild, which builds every host at once; then
+ * one NixosHost per host, wave by wave (lib/inventory/waves.ts), which activates what was built
+ * for it. The hosts of the first wave depend on the FleetBuild, so no host is disrupted before
+ * every build has succeeded. The hosts of
  * a wave do not depend on each other, so the engine rolls them out at once; each host of a later
  * wave depends on every host of the wave before, so a wave starts only once the one before has
  * finished, and a failure stops the rollout before the next wave (the engine lets the steps
@@ -13,7 +13,7 @@ import type { Waves } from "../lib/inventory/waves";
 import { fileHashes, stagingDirFor } from "../lib/nixos/staging";
 import type { HostOutputs } from "../lib/rollout/outputs";
 import type { HostSpec } from "../lib/rollout/spec";
-import { NixosBuild } from "./nixosBuild";
+import { FleetBuild, type HostBuildArgs } from "./fleetBuild";
 import { NixosHost } from "./nixosHost";
 
 /** Per-host outputs exported by the stack: what the host runs and what its last rollout did. */
@@ -26,12 +26,12 @@ export type HostExport = pulumi.Output<HostOutputs>;
 export interface FleetWiring {
   /** Per host: a host key to pin instead of the inventory's (the generated key of a bootstrapped host). */
   readonly hostKeys?: ReadonlyMap<string, pulumi.Input<string>>;
-  /** Per host: what its build waits for (its bootstrap). */
+  /** Per host: what its build waits for (its bootstrap); the FleetBuild waits for all of them. */
   readonly buildDependsOn?: ReadonlyMap<string, readonly pulumi.Resource[]>;
-  /** Declared once every build is; the first wave waits for what it returns. */
-  readonly beforeFirstWave?: (builds: ReadonlyMap<string, NixosBuild>) => pulumi.Resource[];
+  /** Declared once the FleetBuild is; the first wave waits for what it returns. */
+  readonly beforeFirstWave?: (build: FleetBuild) => pulumi.Resource[];
   /** Declared once every host is. */
-  readonly afterLastWave?: (hosts: readonly NixosHost[], builds: ReadonlyMap<string, NixosBuild>) => void;
+  readonly afterLastWave?: (hosts: readonly NixosHost[], build: FleetBuild) => void;
 }
 
 /** Waves of one host each, in the order given: the rollout one host at a time. */
@@ -52,57 +52,58 @@ function checkWaves(specs: readonly HostSpec[], waves: Waves): void {
   if (missing.length > 0) throw new Error(`the rollout waves leave out ${missing.join(", ")}`);
 }
 
-/** The build of one host: its access, its rendered files and where they are staged. */
-function buildOf(spec: HostSpec, hostKey: pulumi.Input<string>, opts?: pulumi.CustomResourceOptions): NixosBuild {
-  return new NixosBuild(
-    spec.name,
+/** One host's build: its access, its rendered files and where they are staged. */
+function buildOf(spec: HostSpec, hostKey: pulumi.Input<string>): HostBuildArgs {
+  return {
+    address: spec.address,
+    port: spec.port,
+    user: spec.user,
+    hostKey,
+    trustOnFirstUse: spec.trustOnFirstUse,
+    files: spec.files,
+    stagingDir: stagingDirFor(spec.files, spec.channel, spec.flake),
+    ...(spec.channel ? { channel: spec.channel } : {}),
+    ...(spec.flake ? { flake: spec.flake } : {}),
+    timeouts: spec.timeouts,
+  };
+}
+
+/** The fleet's build, named `fleet`: every host's, waiting for what any host's build waits for. */
+function fleetBuildOf(specs: readonly HostSpec[], hostKeyOf: (s: HostSpec) => pulumi.Input<string>, opts: pulumi.CustomResourceOptions | undefined, wiring: FleetWiring): FleetBuild {
+  const waitFor = [...(wiring.buildDependsOn?.values() ?? [])].flat();
+  return new FleetBuild(
+    "fleet",
     {
-      name: spec.name,
-      address: spec.address,
-      port: spec.port,
-      user: spec.user,
-      hostKey,
-      trustOnFirstUse: spec.trustOnFirstUse,
-      sshPrivateKey: pulumi.secret(spec.sshPrivateKey),
-      files: spec.files,
-      stagingDir: stagingDirFor(spec.files, spec.channel, spec.flake),
-      ...(spec.channel ? { channel: spec.channel } : {}),
-      ...(spec.flake ? { flake: spec.flake } : {}),
-      timeouts: spec.timeouts,
+      hosts: Object.fromEntries(specs.map((s) => [s.name, buildOf(s, hostKeyOf(s))])),
+      sshPrivateKeys: Object.fromEntries(specs.map((s) => [s.name, s.sshPrivateKey])),
     },
-    opts,
+    waitFor.length > 0 ? { ...opts, dependsOn: waitFor } : opts,
   );
 }
 
 /**
- * Creates the builds, then one host resource per host, wave by wave (the hosts in the returned
- * list follow the waves): the first wave depends on every build, each later one on every host
- * of the wave before it. The rendered files go to the builds only; a host keeps their hashes.
+ * Creates the fleet's build, then one host resource per host, wave by wave (the hosts in the
+ * returned list follow the waves): the first wave depends on the build, each later one on every
+ * host of the wave before it. The rendered files go to the build only; a host keeps their hashes.
  * `wiring` adds what the inventory runs around them (FleetWiring).
  */
 export function rollOutFleet(specs: readonly HostSpec[], waves: Waves = oneByOne(specs), opts?: pulumi.CustomResourceOptions, wiring: FleetWiring = {}): NixosHost[] {
   checkWaves(specs, waves);
   const byName = new Map(specs.map((s) => [s.name, s]));
   const hostKeyOf = (s: HostSpec): pulumi.Input<string> => wiring.hostKeys?.get(s.name) ?? s.hostKey;
-  const builds = new Map(
-    specs.map((s) => {
-      const waitFor = wiring.buildDependsOn?.get(s.name);
-      return [s.name, buildOf(s, hostKeyOf(s), waitFor ? { ...opts, dependsOn: [...waitFor] } : opts)];
-    }),
-  );
+  const build = fleetBuildOf(specs, hostKeyOf, opts, wiring);
   const hosts: NixosHost[] = [];
-  let before: pulumi.Resource[] = [...builds.values(), ...(wiring.beforeFirstWave?.(builds) ?? [])];
+  let before: pulumi.Resource[] = [build, ...(wiring.beforeFirstWave?.(build) ?? [])];
   for (const wave of waves) {
     const current = wave.map((name) => {
       const spec = byName.get(name) as HostSpec;
-      const build = builds.get(name) as NixosBuild;
       return new NixosHost(
         spec.name,
         {
           ...spec,
           hostKey: hostKeyOf(spec),
           files: {},
-          staged: { dir: stagingDirFor(spec.files, spec.channel, spec.flake), system: build.system, fileHashes: fileHashes(spec.files) },
+          staged: { dir: stagingDirFor(spec.files, spec.channel, spec.flake), system: build.systemOf(name), fileHashes: fileHashes(spec.files) },
           sshPrivateKey: pulumi.secret(spec.sshPrivateKey),
           secretFiles: pulumi.secret(spec.secretFiles),
           kubernetes: spec.kubernetes ? pulumi.secret(spec.kubernetes) : undefined,
@@ -115,7 +116,7 @@ export function rollOutFleet(specs: readonly HostSpec[], waves: Waves = oneByOne
     hosts.push(...current);
     before = current;
   }
-  wiring.afterLastWave?.(hosts, builds);
+  wiring.afterLastWave?.(hosts, build);
   return hosts;
 }
 

@@ -11,7 +11,7 @@ import { compatibility, formatProvenance, isAccepted, mismatchMessage, projectPr
 
 type Props = Record<string, unknown>;
 let host: Implementation<Props> | undefined;
-let build: Implementation<Props> | undefined;
+let fleetBuild: Implementation<Props> | undefined;
 
 /**
  * engine.ts, loaded only by the providers: the program loads this file for `writer()`, and
@@ -48,13 +48,19 @@ function admitAll(writtenBy: string, olds: Readonly<Record<string, unknown>> | u
  */
 export function hostImplementation(writtenBy: string, olds?: Readonly<Record<string, unknown>>): Implementation<Props> {
   admitAll(writtenBy, olds);
-  return (host ??= facing().engineFacing(require("./impl") as typeof import("./impl"), HOST_GROUPS));
+  return (host ??= facing().engineFacing(require("./impl") as typeof import("./impl"), facing().grouped(HOST_GROUPS)));
 }
 
-/** The NixosBuild implementation of this project, for state written by `writtenBy` (and `olds`, see admitAll), facing the engine as a host's does. */
+/** The FleetBuild implementation of this project, for state written by `writtenBy` (and `olds`, see admitAll), each host's build grouped (wire.ts). */
+export function fleetBuildImplementation(writtenBy: string, olds?: Readonly<Record<string, unknown>>): Implementation<Props> {
+  admitAll(writtenBy, olds);
+  return (fleetBuild ??= facing().engineFacing(require("./fleetBuildImpl") as typeof import("./fleetBuildImpl"), facing().groupedByHost(BUILD_GROUPS)));
+}
+
+/** What state written by 0.2.0 calls for its NixosBuilds, which the FleetBuild replaced (legacyBuild.ts). */
 export function buildImplementation(writtenBy: string, olds?: Readonly<Record<string, unknown>>): Implementation<Props> {
   admitAll(writtenBy, olds);
-  return (build ??= facing().engineFacing(require("./buildImpl") as typeof import("./buildImpl"), BUILD_GROUPS));
+  return (require("./legacyBuild") as typeof import("./legacyBuild")).legacyBuild;
 }
 
 /** The GeneratedHostKey implementation of this project, for state written by `writtenBy` (and `olds`, see admitAll). */

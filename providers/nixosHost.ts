@@ -1,7 +1,7 @@
 /**
  * NixosHost: one NixOS machine of the fleet as a Pulumi dynamic resource. Creating or
  * updating it rolls the host out (lib/rollout/apply.ts): with `staged`, it lands and activates
- * the system its NixosBuild built ahead; without, it builds the system itself first. Refreshing
+ * the system its FleetBuild built ahead; without, it builds the system itself first. Refreshing
  * reads it back; deleting it drains and removes its Kubernetes Node without touching the machine.
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -40,7 +40,7 @@ function load(olds?: Record<string, unknown>): Implementation<Record<string, unk
 
 /**
  * Inputs of a NixosHost: a HostSpec whose fields may be outputs of other resources; the fields of
- * `staged` each may be one (the built system is its NixosBuild's output, the rest is known).
+ * `staged` each may be one (the built system is an output of the FleetBuild, the rest is known).
  */
 export type NixosHostArgs = { readonly [K in Exclude<keyof HostSpec, "staged">]: pulumi.Input<HostSpec[K]> } & {
   readonly staged?: { readonly [K in keyof StagedBuild]: pulumi.Input<StagedBuild[K]> };

@@ -62,7 +62,22 @@ export function sameValue(a: unknown, b: unknown): boolean {
   return ka.every((k) => sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
 
+/** The engine's marker of a value not known yet, such as an output of a resource a preview only plans to change (the SDK's `rpc.unknownValue`). */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/**
+ * Whether a host's build ahead is the one recorded. In a preview of a change to some hosts, the
+ * FleetBuild's outputs are not known yet, so every host's built system is UNKNOWN: a host whose
+ * staging folder and files are those recorded is the same, since the FleetBuild builds only the
+ * hosts whose files, channel or flake changed (the folder's name hashes all three) and keeps the
+ * others' systems. Once known (in the update itself), the system is compared too.
+ */
+function sameStaged(olds: HostSpec["staged"], news: HostSpec["staged"]): boolean {
+  if (olds === undefined || news === undefined || news.system !== UNKNOWN) return sameValue(olds, news);
+  return olds.dir === news.dir && sameValue(olds.fileHashes, news.fileHashes);
+}
+
 /** The inputs of a property bag that differ from `news`. */
 export function changedInputs(olds: Partial<HostProps>, news: Partial<HostProps>): string[] {
-  return ROLLOUT_INPUTS.filter((k) => !sameValue(olds[k], news[k]));
+  return ROLLOUT_INPUTS.filter((k) => !(k === "staged" ? sameStaged(olds.staged, news.staged) : sameValue(olds[k], news[k])));
 }

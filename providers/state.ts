@@ -78,7 +78,7 @@ export function failedRolloutProps(
 
 /**
  * The properties with the managed files found on the host: their contents, or, when the
- * configuration was built ahead (the NixosBuild keeps the contents, and the state holds them
+ * configuration was built ahead (the FleetBuild keeps the contents, and the state holds them
  * once), the hashes stay those rolled out and editedFiles holds the files found otherwise (as
  * found; null: missing), so that the diff shows what was changed by hand.
  */
@@ -104,9 +104,9 @@ function outputsOf(olds: Partial<HostProps> | undefined): Partial<HostOutputs> {
  * An error the Pulumi dynamic provider records as partial state: `id` and `properties` become
  * the resource's state, `reasons` what the engine shows. The message stays the rollout's.
  */
-export class RecordedFailure extends Error {
+export class RecordedFailure<P extends object = HostProps> extends Error {
   readonly reasons: string[];
-  constructor(readonly id: string, readonly properties: HostProps, override readonly cause: Error) {
+  constructor(readonly id: string, readonly properties: P, override readonly cause: Error) {
     super(cause.message);
     this.name = cause.name;
     this.reasons = [cause.message];

@@ -1,9 +1,9 @@
 /**
- * The shape in which the properties of a NixosHost or NixosBuild cross the engine and sit in the
+ * The shape in which the properties of a NixosHost or FleetBuild cross the engine and sit in the
  * state: settings grouped by what they are about, so that a host is a dozen properties rather
  * than thirty. The Pulumi SDK's cost in a preview (an Output, its promises, a serialization and
  * a protobuf value each) is per top-level property, and so was most of the program's cost per
- * host (README.md "Fleets of hundreds"). The implementations (impl.ts, buildImpl.ts) work on flat
+ * host (README.md "Fleets of hundreds"). The implementations (impl.ts, fleetBuildImpl.ts) work on flat
  * properties; engine.ts converts at the boundary with these functions, both ways. Pure.
  *
  * Secrets stay at the top level, since the SDK marks outputs secret by top-level name, and so do
@@ -34,7 +34,7 @@ export const HOST_GROUPS = {
   tracked: readonly (keyof TrackedOutputs)[];
 };
 
-/** A NixosBuild: `ssh`, and `build` (where it is staged, what it is built from, its deadlines); its files and outputs stay apart. */
+/** A host's build, in a FleetBuild (and a NixosBuild before 0.3.0): `ssh`, and `build` (where it is staged, what it is built from, its deadlines); its files stay apart. */
 export const BUILD_GROUPS = {
   ssh: SSH,
   build: ["stagingDir", "channel", "flake", "timeouts"],
@@ -77,4 +77,19 @@ export function fromWire<T>(groups: Groups, props: Readonly<Record<string, unkno
     else out[k] = v;
   }
   return out as T;
+}
+
+/** The wire shape of a bag whose `hosts` holds a bag per host (a FleetBuild): each host's grouped by `groups`, the rest as it is. */
+export function toWireByHost(groups: Groups, props: object): Record<string, unknown> {
+  const { hosts, ...rest } = props as { hosts?: Readonly<Record<string, object>> };
+  const out = toWire({}, rest);
+  if (hosts !== undefined) out.hosts = Object.fromEntries(Object.entries(hosts).map(([name, h]) => [name, toWire(groups, h)]));
+  return out;
+}
+
+/** The flat bag of toWireByHost's shape: each host's groups spread back. */
+export function fromWireByHost<T>(groups: Groups, props: Readonly<Record<string, unknown>>): T {
+  const hosts = props.hosts as Readonly<Record<string, Readonly<Record<string, unknown>>>> | undefined;
+  if (hosts === undefined) return { ...props } as T;
+  return { ...props, hosts: Object.fromEntries(Object.entries(hosts).map(([name, h]) => [name, fromWire(groups, h)])) } as T;
 }

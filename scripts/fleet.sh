@@ -28,8 +28,8 @@ fi
 bash scripts/build-if-stale.sh
 pulumi stack select --create --secrets-provider passphrase "$stack" >/dev/null
 # The engine runs at most --parallel steps at once (by default 4 x this machine's CPUs): the
-# builds of a larger fleet, which all may run at once, would queue behind each other. The
-# activations are bounded by the waves and the fleet lease, not by this.
+# hosts of a wide wave would queue behind each other. The builds are one step (the FleetBuild
+# bounds them itself), and the activations are bounded by the waves and the fleet lease.
 case "$1" in
   up | update | preview | refresh | destroy)
     case " $* " in

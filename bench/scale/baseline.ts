@@ -4,13 +4,14 @@
  * (BASELINE_SHAPE) is one of:
  * - "chain": N resources, chained one after the other as the hosts are, each with one input as
  *   large as one host's rendered files. The targets are set against it.
- * - "pairs": per host a build and a host, wired as this project wires its NixosBuilds and
- *   NixosHosts: the builds depend on nothing and carry the rendered files' size, the first host
+ * - "pairs": per host a build and a host, wired as this project wired its NixosBuilds and
+ *   NixosHosts before 0.3.0: the builds depend on nothing and carry the rendered files' size, the first host
  *   depends on every build, each later host on the one before, and each host takes an output of
  *   its build. It shows Pulumi's own cost of declaring a fleet as two resources per host.
  * - "fleet-build": one build for the whole fleet, carrying every host's rendered files' size,
  *   and a host per host wired as in "pairs", each taking the build's output: Pulumi's own cost
- *   of a fleet that keeps every build ahead of every activation with one resource per host.
+ *   of a fleet that keeps every build ahead of every activation with one resource per host, the
+ *   shape of this project's FleetBuild and NixosHosts since 0.3.0.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -23,7 +24,7 @@ const payloadBytes = Number(process.env.BASELINE_PAYLOAD_BYTES);
 const epoch = process.env.BASELINE_EPOCH || "0";
 const shape = process.env.BASELINE_SHAPE || "chain";
 const provider = {
-  // A build's output, which its host takes as the NixosHost takes its NixosBuild's system.
+  // A build's output, which its host takes as a NixosHost takes the system built for it.
   create: async (inputs) => ({ id: inputs.name, outs: inputs.role === "build" ? { ...inputs, done: true } : inputs }),
   diff: async (_id, olds, news) => ({ changes: olds.payload !== news.payload || olds.name !== news.name || olds.built !== news.built || JSON.stringify(olds.hosts) !== JSON.stringify(news.hosts) }),
   update: async (_id, _olds, news) => ({ outs: news }),

@@ -149,11 +149,11 @@ async function benchSize(hosts: number, runs: number, work: string, sshKey: stri
     await pulumi(baselineDir, pairsEnv, ["stack", "init", pairsStack, "--secrets-provider", "passphrase"]);
     await pulumi(baselineDir, oneBuildEnv, ["stack", "init", oneBuildStack, "--secrets-provider", "passphrase"]);
     progress(`${hosts} hosts: ${runs} previews of each program, taking turns (${payloadBytes} bytes rendered per host)`);
-    // Each host is a NixosBuild and a NixosHost, as it is a build and a host in the pairs
-    // baseline; the stack itself is one more resource.
+    // Each host is a NixosHost, beside the one FleetBuild, as in the fleet-build baseline; the
+    // stack itself is one more resource.
     const { fleet, baseline, pairs, oneBuild } = await takingTurns(
       {
-        fleet: { cwd: PROJECT_DIR, env: fleetEnv, stack, creates: 2 * hosts + 1 },
+        fleet: { cwd: PROJECT_DIR, env: fleetEnv, stack, creates: hosts + 2 },
         baseline: { cwd: baselineDir, env: baselineEnv, stack, creates: hosts + 1 },
         pairs: { cwd: baselineDir, env: pairsEnv, stack: pairsStack, creates: 2 * hosts + 1 },
         oneBuild: { cwd: baselineDir, env: oneBuildEnv, stack: oneBuildStack, creates: hosts + 2 },

@@ -6,7 +6,7 @@
  * /etc/nixos/configuration.nix like `switch` would, but changes neither the profile, the boot
  * loader nor the running system. Its ./result link there is what keeps the built system from
  * garbage collection until it is a profile generation: nix-build registers an out-link as an
- * indirect GC root (/nix/var/nix/gcroots/auto/…). A build ahead (a NixosBuild) runs the same
+ * indirect GC root (/nix/var/nix/gcroots/auto/…). A build ahead (the FleetBuild) runs the same
  * way in its staging folder (lib/nixos/staging.ts), pointed at the configuration staged there
  * with `-I nixos-config=<folder>/configuration.nix`; its ./result there is the GC root.
  *

@@ -1,5 +1,5 @@
 /**
- * The build of one host ahead of its activation (the NixosBuild resource): under the host lock,
+ * The build of one host ahead of its activation (for the FleetBuild resource): under the host lock,
  * stage the rendered files in a staging folder (a copy of /etc/nixos with them on top), build
  * the system from there with NixOS's own `nixos-rebuild build -I nixos-config=…`, and keep it
  * from garbage collection (the staging folder's ./result). Nothing the host runs or boots

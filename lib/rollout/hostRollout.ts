@@ -225,7 +225,7 @@ function unchanged(cause: RolloutError, before: SystemState, what: string): Roll
 }
 
 /**
- * The system a NixosBuild built ahead and the files it was built from, read back from the host;
+ * The system the FleetBuild built ahead and the files it was built from, read back from the host;
  * refuses, before anything changes, when either is gone or changed.
  */
 async function builtAhead(host: string, staged: StagedBuild, ops: NixosOps): Promise<{ system: BootFacts; files: Record<string, string> }> {

@@ -96,7 +96,7 @@ export interface DisruptionBudget {
 }
 
 /**
- * A system built ahead of the host's activation (NixosBuild): the staged configuration and the
+ * A system built ahead of the host's activation (FleetBuild): the staged configuration and the
  * system built from it, which the activation lands in /etc/nixos and activates instead of
  * building. The state keeps the files' hashes, not their contents: those are the build's.
  */
@@ -112,7 +112,7 @@ export interface StagedBuild {
 /** How a rollout reaches a host over SSH: what a build needs of the HostSpec. */
 export type HostAccess = Pick<HostSpec, "name" | "address" | "port" | "user" | "hostKey" | "trustOnFirstUse" | "sshPrivateKey">;
 
-/** The NixosBuild resource's inputs: the host's access, its rendered files and its timeouts. */
+/** One host's build inputs (FleetBuild): the host's access, its rendered files and its timeouts. */
 export interface BuildSpec extends HostAccess {
   /** Rendered files, relative to /etc/nixos, with their contents. */
   readonly files: Readonly<Record<string, string>>;
@@ -143,7 +143,7 @@ export interface HostSpec {
   readonly sshPrivateKey: string;
   /** Rendered files, relative to /etc/nixos, with their contents; empty when `staged` carries them. */
   readonly files: Readonly<Record<string, string>>;
-  /** A system built ahead (NixosBuild): the activation lands and activates it instead of building. */
+  /** A system built ahead (FleetBuild): the activation lands and activates it instead of building. */
   readonly staged?: StagedBuild;
   /** The channel the host is pinned to: its system is built from it, and its `nixos` channel set to it once healthy. */
   readonly channel?: ChannelPin;

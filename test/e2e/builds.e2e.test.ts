@@ -1,8 +1,8 @@
 /**
  * End to end with the real Pulumi CLI against three simulated hosts: every host is built at once
- * (a NixosBuild each) before any host is activated or disrupted; preview builds nothing and shows
- * each host's Nix once; builds that fail on two hosts stop the rollout before any host changes,
- * with both hosts' errors.
+ * (by the one FleetBuild) before any host is activated or disrupted; preview builds nothing and
+ * shows each host's Nix once; builds that fail on two hosts stop the rollout before any host
+ * changes, with both hosts' errors, and the host that did build is recorded as built.
  */
 import * as assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -26,6 +26,13 @@ const inventory = {
   ...inventoryBase(),
   hosts: hostsNamed(HOSTS),
 };
+
+/** The FleetBuild's outputs in `pulumi stack export`'s output. */
+function fleetBuild(exported: { stdout: string }): { systems: Record<string, string>; hosts: Record<string, { files: Record<string, string>; build: { stagingDir: string } }> } {
+  const state = JSON.parse(exported.stdout) as { deployment: { resources: Array<{ urn: string; outputs?: Record<string, unknown> }> } };
+  const build = state.deployment.resources.find((x) => /FleetBuild::fleet$/.test(x.urn)) ?? assert.fail("no FleetBuild in the state");
+  return build.outputs as ReturnType<typeof fleetBuild>;
+}
 
 /** What disrupts or changes a host: after these, the host no longer runs what it ran. */
 const CHANGES = new Set<TimelineEvent["kind"]>(["activated", "cordon", "eviction", "reboot-started", "down"]);
@@ -67,8 +74,8 @@ describe("pulumi CLI end to end: builds in parallel, activations in order", func
     for (const name of HOSTS) {
       const shown = r.stdout.match(new RegExp(`hostName = \\\\?"${name}\\\\?";`, "g")) ?? [];
       assert.equal(shown.length, 1, `${name}'s host.nix is shown ${shown.length} times in:\n${r.stdout}`);
-      assert.match(r.stdout, new RegExp(`NixosBuild: \\(create\\)\\s+\\[urn=\\S+NixosBuild::${name}\\]`));
     }
+    assert.match(r.stdout, /FleetBuild: \(create\)\s+\[urn=\S+FleetBuild::fleet\]/);
     assert.deepEqual(events(since).filter((e) => e.kind !== "ssh-session"), [], "preview touched a host");
   });
 
@@ -117,15 +124,21 @@ describe("pulumi CLI end to end: builds in parallel, activations in order", func
     for (const name of HOSTS) assert.equal(await live(name, "/run/current-system"), before.get(name), `${name} runs another system`);
     assert.equal((await exec1(fj, "srv1", "cat /etc/nixos/configuration.nix")).stdout, hostNixBefore, "srv1's /etc/nixos was touched");
     assert.deepEqual(timeline.filter((e) => e.kind === "build-finished").map((e) => [e.host, e.detail?.ok]).sort(), [["srv1", true], ["srv2", false], ["srv3", false]]);
+    assert.match(r.output, /the build failed on 2 hosts \(srv2, srv3\); no host of the fleet is activated or disrupted while a build fails; the 1 built are recorded/);
+    // The state records srv1's new build, and srv2 and srv3 as they were, so the next run builds only those two again.
+    const build = fleetBuild(await stack.ok(["stack", "export"]));
+    const srv1Built = timeline.find((e) => e.kind === "build-finished" && e.host === "srv1")?.detail?.system;
+    assert.equal(build.systems.srv1, srv1Built);
+    assert.match(build.hosts.srv1.files["fleet/host.nix"], /FLEET_E2E/);
+    for (const name of ["srv2", "srv3"]) assert.doesNotMatch(JSON.stringify(build.hosts[name].files), /broken-syntax/, `${name} is recorded with its failed inputs`);
   });
 
   it("says so when a built system is gone before its activation, and builds it again on up --refresh", async () => {
     // After the last test srv1's change is built but not activated. A reinstall wipes the built
     // system and the staging folder with its GC root.
-    const exported = JSON.parse((await stack.ok(["stack", "export"])).stdout) as { deployment: { resources: Array<{ urn: string; outputs?: Record<string, unknown> }> } };
-    const build = exported.deployment.resources.find((x) => /NixosBuild::srv1$/.test(x.urn));
-    const built = String(build?.outputs?.system ?? "");
-    const staging = String((build?.outputs?.build as { stagingDir?: string } | undefined)?.stagingDir ?? "");
+    const build = fleetBuild(await stack.ok(["stack", "export"]));
+    const built = build.systems.srv1;
+    const staging = build.hosts.srv1.build.stagingDir;
     assert.match(built, /^\/nix\/store\/\S+-nixos-system-srv1/);
     assert.notEqual(await live("srv1", "/run/current-system"), built);
     const wiped = await exec1(fj, "srv1", `rm -rf ${built} ${staging}`);

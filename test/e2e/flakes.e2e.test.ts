@@ -13,6 +13,7 @@ import * as path from "node:path";
 import { SimFleet } from "../../sim/fleet";
 import type { FleetJson, SimTimings, TimelineEvent } from "../../sim/types";
 import { exec1 } from "../integration/helpers/fleet-client";
+import { fleetBuildHost, resourceBlock } from "./helpers/preview";
 import { hostsNamed, inventoryBase } from "./helpers/inventory";
 import { configureForFleet, PulumiStack } from "./helpers/pulumi";
 
@@ -80,14 +81,12 @@ describe("pulumi CLI end to end: a fleet built from a flake", function () {
     fs.writeFileSync(lock, fs.readFileSync(lock, "utf8").replace(REV_FIRST, REV_NEXT));
     const since = Date.now();
     const r = await stack.ok(["preview", "--diff"]);
-    /** The lines of one resource's diff: from its header to the next resource's. */
-    const block = (type: string, name: string): string =>
-      new RegExp(`${type}: \\(update\\)\\s+\\[id=${name}\\]\\s+\\[urn=\\S+${type}::${name}\\]([^]*?)(?=\\n\\s*[~+-]\\s+pulumi|$)`).exec(r.stdout)?.[1] ?? "";
     for (const name of HOSTS) {
-      const build = block("NixosBuild", name);
+      const build = fleetBuildHost(r.stdout, name);
       assert.match(build, new RegExp(`~ files\\s*: \\{\\s*~ flake\\.lock\\s*: \\(json\\)[^]*?~ rev\\s*: "${REV_FIRST}" => "${REV_NEXT}"`), `${name}'s build does not show the lock's new revision:\n${r.stdout}`);
       assert.doesNotMatch(build, /~ (fleet\/|flake\.nix|hosts\/)/, `${name}'s build shows another file changed`);
-      const host = block("NixosHost", name);
+      const host = resourceBlock(r.stdout, "NixosHost", name);
+      assert.match(host, /NixosHost: \(update\)/, `${name}'s NixosHost is not updated:\n${r.stdout}`);
       assert.match(host, /~ fileHashes: \{\s*~ flake\.lock\s*: "sha256:[0-9a-f]+" => "sha256:[0-9a-f]+"/, `${name}'s rollout does not show flake.lock's new hash:\n${r.stdout}`);
       assert.doesNotMatch(host, /~ (fleet\/|flake\.nix|hosts\/)/, `${name}'s rollout shows another file changed`);
     }

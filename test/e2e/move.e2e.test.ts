@@ -4,8 +4,9 @@
  * project, refresh reads every host, removing a host from the inventory drains and removes its
  * Node, and destroy empties the stack, all with the moved project's code; a project of an older
  * version than the one that wrote the state is refused (refresh, preview) with both versions
- * named, a newer one is not; the flat state 0.1.0 wrote is rewritten in the grouped shape of
- * providers/wire.ts by the next up, without contacting a host.
+ * named, a newer one is not; a host's flat state as 0.1.0 wrote it is rewritten in the grouped
+ * shape of providers/wire.ts by the next up, without contacting a host; and the NixosBuild per
+ * host of 0.2.0 gives way to one FleetBuild, which builds nothing new, while no host is disrupted.
  */
 import * as assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -14,7 +15,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { SimFleet } from "../../sim/fleet";
 import type { FleetJson, SimTimings, TimelineEvent } from "../../sim/types";
-import { BUILD_GROUPS, fromWire, HOST_GROUPS, isWire } from "../../providers/wire";
+import { fromWire, HOST_GROUPS, isWire } from "../../providers/wire";
 import { hostsNamed, inventoryBase } from "./helpers/inventory";
 import { configureForFleet, PulumiStack } from "./helpers/pulumi";
 
@@ -40,11 +41,52 @@ function copyProject(to: string): void {
 /** Turns a project copy into an old checkout whose provider code records that it ran and fails. */
 function poisonProviders(project: string, marker: string): void {
   const refuse = `require("fs").appendFileSync(${JSON.stringify(marker)}, __filename + "\\n");\nthrow new Error("code of the old checkout ran: " + __filename);\n`;
-  for (const f of ["impl.js", "buildImpl.js", "loader.js"]) fs.writeFileSync(path.join(project, "dist", "providers", f), refuse);
+  for (const f of ["impl.js", "fleetBuildImpl.js", "loader.js"]) fs.writeFileSync(path.join(project, "dist", "providers", f), refuse);
+}
+
+interface Resource {
+  readonly urn: string;
+  readonly type: string;
+  readonly inputs?: Record<string, unknown>;
+  readonly outputs?: Record<string, unknown>;
+  readonly dependencies?: readonly string[];
+  readonly propertyDependencies?: Record<string, readonly string[]>;
 }
 
 interface Exported {
-  readonly deployment: { readonly resources?: ReadonlyArray<{ readonly urn: string; readonly type: string; readonly inputs?: Record<string, unknown>; readonly outputs?: Record<string, unknown> }> };
+  readonly deployment: { readonly resources?: readonly Resource[] };
+}
+
+/** The engine's envelope of a secret, with its value in plain text (`stack export --show-secrets`, which `stack import` takes). */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const plainSecret = (value: unknown) => ({ [SECRET_SIG]: "1b47061264138c4ac30d75fd1eb44270", plaintext: JSON.stringify(value) });
+
+/**
+ * The state 0.2.0 wrote for a fleet this version rolled out: a NixosBuild per host where the
+ * FleetBuild is, each with that host's part of it, its own provider text (which called the
+ * loader's `buildImplementation`) and version; hosts depending on their builds. `deployment`
+ * comes from `stack export --show-secrets`.
+ */
+function asWrittenBy020(exported: Exported, version: string): Exported {
+  const resources = exported.deployment.resources ?? [];
+  const fleet = resources.find((r) => /:FleetBuild$/.test(r.type)) ?? assert.fail("no FleetBuild in the state");
+  const outs = fleet.outputs as { hosts: Record<string, Record<string, unknown>>; sshPrivateKeys: { plaintext: string }; systems: Record<string, string>; pinnedHostKeys: Record<string, string>; __provider: string };
+  const keys = JSON.parse(outs.sshPrivateKeys.plaintext) as Record<string, string>;
+  const provider = outs.__provider.replace("fleetBuildImplementation", "buildImplementation").split(`nixos-fleet@${version}`).join("nixos-fleet@0.2.0");
+  const buildUrn = (host: string) => fleet.urn.replace(/FleetBuild::fleet$/, `NixosBuild::${host}`);
+  const builds: Resource[] = Object.entries(outs.hosts).map(([host, wire]) => {
+    const inputs = { ...wire, name: host, sshPrivateKey: plainSecret(keys[host]), __provider: provider };
+    return { ...fleet, urn: buildUrn(host), type: fleet.type.replace(/FleetBuild$/, "NixosBuild"), inputs, outputs: { ...inputs, system: outs.systems[host], pinnedHostKey: outs.pinnedHostKeys[host] } };
+  });
+  const rewired = (r: Resource): Resource => {
+    const host = r.urn.split("::").pop() as string;
+    const deps = (list: readonly string[]) => list.map((d) => (d === fleet.urn ? buildUrn(host) : d));
+    const propertyDependencies = Object.fromEntries(Object.entries(r.propertyDependencies ?? {}).map(([k, v]) => [k, deps(v)]));
+    return { ...r, dependencies: deps(r.dependencies ?? []), propertyDependencies };
+  };
+  const others = resources.filter((r) => r !== fleet).map((r) => (/:NixosHost$/.test(r.type) ? rewired(r) : r));
+  const at = resources.indexOf(fleet);
+  return { ...exported, deployment: { ...exported.deployment, resources: [...others.slice(0, at), ...builds, ...others.slice(at)] } };
 }
 
 describe("pulumi CLI end to end: a project moved to another folder", function () {
@@ -59,7 +101,7 @@ describe("pulumi CLI end to end: a project moved to another folder", function ()
   let movedStack: PulumiStack;
   const sessions = (since: number, host: string) => fleet.timeline().filter((e: TimelineEvent) => e.t >= since && e.host === host && e.kind === "ssh-session").length;
   const exported = async (s: PulumiStack) => JSON.parse((await s.ok(["stack", "export"])).stdout) as Exported;
-  const dynamicResources = async (s: PulumiStack) => ((await exported(s)).deployment.resources ?? []).filter((r) => /^pulumi-nodejs:dynamic.*:Nixos(Host|Build)$/.test(r.type));
+  const dynamicResources = async (s: PulumiStack) => ((await exported(s)).deployment.resources ?? []).filter((r) => /^pulumi-nodejs:dynamic.*:(NixosHost|NixosBuild|FleetBuild)$/.test(r.type));
   const deletedNodes = (since: number) => fleet.timeline().filter((e: TimelineEvent) => e.t >= since && e.kind === "node-deleted").map((e) => e.host).sort();
   const oldCheckoutRan = () => (fs.existsSync(marker) ? fs.readFileSync(marker, "utf8") : "");
   const setVersion = (version: string) => {
@@ -97,7 +139,7 @@ describe("pulumi CLI end to end: a project moved to another folder", function ()
   it("rolls the fleet out from the first folder, and the state names no folder of it", async () => {
     await stack.ok(["up", "--yes", "--skip-preview"]);
     const resources = await dynamicResources(stack);
-    assert.equal(resources.length, 2 * HOSTS.length, "a NixosBuild and a NixosHost per host");
+    assert.equal(resources.length, HOSTS.length + 1, "a FleetBuild, and a NixosHost per host");
     for (const r of resources) {
       const text = [r.inputs?.__provider, r.outputs?.__provider].map(String).join("\n");
       assert.ok(!text.includes(first), `${r.urn}'s provider names ${first}`);
@@ -149,15 +191,15 @@ describe("pulumi CLI end to end: a project moved to another folder", function ()
     }
   });
 
-  it("takes the flat state 0.1.0 wrote: the next up rewrites it grouped, keeps every output and contacts no host", async () => {
-    // What 0.1.0 recorded: the same properties, not grouped, and its own version in the provider text.
+  it("takes a host's flat state as 0.1.0 wrote it: the next up rewrites it grouped, keeps every output and contacts no host", async () => {
+    // What 0.1.0 recorded of a host: the same properties, not grouped, and its own version in the provider text.
     const before = JSON.parse((await movedStack.ok(["stack", "export"])).stdout) as Exported;
     const written = path.join(work, "written-by-0.1.0.json");
     const olden = (props: Record<string, unknown> | undefined) => {
-      const flat = fromWire<Record<string, unknown>>({ ...HOST_GROUPS, ...BUILD_GROUPS }, props ?? {});
+      const flat = fromWire<Record<string, unknown>>(HOST_GROUPS, props ?? {});
       return { ...flat, __provider: String(flat.__provider).split(`nixos-fleet@${version}`).join("nixos-fleet@0.1.0") };
     };
-    const resources = (before.deployment.resources ?? []).map((r) => (/:Nixos(Host|Build)$/.test(r.type) ? { ...r, inputs: olden(r.inputs), outputs: olden(r.outputs) } : r));
+    const resources = (before.deployment.resources ?? []).map((r) => (/:NixosHost$/.test(r.type) ? { ...r, inputs: olden(r.inputs), outputs: olden(r.outputs) } : r));
     fs.writeFileSync(written, JSON.stringify({ ...before, deployment: { ...before.deployment, resources } }));
     await movedStack.ok(["stack", "import", "--file", written]);
     const srv1Before = (await dynamicResources(movedStack)).find((r) => /NixosHost::srv1$/.test(r.urn));
@@ -165,11 +207,11 @@ describe("pulumi CLI end to end: a project moved to another folder", function ()
 
     const since = Date.now();
     const preview = await movedStack.ok(["preview", "--diff"]);
-    assert.match(preview.stdout, new RegExp(`${2 * HOSTS.length} to update`), preview.stdout);
+    assert.match(preview.stdout, new RegExp(`${HOSTS.length} to update`), preview.stdout);
     const r = await movedStack.ok(["up", "--yes", "--skip-preview"]);
     for (const host of HOSTS) assert.equal(sessions(since, host), 0, `${host} was contacted to rewrite its state:\n${r.output}`);
     const after = await dynamicResources(movedStack);
-    for (const x of after) {
+    for (const x of after.filter((y) => /:NixosHost$/.test(y.type))) {
       assert.ok(isWire(x.inputs ?? {}) && isWire(x.outputs ?? {}), `${x.urn} is still flat`);
       assert.match(String(x.outputs?.__provider), new RegExp(`nixos-fleet@${version.replace(/\./g, "\\.")}`));
     }
@@ -181,13 +223,39 @@ describe("pulumi CLI end to end: a project moved to another folder", function ()
     assert.match((await movedStack.ok(["preview", "--diff", "--expect-no-changes"])).stdout, /unchanged/);
   });
 
+  it("takes the NixosBuild per host 0.2.0 wrote: the next up builds every host once into one FleetBuild, finds each system already built, and disrupts none", async () => {
+    const written = path.join(work, "written-by-0.2.0.json");
+    const current = JSON.parse((await movedStack.ok(["stack", "export", "--show-secrets"])).stdout) as Exported;
+    fs.writeFileSync(written, JSON.stringify(asWrittenBy020(current, version)));
+    await movedStack.ok(["stack", "import", "--file", written]);
+    const imported = (await dynamicResources(movedStack)).map((x) => /(\w+::[\w-]+)$/.exec(x.urn)?.[1]).sort();
+    assert.deepEqual(imported, ["NixosBuild::srv1", "NixosBuild::srv2", "NixosBuild::srv3", "NixosHost::srv1", "NixosHost::srv2", "NixosHost::srv3"]);
+
+    const since = Date.now();
+    const preview = await movedStack.ok(["preview", "--diff"]);
+    assert.match(preview.stdout, /\+ 1 to create/, preview.stdout);
+    assert.match(preview.stdout, new RegExp(`- ${HOSTS.length} to delete`), preview.stdout);
+    assert.doesNotMatch(preview.stdout, /NixosHost: \(update\)/, "a host would be rolled out again");
+    const r = await movedStack.ok(["up", "--yes", "--skip-preview"]);
+    const timeline = fleet.timeline().filter((e: TimelineEvent) => e.t >= since);
+    assert.deepEqual(timeline.filter((e) => ["activated", "cordon", "eviction", "reboot-started", "down"].includes(e.kind)), [], `a host was disrupted:\n${r.output}`);
+    const built = timeline.filter((e) => e.kind === "build-finished");
+    assert.deepEqual(built.map((e) => e.host).sort(), HOSTS, "each host is built once, into the FleetBuild");
+    const outputs = JSON.parse((await movedStack.ok(["stack", "output", "--json"])).stdout) as { fleet: Record<string, { systemPath: string }> };
+    for (const e of built) assert.equal(e.detail?.system, outputs.fleet[e.host].systemPath, `${e.host}'s build is the system it already runs`);
+    assert.equal(oldCheckoutRan(), "", r.output);
+    const after = (await dynamicResources(movedStack)).map((x) => /(\w+::[\w-]+)$/.exec(x.urn)?.[1]).sort();
+    assert.deepEqual(after, ["FleetBuild::fleet", "NixosHost::srv1", "NixosHost::srv2", "NixosHost::srv3"]);
+    assert.match((await movedStack.ok(["preview", "--diff", "--expect-no-changes"])).stdout, /unchanged/);
+  });
+
   it("removes a host from the moved project: its Node is drained and removed, the others stay", async () => {
     await configureForFleet(movedStack, inventory(HOSTS.slice(0, 2)), fj);
     const since = Date.now();
     const r = await movedStack.ok(["up", "--yes", "--skip-preview"]);
     assert.equal(oldCheckoutRan(), "", r.output);
     const left = (await dynamicResources(movedStack)).map((x) => x.urn.split("::").pop()).sort();
-    assert.deepEqual(left, ["srv1", "srv1", "srv2", "srv2"], "srv3's NixosBuild and NixosHost are still in the state");
+    assert.deepEqual(left, ["fleet", "srv1", "srv2"], "the FleetBuild and the NixosHosts of srv1 and srv2 are what is left");
     assert.match(r.stdout, /Node srv3 deleted/);
     assert.deepEqual(deletedNodes(since), ["srv3"]);
   });

@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { stagingDirFor } from "../../lib/nixos/staging";
 import type { HostSpec } from "../../lib/rollout/spec";
-import * as buildImpl from "../../providers/buildImpl";
+import * as fleetBuildImpl from "../../providers/fleetBuildImpl";
 import type { HostProps } from "../../providers/props";
 import { SimFleet } from "../../sim/fleet";
 import type { FleetJson, SimTimings } from "../../sim/types";
@@ -98,10 +98,11 @@ describe("NixosHost provider with a flake, against the simulated fleet", functio
   it("builds configuration.nix ahead, not the flake /etc/nixos still holds, once the inventory drops nix.flake", async () => {
     const spec = plan(false);
     assert.equal(await sh("test -e /etc/nixos/flake.nix && echo flake"), "flake", "the flake rollout left its flake.nix");
-    const inputs = { name: spec.name, address: spec.address, port: spec.port, user: spec.user, hostKey: spec.hostKey, trustOnFirstUse: spec.trustOnFirstUse, sshPrivateKey: spec.sshPrivateKey, files: spec.files, stagingDir: stagingDirFor(spec.files), timeouts: spec.timeouts };
-    const { outs } = await buildImpl.create(inputs);
-    const packages = await sh(`cat ${outs.system}/etc/nixos-sim/system.json`);
+    const host = { address: spec.address, port: spec.port, user: spec.user, hostKey: spec.hostKey, trustOnFirstUse: spec.trustOnFirstUse, files: spec.files, stagingDir: stagingDirFor(spec.files), timeouts: spec.timeouts };
+    const { outs } = await fleetBuildImpl.create({ hosts: { [spec.name]: host }, sshPrivateKeys: { [spec.name]: spec.sshPrivateKey } });
+    const system = (outs as { systems: Record<string, string> }).systems[spec.name];
+    const packages = await sh(`cat ${system}/etc/nixos-sim/system.json`);
     assert.doesNotMatch(packages, /"git-2\.44\.1"/, "the flake's module (git) is not in the system built from configuration.nix");
-    assert.equal(await sh(`readlink ${inputs.stagingDir}/result`), outs.system);
+    assert.equal(await sh(`readlink ${host.stagingDir}/result`), system);
   });
 });

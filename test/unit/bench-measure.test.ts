@@ -90,7 +90,7 @@ describe("bench: figures from the timeline (bench/measure.ts)", function () {
     const lines = [
       { t: 1, text: " ~  pulumi-nodejs:dynamic/nixos-fleet:NixosHost srv1 updating (0s)" },
       { t: 2, text: " ~  pulumi-nodejs:dynamic/nixos-fleet:NixosHost srv1 updated (5s) [diff: ~nixFiles]" },
-      { t: 3, text: " +  pulumi-nodejs:dynamic/nixos-fleet:NixosBuild srv2 created (2s)" },
+      { t: 3, text: " +  pulumi-nodejs:dynamic/nixos-fleet:FleetBuild fleet created (2s)" },
       { t: 4, text: " +  pulumi-nodejs:dynamic/nixos-fleet:NixosHost srv2 created (7s)" },
       { t: 5, text: "    pulumi-nodejs:dynamic/nixos-fleet:NixosHost srv2 created (7s)" },
     ];

@@ -112,7 +112,7 @@ describe("bench:scale", () => {
     const f = checkpointFigures(exported, 2);
     assert.equal(f.totalBytes, Buffer.byteLength(exported));
     assert.equal(f.perHost, Math.round(Buffer.byteLength(exported) / 2));
-    assert.deepEqual(f.types[0], { type: "NixosBuild", resources: 0, perResource: 0, inputs: 0, outputs: 0, provider: 0 });
+    assert.deepEqual(f.types[0], { type: "FleetBuild", resources: 0, perResource: 0, inputs: 0, outputs: 0, provider: 0 });
     const h = f.types[1];
     assert.equal(h.resources, 2);
     assert.equal(h.provider, 102);

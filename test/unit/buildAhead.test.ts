@@ -1,13 +1,12 @@
 /**
  * Building ahead (lib/rollout/buildAhead.ts) and activating what was built (hostRollout.ts with
- * a staged build), through the fake NixOS operations; the pure staging names and hashes; the
- * NixosBuild's diff decisions.
+ * a staged build), through the fake NixOS operations; the pure staging names and hashes (the
+ * FleetBuild's decisions are in fleetBuild.test.ts).
  */
 import * as assert from "node:assert/strict";
 import { lostBuild, stageAndBuild } from "../../lib/rollout/buildAhead";
 import { configurationHash, contentHash, fileHashes, isStagingDir, stagedMismatches, STAGING_ROOT, stagingDirFor } from "../../lib/nixos/staging";
 import type { BuildSpec, HostSpec, StagedBuild } from "../../lib/rollout/spec";
-import { diffBuild, rebuildReason, type BuildProps } from "../../providers/buildProps";
 import { FakeNixos } from "../fakes/nixos";
 import { testSpec } from "../fakes/specs";
 import { LIVE, OLD, OLD_CONF, on, rejects, systems, world } from "../fakes/world";
@@ -125,23 +124,5 @@ describe("activating a system built ahead", () => {
     await rejects(w, /^srv2: stage failed: the configuration staged in \S+ is not the one \S+ was built from: configuration\.nix missing or changed/);
     assert.deepEqual(w.host.log, []);
     assert.equal(w.host.etcNixos["configuration.nix"], OLD_CONF);
-  });
-});
-
-describe("the NixosBuild's diff", () => {
-  const olds: BuildProps = { ...buildSpec(FILES), system: "/nix/store/built", pinnedHostKey: "" };
-
-  it("builds again when the files change or a refresh found the build gone, not for settings", () => {
-    assert.equal(rebuildReason(olds, buildSpec(FILES)), undefined);
-    assert.match(rebuildReason(olds, buildSpec({ ...FILES, "fleet/host.nix": "x" })) ?? "", /files and stagingDir changed/);
-    assert.match(rebuildReason({ ...olds, system: "" }, buildSpec(FILES)) ?? "", /gone from the host/);
-    assert.equal(rebuildReason(olds, { ...buildSpec(FILES), timeouts: { ...olds.timeouts, rebuildSeconds: 999 } }), undefined);
-  });
-
-  it("shows no change when nothing changed, an update for a setting or a lost build, and replaces a renamed host", () => {
-    assert.equal(diffBuild(olds, buildSpec(FILES)).changes, false);
-    assert.equal(diffBuild(olds, { ...buildSpec(FILES), port: 2222 }).changes, true);
-    assert.equal(diffBuild({ ...olds, system: "" }, buildSpec(FILES)).changes, true);
-    assert.deepEqual(diffBuild(olds, { ...buildSpec(FILES), name: "srv9" }).replaces, ["name"]);
   });
 });

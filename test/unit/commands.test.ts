@@ -6,6 +6,7 @@
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { mockedState } from "../fakes/mockState";
 import { generateEd25519KeyPair } from "../../lib/host/generateKey";
 import { loadInventory } from "../../lib/inventory/load";
 import { planCommands, wantsCommands } from "../../lib/commands/plan";
@@ -58,9 +59,9 @@ async function run(inventory: unknown): Promise<Reg[]> {
           generated.set(a.name, pair);
           return { id: a.name, state: { ...a.inputs, ...pair } };
         }
-        // A build records the key it trusted on first use, "" when the inventory pins one.
-        const pinnedHostKey = a.inputs.ssh?.trustOnFirstUse === true ? `ssh-ed25519 AAAA-trusted-by-${a.name}` : "";
-        return { id: a.name, state: { ...a.inputs, system: `/nix/store/built-${a.name}`, pinnedHostKey } };
+        // The build records the key it trusted on first use per host, "" when the inventory pins one.
+        const tofu = (host: string) => (a.inputs.hosts?.[host]?.ssh?.trustOnFirstUse === true ? `ssh-ed25519 AAAA-trusted-by-${host}` : "");
+        return { id: a.name, state: mockedState(a.type, a.inputs, tofu) };
       },
       call: () => ({}),
     },
@@ -88,7 +89,7 @@ async function run(inventory: unknown): Promise<Reg[]> {
     const reg: Reg = {
       type: kind,
       name,
-      // "Kind/name": the last part of the type (NixosBuild, Command, …) and the name.
+      // "Kind/name": the last part of the type (FleetBuild, Command, …) and the name.
       deps: req.getDependenciesList().map((u) => {
         const [t, n] = u.split("::").slice(-2);
         return `${t.split(/[:/]/).pop()}/${n}`;
@@ -145,7 +146,7 @@ describe("rollout hooks and bootstraps under Pulumi's mocks", () => {
   it("declares no command resource, nor a generated key, for an inventory without hooks or bootstraps", async () => {
     const regs = await run(base);
     assert.deepEqual(regs.filter((r) => r.type.startsWith("command:") || r.type.endsWith("GeneratedHostKey")), []);
-    assert.equal(regs.filter((r) => r.name === "cp1").length, 2, "the fleet itself is declared");
+    assert.deepEqual(regs.filter((r) => r.name === "cp1" || r.name === "fleet").map((r) => r.name).sort(), ["cp1", "fleet"], "the fleet itself is declared");
   });
 
   it("keeps the dev stack's inventory (inventory/dev.yaml for the simulated fleet) free of commands", () => {
@@ -159,7 +160,7 @@ describe("rollout hooks and bootstraps under Pulumi's mocks", () => {
     const after = byName(regs, "rollout-after-0", /^command:remote:Command$/);
     assert.equal(before.inputs.create, "ceph osd set noout");
     assert.equal(after.inputs.create, "ceph osd unset noout");
-    assert.deepEqual([...before.deps].sort(), ["NixosBuild/cp1", "NixosBuild/w1", "NixosBuild/w2"], "before waits for the builds only");
+    assert.deepEqual([...before.deps].sort(), ["FleetBuild/fleet"], "before waits for the build only");
     const cp1 = regs.filter((r) => r.name === "cp1").find((r) => r.inputs.nixos !== undefined) ?? assert.fail("no NixosHost cp1");
     assert.ok(names(cp1.deps).includes("rollout-before-0"), `the first wave waits for the before hook: ${cp1.deps.join(", ")}`);
     const w1 = regs.filter((r) => r.name === "w1").find((r) => r.inputs.nixos !== undefined) ?? assert.fail("no NixosHost w1");
@@ -213,14 +214,15 @@ describe("rollout hooks and bootstraps under Pulumi's mocks", () => {
       const leaked = plainStrings(r.wire).filter((s) => s.includes(pair.privateKey.split("\n")[1]) || s.includes("kubeconfig-credential"));
       assert.deepEqual(leaked, [], `${r.type}/${r.name} carries a secret in plain text`);
     }
-    const [build, host] = regs.filter((r) => r.name === "w2" && !r.type.startsWith("command:")).sort((a) => (a.inputs.nixos === undefined ? -1 : 1));
+    const build = byName(regs, "fleet");
+    const host = regs.find((r) => r.name === "w2" && r.inputs.nixos !== undefined) ?? assert.fail("no NixosHost w2");
     assert.ok(names(build.deps).includes("w2-bootstrap"), `the build waits for the install: ${build.deps.join(", ")}`);
-    assert.equal(build.inputs.ssh.hostKey, pair.publicKey, "the build pins the generated key");
+    assert.equal(build.inputs.hosts.w2.ssh.hostKey, pair.publicKey, "the build pins the generated key");
     assert.equal(host.inputs.ssh.hostKey, pair.publicKey, "the host pins the generated key");
     assert.equal(host.inputs.ssh.trustOnFirstUse, false, "no trust on first use");
     assert.equal(byName(regs, "rollout-after-1").inputs.connection.hostKey, pair.publicKey, "a hook on the new host checks the generated key");
     const cp1 = regs.filter((r) => r.name === "cp1").find((r) => r.inputs.nixos !== undefined) ?? assert.fail("no NixosHost cp1");
-    assert.ok(names(cp1.deps).includes("w2"), "the first wave waits for every build, so for the install too");
+    assert.ok(names(cp1.deps).includes("fleet"), "the first wave waits for the build, so for the install too");
   });
 
   it("installs one machine at a time: each bootstrap waits for the one before", async () => {

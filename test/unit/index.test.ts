@@ -1,17 +1,18 @@
 /**
- * The program (index.ts) under Pulumi's mocks: config in, NixosBuild and NixosHost resources out,
+ * The program (index.ts) under Pulumi's mocks: config in, a FleetBuild and NixosHost resources out,
  * the hosts in rollout order and chained after every build; bad config stops it before any resource is declared.
  */
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { mockedState } from "../fakes/mockState";
 import { HOST_KEYS, loginKey } from "./helpers/fixtures";
 
 const INDEX = path.resolve(__dirname, "../../index.js");
 const PROJECT = path.resolve(__dirname, "../../..");
 
 interface Seen {
-  /** "NixosBuild" or "NixosHost". */
+  /** "FleetBuild" or "NixosHost". */
   readonly kind: string;
   readonly name: string;
   readonly dependencies: string[];
@@ -32,7 +33,7 @@ async function runProgram(config: Record<string, string>, secretKeys: string[]):
     {
       newResource: (a) => {
         seen.push({ kind: a.type.replace(/.*:/, ""), name: a.name, dependencies: [], files: a.inputs.files ?? a.inputs.nixos?.files, inputs: a.inputs, provider: a.provider });
-        return { id: a.name, state: a.inputs };
+        return { id: a.name, state: mockedState(a.type, a.inputs) };
       },
       call: () => ({}),
     },
@@ -72,7 +73,7 @@ const inventory = {
 };
 
 describe("index.ts under Pulumi's mocks", () => {
-  it("declares a build per host and one NixosHost per host, control plane first after every build, each depending on the one before", async () => {
+  it("declares a build for the fleet and one NixosHost per host, control plane first after the build, each depending on the one before", async () => {
     const seen = await runProgram(
       {
         "fleet:inventory": JSON.stringify(inventory),
@@ -83,16 +84,17 @@ describe("index.ts under Pulumi's mocks", () => {
       ["fleet:sshPrivateKey", "fleet:secrets", "fleet:kubeconfig"],
     );
     const hosts = seen.filter((s) => s.kind === "NixosHost");
-    const builds = seen.filter((s) => s.kind === "NixosBuild");
+    const builds = seen.filter((s) => s.kind === "FleetBuild");
     assert.deepEqual(hosts.map((s) => s.name), ["cp1", "w1", "w2"]);
-    assert.deepEqual(builds.map((s) => s.name).sort(), ["cp1", "w1", "w2"]);
-    assert.deepEqual(hosts[0].dependencies.sort(), ["NixosBuild/cp1", "NixosBuild/w1", "NixosBuild/w2"]);
-    assert.deepEqual(hosts[1].dependencies.sort(), ["NixosBuild/w1", "NixosHost/cp1"]);
-    assert.deepEqual(hosts[2].dependencies.sort(), ["NixosBuild/w2", "NixosHost/w1"]);
-    for (const s of builds) {
-      assert.deepEqual(s.dependencies, []);
-      assert.ok(s.files["configuration.nix"].includes("./hardware-configuration.nix"));
-      assert.ok(!JSON.stringify(s.files).includes("t0ken"));
+    assert.deepEqual(builds.map((s) => [s.name, s.dependencies]), [["fleet", []]]);
+    const built = builds[0].inputs.hosts as Record<string, { files: Record<string, string> }>;
+    assert.deepEqual(Object.keys(built).sort(), ["cp1", "w1", "w2"]);
+    assert.deepEqual(hosts[0].dependencies.sort(), ["FleetBuild/fleet"]);
+    assert.deepEqual(hosts[1].dependencies.sort(), ["FleetBuild/fleet", "NixosHost/cp1"]);
+    assert.deepEqual(hosts[2].dependencies.sort(), ["FleetBuild/fleet", "NixosHost/w1"]);
+    for (const { files } of Object.values(built)) {
+      assert.ok(files["configuration.nix"].includes("./hardware-configuration.nix"));
+      assert.ok(!JSON.stringify(files).includes("t0ken"));
     }
     for (const s of hosts) assert.deepEqual(s.files, {}, "the rendered files are held by the build only");
   });

@@ -5,7 +5,7 @@
 import * as assert from "node:assert/strict";
 import { planHosts } from "../../lib/inventory/plan";
 import { stagingDirFor } from "../../lib/nixos/staging";
-import { rebuildReason } from "../../providers/buildProps";
+import { rebuildReason } from "../../providers/fleetBuildProps";
 import { inlineInventory, loginKey, memoryIo, refusalsOf, smallInventory } from "./helpers/fixtures";
 
 type Json = Record<string, unknown> & { hosts: Record<string, unknown>[] };
@@ -67,8 +67,8 @@ describe("inventory: nix.channel and nix.upgradeToken", () => {
     const b = { url: "https://nixos.org/channels/nixos-24.11", upgradeToken: "" };
     const dirs = new Set([stagingDirFor(files), stagingDirFor(files, a), stagingDirFor(files, b), stagingDirFor(files, { ...b, upgradeToken: "x" })]);
     assert.equal(dirs.size, 4);
-    const news = { name: "srv1", files, stagingDir: stagingDirFor(files, b), channel: b } as unknown as Parameters<typeof rebuildReason>[1];
-    assert.equal(rebuildReason({ ...news, system: "/nix/store/s", stagingDir: stagingDirFor(files, a), channel: a }, news), "stagingDir and channel changed");
-    assert.equal(rebuildReason({ ...news, system: "/nix/store/s" }, news), undefined);
+    const news = { files, stagingDir: stagingDirFor(files, b), channel: b } as unknown as Parameters<typeof rebuildReason>[2];
+    assert.equal(rebuildReason({ ...news, stagingDir: stagingDirFor(files, a), channel: a }, "/nix/store/s", news), "stagingDir and channel changed");
+    assert.equal(rebuildReason(news, "/nix/store/s", news), undefined);
   });
 });

@@ -13,7 +13,7 @@ import { planHosts, type PlanIo } from "../../lib/inventory/plan";
 import { FLAKE_LIMITS } from "../../lib/nixos/flake";
 import { stagingDirFor } from "../../lib/nixos/staging";
 import { stageAndBuild } from "../../lib/rollout/buildAhead";
-import { rebuildReason } from "../../providers/buildProps";
+import { rebuildReason } from "../../providers/fleetBuildProps";
 import { FakeNixos } from "../fakes/nixos";
 import { testSpec } from "../fakes/specs";
 import { LIVE, OLD } from "../fakes/world";
@@ -79,9 +79,9 @@ describe("inventory: nix.flake", () => {
     for (const [i, s] of bumped.entries()) {
       const changed = Object.keys(s.files).filter((f) => s.files[f] !== before[i].files[f]);
       assert.deepEqual(changed, ["flake.lock"], `${s.name}`);
-      const olds = { name: s.name, files: before[i].files, stagingDir: stagingDirFor(before[i].files, undefined, before[i].flake), flake: before[i].flake, system: "/nix/store/s" };
-      const news = { name: s.name, files: s.files, stagingDir: stagingDirFor(s.files, undefined, s.flake), flake: s.flake };
-      assert.equal(rebuildReason(olds as never, news as never), "files and stagingDir changed");
+      const olds = { files: before[i].files, stagingDir: stagingDirFor(before[i].files, undefined, before[i].flake), flake: before[i].flake };
+      const news = { files: s.files, stagingDir: stagingDirFor(s.files, undefined, s.flake), flake: s.flake };
+      assert.equal(rebuildReason(olds as never, "/nix/store/s", news as never), "files and stagingDir changed");
     }
   });
 

@@ -1,13 +1,14 @@
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { hostExports, rollOutFleet } from "../../providers/fleet";
-import { BUILD_GROUPS, fromWire, HOST_GROUPS, toWire } from "../../providers/wire";
+import { BUILD_GROUPS, HOST_GROUPS, toWire } from "../../providers/wire";
 import { fileHashes, stagingDirFor } from "../../lib/nixos/staging";
 import type { StagedBuild } from "../../lib/rollout/spec";
+import { mockedState } from "../fakes/mockState";
 import { testSpec } from "../fakes/specs";
 
 interface Registration {
-  /** "NixosBuild" or "NixosHost". */
+  /** "FleetBuild" or "NixosHost". */
   readonly kind: string;
   readonly name: string;
   /** What it depends on, as "Kind/name". */
@@ -29,7 +30,7 @@ async function register(names: string[], waves?: string[][]): Promise<Registrati
     {
       newResource: (args) => {
         seen.push({ kind: args.type.replace(/.*:/, ""), name: args.name, dependencies: [], secretOutputs: [], inputs: args.inputs });
-        return { id: args.name, state: { ...args.inputs, system: `/nix/store/built-${args.name}` } };
+        return { id: args.name, state: mockedState(args.type, args.inputs) };
       },
       call: () => ({}),
     },
@@ -58,14 +59,15 @@ function hostChain(regs: readonly Registration[]): Record<string, string[]> {
 }
 
 describe("the fleet program", () => {
-  it("declares one build per host, which depends on nothing, and keeps the rendered files there only", async () => {
+  it("declares one build for the fleet, which depends on nothing, and keeps the rendered files there only", async () => {
     const regs = await register(["srv1", "srv2", "srv3"]);
-    const builds = regs.filter((r) => r.kind === "NixosBuild");
-    assert.deepEqual(builds.map((b) => b.name), ["srv1", "srv2", "srv3"]);
-    for (const b of builds) {
-      assert.deepEqual(b.dependencies, [], `${b.name}'s build waits for nothing`);
-      assert.deepEqual(b.inputs.files, testSpec(b.name).files);
-      assert.equal((b.inputs.build as { stagingDir: string }).stagingDir, stagingDirFor(testSpec(b.name).files));
+    const builds = regs.filter((r) => r.kind === "FleetBuild");
+    assert.deepEqual(builds.map((b) => [b.name, b.dependencies]), [["fleet", []]], "one build, waiting for nothing");
+    const hosts = builds[0].inputs.hosts as Record<string, { files: unknown; build: { stagingDir: string } }>;
+    assert.deepEqual(Object.keys(hosts), ["srv1", "srv2", "srv3"]);
+    for (const [name, b] of Object.entries(hosts)) {
+      assert.deepEqual(b.files, testSpec(name).files);
+      assert.equal(b.build.stagingDir, stagingDirFor(testSpec(name).files));
     }
     for (const h of regs.filter((r) => r.kind === "NixosHost")) {
       const nixos = h.inputs.nixos as { files: unknown; staged: StagedBuild };
@@ -75,13 +77,13 @@ describe("the fleet program", () => {
     }
   });
 
-  it("makes the first wave wait for every build, and later waves for the wave before", async () => {
+  it("makes the first wave wait for the build, and later waves for the wave before", async () => {
     const regs = await register(["srv1", "srv2", "srv3"], [["srv1"], ["srv2", "srv3"]]);
     const deps = Object.fromEntries(regs.filter((r) => r.kind === "NixosHost").map((r) => [r.name, [...r.dependencies].sort()]));
     assert.deepEqual(deps, {
-      srv1: ["NixosBuild/srv1", "NixosBuild/srv2", "NixosBuild/srv3"],
-      srv2: ["NixosBuild/srv2", "NixosHost/srv1"],
-      srv3: ["NixosBuild/srv3", "NixosHost/srv1"],
+      srv1: ["FleetBuild/fleet"],
+      srv2: ["FleetBuild/fleet", "NixosHost/srv1"],
+      srv3: ["FleetBuild/fleet", "NixosHost/srv1"],
     });
   });
 
@@ -127,7 +129,7 @@ describe("the fleet program", () => {
     };
     await pulumi.runtime.setMocks(
       {
-        newResource: (args) => ({ id: args.name, state: { ...args.inputs, system: `/nix/store/built-${args.name}`, ...(args.type.endsWith("NixosHost") ? { status: { changes: report, generation: 3 } } : {}) } }),
+        newResource: (args) => ({ id: args.name, state: { ...mockedState(args.type, args.inputs), ...(args.type.endsWith("NixosHost") ? { status: { changes: report, generation: 3 } } : {}) } }),
         call: () => ({}),
       },
       "nixos-fleet",
@@ -144,8 +146,8 @@ describe("the fleet program", () => {
     const regs = await register(["srv1"]);
     const host = regs.find((r) => r.kind === "NixosHost") as Registration;
     for (const k of ["sshPrivateKey", "secretFiles", "kubernetes"]) assert.ok(host.secretOutputs.includes(k), k);
-    const build = regs.find((r) => r.kind === "NixosBuild") as Registration;
-    assert.ok(build.secretOutputs.includes("sshPrivateKey"));
+    const build = regs.find((r) => r.kind === "FleetBuild") as Registration;
+    assert.ok(build.secretOutputs.includes("sshPrivateKeys"));
   });
 
   it("serializes a provider that deserializes and runs the compiled implementation", async () => {
@@ -167,24 +169,23 @@ describe("the fleet program", () => {
   });
 
   it("serializes a build provider that deserializes and runs the compiled implementation", async () => {
-    const regs = await register(["srv1"]);
-    const serialized = (regs.find((r) => r.kind === "NixosBuild") as Registration).inputs["__provider"];
+    const regs = await register(["srv1", "srv2"]);
+    const serialized = (regs.find((r) => r.kind === "FleetBuild") as Registration).inputs["__provider"];
     assert.equal(typeof serialized, "string");
     const requireFromString = require("require-from-string") as (code: string) => { handler(): pulumi.dynamic.ResourceProvider };
     const provider = requireFromString(serialized as string).handler();
-    const spec = testSpec("srv1");
-    const olds = { ...buildInputs(spec), system: "/nix/store/built-srv1" };
-    assert.equal((await provider.diff!("srv1", olds, buildInputs(spec))).changes, false);
-    const edited = testSpec("srv1", { files: { "configuration.nix": "{ }\n" } });
-    assert.equal((await provider.diff!("srv1", olds, buildInputs(edited))).changes, true);
-    const flat = { ...fromWire<Record<string, unknown>>(BUILD_GROUPS, buildInputs(spec)), system: "/nix/store/built-srv1" };
-    assert.equal((await provider.diff!("srv1", flat, buildInputs(spec))).changes, true, "state written flat is rewritten grouped");
+    const specs = [testSpec("srv1"), testSpec("srv2")];
+    const olds = { ...buildInputs(specs), systems: { srv1: "/nix/store/built-srv1", srv2: "/nix/store/built-srv2" } };
+    assert.equal((await provider.diff!("fleet", olds, buildInputs(specs))).changes, false);
+    const edited = [testSpec("srv1"), testSpec("srv2", { files: { "configuration.nix": "{ }\n" } })];
+    assert.deepEqual(await provider.diff!("fleet", olds, buildInputs(edited)), { changes: true, replaces: [], deleteBeforeReplace: false });
+    assert.equal((await provider.diff!("fleet", olds, buildInputs(specs.slice(0, 1)))).changes, true, "a host left the fleet");
     assert.ok((serialized as string).length < 20_000, `serialized provider is ${(serialized as string).length} bytes`);
   });
 });
 
-/** The build inputs the fleet declares for `spec`, as the engine has them. */
-function buildInputs(spec: ReturnType<typeof testSpec>): Record<string, unknown> {
-  const { name, address, port, user, hostKey, trustOnFirstUse, sshPrivateKey, files, timeouts } = spec;
-  return toWire(BUILD_GROUPS, { name, address, port, user, hostKey, trustOnFirstUse, sshPrivateKey, files, stagingDir: stagingDirFor(files), timeouts });
+/** The build inputs the fleet declares for `specs`, as the engine has them. */
+function buildInputs(specs: readonly ReturnType<typeof testSpec>[]): Record<string, unknown> {
+  const hosts = specs.map(({ name, address, port, user, hostKey, trustOnFirstUse, files, timeouts }) => [name, toWire(BUILD_GROUPS, { address, port, user, hostKey, trustOnFirstUse, files, stagingDir: stagingDirFor(files), timeouts })]);
+  return { hosts: Object.fromEntries(hosts), sshPrivateKeys: Object.fromEntries(specs.map((s) => [s.name, s.sshPrivateKey])) };
 }

@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { projectLoader } from "../../providers/bootstrap";
-import { provider as buildProvider } from "../../providers/nixosBuild";
+import { provider as buildProvider } from "../../providers/fleetBuild";
 import { provider as hostKeyProvider } from "../../providers/hostKey";
 import { provider as hostProvider } from "../../providers/nixosHost";
 
@@ -31,7 +31,7 @@ const impl = (kind, writtenBy) => ({
   remove: async (id) => { calls.push({ kind, writtenBy, call: "remove", id: id ?? null }); fs.writeFileSync(${JSON.stringify(record)}, JSON.stringify(calls)); },
 });
 exports.hostImplementation = (w) => impl("host", w);
-exports.buildImplementation = (w) => impl("build", w);
+exports.fleetBuildImplementation = (w) => impl("fleetBuild", w);
 exports.hostKeyImplementation = (w) => impl("hostKey", w);
 `,
   );
@@ -70,11 +70,11 @@ describe("the serialized providers (providers/bootstrap.ts)", function () {
     process.chdir(path.join(tmp, "inventory"));
     const t = await texts();
     await requireFromString(t.host).handler().read!("srv2", {});
-    await requireFromString(t.build).handler().delete!("srv2", {});
+    await requireFromString(t.build).handler().delete!("fleet", {});
     await requireFromString(t.hostKey).handler().read!("srv2-host-key", {});
     assert.deepEqual(JSON.parse(fs.readFileSync(record, "utf8")), [
       { kind: "host", writtenBy: `nixos-fleet@${VERSION}`, call: "read", id: "srv2" },
-      { kind: "build", writtenBy: `nixos-fleet@${VERSION}`, call: "remove", id: "srv2" },
+      { kind: "fleetBuild", writtenBy: `nixos-fleet@${VERSION}`, call: "remove", id: "fleet" },
       { kind: "hostKey", writtenBy: `nixos-fleet@${VERSION}`, call: "read", id: "srv2-host-key" },
     ]);
   });

@@ -8,10 +8,10 @@ import type * as pulumi from "@pulumi/pulumi";
 import { NO_CHANGES } from "../../lib/rollout/changes";
 import { RolloutError } from "../../lib/rollout/errors";
 import { OUTPUT_KEYS } from "../../lib/rollout/outputs";
-import { BUILD_INPUTS } from "../../providers/buildProps";
-import { engineFacing, type Operations } from "../../providers/engine";
+import { engineFacing, grouped as groupedCodec, type Operations } from "../../providers/engine";
 import { type HostProps, ROLLOUT_INPUTS, SECRET_PROPS } from "../../providers/props";
 import { RecordedFailure } from "../../providers/state";
+import type { HostBuild } from "../../providers/fleetBuildProps";
 import { BUILD_GROUPS, fromWire, HOST_GROUPS, isWire, toWire } from "../../providers/wire";
 import { testSpec } from "../fakes/specs";
 
@@ -57,7 +57,8 @@ describe("the properties at the engine (providers/wire.ts)", () => {
     for (const k of [...ROLLOUT_INPUTS, ...OUTPUT_KEYS]) assert.ok(host.has(k) !== topLevel.has(k), `${k} is in ${host.has(k) ? "a group and at the top level" : "no group"}`);
     for (const secret of SECRET_PROPS) assert.ok(!host.has(secret), `the secret ${secret} would lose its secrecy in a group`);
     const build = grouped(BUILD_GROUPS);
-    for (const k of BUILD_INPUTS) assert.ok(build.has(k) || ["name", "sshPrivateKey", "files"].includes(k), `the build's ${k} is in no group`);
+    const buildInputs = ["address", "port", "user", "hostKey", "trustOnFirstUse", "stagingDir", "channel", "flake", "timeouts"] as const satisfies readonly (keyof HostBuild)[];
+    for (const k of buildInputs) assert.ok(build.has(k), `the build's ${k} is in no group`);
     assert.ok(!build.has("sshPrivateKey") && !build.has("files"));
   });
 
@@ -114,7 +115,7 @@ describe("an implementation facing the engine (providers/engine.ts)", () => {
 
   it("gives the implementation flat properties and the engine grouped ones", async () => {
     const { impl, seen } = recordingImpl();
-    const engine = engineFacing(impl, HOST_GROUPS);
+    const engine = engineFacing(impl, groupedCodec(HOST_GROUPS));
     const created = await engine.create(wired);
     assert.deepEqual(seen[0], spec);
     assert.deepEqual(created.outs, toWire(HOST_GROUPS, { ...spec, generation: 2 }));
@@ -126,16 +127,16 @@ describe("an implementation facing the engine (providers/engine.ts)", () => {
 
   it("reports a change for state written flat, so that the engine records it grouped, and the implementation's answer otherwise", async () => {
     const { impl, seen } = recordingImpl({ diffChanges: false });
-    const engine = engineFacing(impl, HOST_GROUPS);
+    const engine = engineFacing(impl, groupedCodec(HOST_GROUPS));
     assert.equal((await engine.diff("srv1", wired, wired)).changes, false);
     assert.equal((await engine.diff("srv1", { ...spec }, wired)).changes, true);
     assert.deepEqual(seen[1], { olds: spec, news: spec }, "the implementation compares the same flat properties");
-    const changing = engineFacing(recordingImpl({ diffChanges: true }).impl, HOST_GROUPS);
+    const changing = engineFacing(recordingImpl({ diffChanges: true }).impl, groupedCodec(HOST_GROUPS));
     assert.equal((await changing.diff("srv1", wired, wired)).changes, true);
   });
 
   it("records a failure's properties grouped, with its message, id and reasons", async () => {
-    const engine = engineFacing(recordingImpl({ fail: true }).impl, HOST_GROUPS);
+    const engine = engineFacing(recordingImpl({ fail: true }).impl, groupedCodec(HOST_GROUPS));
     const failure = await engine.create(wired).then(
       () => assert.fail("the create did not fail"),
       (e: unknown) => e as { message: string; id: string; properties: Record<string, unknown>; reasons: string[] },
@@ -150,7 +151,7 @@ describe("an implementation facing the engine (providers/engine.ts)", () => {
 
   it("removes with the properties a 0.1.0 build provider passes: none", async () => {
     const { impl, seen } = recordingImpl();
-    const engine = engineFacing(impl, BUILD_GROUPS);
+    const engine = engineFacing(impl, groupedCodec(BUILD_GROUPS));
     await (engine.remove as (id?: string, props?: Record<string, unknown>) => Promise<void>)();
     assert.deepEqual(seen, [{ removed: undefined, props: {} }]);
   });
