@@ -30,15 +30,27 @@
         echo "confirmed"
         exit 0
       fi
-      # What is acted on is what was taken: the file read above may have been replaced meanwhile.
-      system=$(value system "$waiting")
-      previous=$(value previous "$waiting")
-      seconds=$(value seconds "$waiting")
+      # What is acted on is what was taken, read once: the file read above may have been replaced
+      # meanwhile, and a rollout that confirms this boot renames the taken one away at any time.
+      if ! taken=$(cat "$waiting" 2>/dev/null); then
+        echo "confirmed"
+        exit 0
+      fi
+      field() { printf '%s\n' "$taken" | sed -n "s/^$1=//p"; }
+      system=$(field system)
+      previous=$(field previous)
+      seconds=$(field seconds)
       if [ "$booted" != "$system" ]; then
         mv -n "$waiting" "$armed" 2>/dev/null || true
         echo "armed for $system, but this boot runs $booted: nothing to guard"
         exit 0
       fi
+      case "$seconds" in
+        "" | *[!0-9]*)
+          echo "$waiting holds no whole number of seconds (seconds=$seconds): nothing guarded"
+          exit 1
+          ;;
+      esac
       echo "waiting ''${seconds}s for a rollout to confirm $system over SSH"
       sleep "$seconds"
       if ! mv "$waiting" "$armed.fired" 2>/dev/null; then
