@@ -66,7 +66,7 @@ export function targetFor(hosts: number): number | undefined {
  * Memory per host of a program's process: the slope of its peak between the smallest and the
  * largest fleet measured (what a host adds, without the fixed cost of Node.js and the SDK).
  */
-export function mbPerHost(rows: readonly ScaleRow[], of: "fleet" | "baseline" | "pairs"): number | undefined {
+export function mbPerHost(rows: readonly ScaleRow[], of: "fleet" | "baseline" | "pairs" | "oneBuild"): number | undefined {
   if (rows.length < 2) return undefined;
   const sorted = [...rows].sort((a, b) => a.hosts - b.hosts);
   const [a, b] = [sorted[0], sorted[sorted.length - 1]];
@@ -94,7 +94,8 @@ export function scaleLines(rows: readonly ScaleRow[]): string[] {
   );
   for (const r of rows) {
     lines.push(
-      `${r.hosts} hosts: dynamic provider ${mb(r.fleet.peak.provider)} (baseline ${mb(r.baseline.peak.provider)}), CLI ${mb(r.fleet.peak.cli)} (baseline ${mb(r.baseline.peak.cli)}); ` +
+      `${r.hosts} hosts: dynamic provider ${mb(r.fleet.peak.provider)} (baseline ${mb(r.baseline.peak.provider)}, one build for the fleet ${mb(r.oneBuild.peak.provider)}), ` +
+        `CLI ${mb(r.fleet.peak.cli)} (baseline ${mb(r.baseline.peak.cli)}, one build for the fleet ${mb(r.oneBuild.peak.cli)}); ` +
         `runs ${r.fleet.ms.map(sec).join(", ")} vs ${r.baseline.ms.map(sec).join(", ")} vs pairs ${r.pairs.ms.map(sec).join(", ")}; ${r.payloadBytes} bytes rendered per host`,
     );
   }
@@ -105,8 +106,12 @@ export function scaleLines(rows: readonly ScaleRow[]): string[] {
   const fleet = mbPerHost(rows, "fleet");
   const baseline = mbPerHost(rows, "baseline");
   const pairs = mbPerHost(rows, "pairs");
-  if (fleet !== undefined && baseline !== undefined && pairs !== undefined) {
-    lines.push(`memory per host in the program: ${fleet.toFixed(2)} MB (baseline ${baseline.toFixed(2)} MB per resource; pairs ${pairs.toFixed(2)} MB per pair)`);
+  const oneBuild = mbPerHost(rows, "oneBuild");
+  if (fleet !== undefined && baseline !== undefined && pairs !== undefined && oneBuild !== undefined) {
+    lines.push(
+      `memory per host in the program: ${fleet.toFixed(2)} MB (baseline ${baseline.toFixed(2)} MB per resource; pairs ${pairs.toFixed(2)} MB per pair; ` +
+        `one build for the fleet ${oneBuild.toFixed(2)} MB per host, the shape of nixos-fleet's resources)`,
+    );
   }
   return lines;
 }

@@ -17,7 +17,7 @@ const row = (hosts: number, fleetMs: number[], baselineMs: number[], fleetMb: nu
   fleet: { ms: fleetMs, peak: { program: fleetMb * MB, provider: 90 * MB, cli: 80 * MB, other: 0 }, cpuMs: { program: 4000, provider: 1500, cli: 2500, other: 100 } },
   baseline: { ms: baselineMs, peak: { program: baselineMb * MB, provider: 70 * MB, cli: 60 * MB, other: 0 }, cpuMs: { program: 2000, provider: 1000, cli: 1200, other: 100 } },
   pairs: { ms: pairsMs, peak: { program: pairsMb * MB, provider: 75 * MB, cli: 70 * MB, other: 0 }, cpuMs: { program: 3000, provider: 1400, cli: 2000, other: 100 } },
-  oneBuild: { ms: baselineMs.map((ms) => ms * 1.1), peak: { program: baselineMb * MB, provider: 70 * MB, cli: 60 * MB, other: 0 }, cpuMs: { program: 2200, provider: 1000, cli: 1300, other: 100 } },
+  oneBuild: { ms: baselineMs.map((ms) => ms * 1.1), peak: { program: (baselineMb + 0.45 * hosts) * MB, provider: 72 * MB, cli: 64 * MB, other: 0 }, cpuMs: { program: 2200, provider: 1000, cli: 1300, other: 100 } },
 });
 
 describe("bench:scale", () => {
@@ -88,7 +88,18 @@ describe("bench:scale", () => {
     assert.ok(lines.includes("| 50 hosts | 6.0 s, 232 MB | 3.4 s, 179 MB | 1.76 |  | 5.0 s, 200 MB | 1.20 |"), lines.join("\n"));
     assert.ok(lines.includes("| 200 hosts | 11.0 s, 333 MB | 5.5 s, 217 MB | 2.00 | ≤ 1.3 NOT met | 10.0 s, 260 MB | 1.10 |"), lines.join("\n"));
     assert.ok(lines.includes("| 800 hosts | 16.0 s, 738 MB | 11.0 s, 302 MB | 1.45 | ≤ 1.5 met | 12.8 s, 500 MB | 1.25 |"), lines.join("\n"));
-    assert.ok(lines.includes("memory per host in the program: 0.67 MB (baseline 0.16 MB per resource; pairs 0.40 MB per pair)"), lines.join("\n"));
+    assert.ok(Math.abs(mbPerHost(rows, "oneBuild")! - ((302 + 0.45 * 800) - (179 + 0.45 * 50)) / 750) < 1e-9);
+    assert.ok(
+      lines.includes("memory per host in the program: 0.67 MB (baseline 0.16 MB per resource; pairs 0.40 MB per pair; one build for the fleet 0.61 MB per host, the shape of nixos-fleet's resources)"),
+      lines.join("\n"),
+    );
+    assert.ok(
+      lines.includes(
+        "200 hosts: dynamic provider 90 MB (baseline 70 MB, one build for the fleet 72 MB), CLI 80 MB (baseline 60 MB, one build for the fleet 64 MB); " +
+          "runs 11.0 s vs 5.5 s vs pairs 10.0 s; 6000 bytes rendered per host",
+      ),
+      lines.join("\n"),
+    );
     const shapes = shapeLines(rows);
     assert.ok(shapes.includes("| 200 hosts | 5.5 s | 10.0 s (1.82) | 6.1 s (1.10) |"), shapes.join("\n"));
     assert.ok(shapes.includes("| 800 hosts | 11.0 s | 12.8 s (1.16) | 12.1 s (1.10) |"), shapes.join("\n"));
