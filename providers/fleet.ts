@@ -14,6 +14,7 @@ import { fileHashes, stagingDirFor } from "../lib/nixos/staging";
 import type { HostOutputs } from "../lib/rollout/outputs";
 import type { HostSpec } from "../lib/rollout/spec";
 import { FleetBuild, type HostBuildArgs } from "./fleetBuild";
+import { splitSharedFiles } from "./fleetBuildProps";
 import { NixosHost } from "./nixosHost";
 
 /** Per-host outputs exported by the stack: what the host runs and what its last rollout did. */
@@ -68,13 +69,18 @@ function buildOf(spec: HostSpec, hostKey: pulumi.Input<string>): HostBuildArgs {
   };
 }
 
-/** The fleet's build, named `fleet`: every host's, waiting for what any host's build waits for. */
+/**
+ * The fleet's build, named `fleet`: every host's, waiting for what any host's build waits for.
+ * The files every host renders alike are held once (fleetBuildProps.ts splitSharedFiles).
+ */
 function fleetBuildOf(specs: readonly HostSpec[], hostKeyOf: (s: HostSpec) => pulumi.Input<string>, opts: pulumi.CustomResourceOptions | undefined, wiring: FleetWiring): FleetBuild {
   const waitFor = [...(wiring.buildDependsOn?.values() ?? [])].flat();
+  const { shared, own } = splitSharedFiles(Object.fromEntries(specs.map((s) => [s.name, s.files])));
   return new FleetBuild(
     "fleet",
     {
-      hosts: Object.fromEntries(specs.map((s) => [s.name, buildOf(s, hostKeyOf(s))])),
+      hosts: Object.fromEntries(specs.map((s) => [s.name, { ...buildOf(s, hostKeyOf(s)), files: own[s.name] }])),
+      sharedFiles: shared,
       sshPrivateKeys: Object.fromEntries(specs.map((s) => [s.name, s.sshPrivateKey])),
     },
     waitFor.length > 0 ? { ...opts, dependsOn: waitFor } : opts,

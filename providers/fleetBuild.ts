@@ -7,7 +7,8 @@
  *
  * One resource rather than one per host: Pulumi's own cost in a preview is per resource (README
  * "Fleets of hundreds"), and a build per host doubled it. A preview still shows each host's Nix
- * diff, under `hosts.<name>.files`.
+ * diff, under `hosts.<name>.files`, and the files every host renders alike once, under
+ * `sharedFiles`.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { HostBuild } from "./fleetBuildProps";
@@ -41,9 +42,12 @@ function load(olds?: Record<string, unknown>): Implementation<Record<string, unk
 /** One host's build inputs, each of which may be an output of another resource (a generated host key). */
 export type HostBuildArgs = { readonly [K in keyof HostBuild]: pulumi.Input<HostBuild[K]> };
 
-/** Inputs of a FleetBuild: per host, its build and its login key. */
+/** Inputs of a FleetBuild: per host, its build and its login key; the files every host renders alike, once. */
 export interface FleetBuildArgs {
+  /** Per host, its build; its `files` are its own, beside `sharedFiles`. */
   readonly hosts: Readonly<Record<string, HostBuildArgs>>;
+  /** Files every host renders with the same text (fleetBuildProps.ts splitSharedFiles). */
+  readonly sharedFiles: Readonly<Record<string, string>>;
   readonly sshPrivateKeys: pulumi.Input<Readonly<Record<string, string>>>;
 }
 
@@ -56,7 +60,7 @@ export class FleetBuild extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: FleetBuildArgs, opts?: pulumi.CustomResourceOptions) {
     const hosts = Object.fromEntries(Object.entries(args.hosts).map(([host, build]) => [host, toWire(BUILD_GROUPS, build)]));
-    super(provider, name, { hosts, sshPrivateKeys: pulumi.secret(args.sshPrivateKeys), systems: undefined, pinnedHostKeys: undefined }, {
+    super(provider, name, { hosts, sharedFiles: args.sharedFiles, sshPrivateKeys: pulumi.secret(args.sshPrivateKeys), systems: undefined, pinnedHostKeys: undefined }, {
       ...opts,
       additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "sshPrivateKeys"],
     }, "nixos-fleet", "FleetBuild");

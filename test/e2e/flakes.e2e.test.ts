@@ -1,7 +1,8 @@
 /**
  * End to end with the real Pulumi CLI: a three-host fleet built from a flake of the project
  * (inventory nix.flake, the flake of test/fixtures/flake). A `flake.lock` bump to the next
- * nixpkgs revision previews as a change of flake.lock on every host and touches none; `up`
+ * nixpkgs revision previews as one change of the flake.lock every host shares, a new staging
+ * folder and flake.lock's new hash on every host, and touches none; `up`
  * builds every host from the new lock and rolls them out one at a time, each rebooting into the
  * revision's kernel.
  */
@@ -13,7 +14,7 @@ import * as path from "node:path";
 import { SimFleet } from "../../sim/fleet";
 import type { FleetJson, SimTimings, TimelineEvent } from "../../sim/types";
 import { exec1 } from "../integration/helpers/fleet-client";
-import { fleetBuildHost, resourceBlock } from "./helpers/preview";
+import { fleetBuildHost, fleetBuildShared, resourceBlock } from "./helpers/preview";
 import { hostsNamed, inventoryBase } from "./helpers/inventory";
 import { configureForFleet, PulumiStack } from "./helpers/pulumi";
 
@@ -76,15 +77,19 @@ describe("pulumi CLI end to end: a fleet built from a flake", function () {
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 
-  it("previews a flake.lock bump as a change of flake.lock on every host, without touching one", async () => {
+  it("previews a flake.lock bump as one change of the shared flake.lock and a new build on every host, without touching one", async () => {
     const lock = path.join(flakeDir, "flake.lock");
     fs.writeFileSync(lock, fs.readFileSync(lock, "utf8").replace(REV_FIRST, REV_NEXT));
     const since = Date.now();
     const r = await stack.ok(["preview", "--diff"]);
+    // The lock is the same file on every host: the FleetBuild holds it once, and shows its change once.
+    const shared = fleetBuildShared(r.stdout);
+    assert.match(shared, new RegExp(`~ flake\\.lock\\s*: \\(json\\)[^]*?~ rev\\s*: "${REV_FIRST}" => "${REV_NEXT}"`), `the build does not show the lock's new revision:\n${r.stdout}`);
+    assert.doesNotMatch(shared, /~ (fleet\/|flake\.nix|hosts\/)/, "the build shows another shared file changed");
     for (const name of HOSTS) {
       const build = fleetBuildHost(r.stdout, name);
-      assert.match(build, new RegExp(`~ files\\s*: \\{\\s*~ flake\\.lock\\s*: \\(json\\)[^]*?~ rev\\s*: "${REV_FIRST}" => "${REV_NEXT}"`), `${name}'s build does not show the lock's new revision:\n${r.stdout}`);
-      assert.doesNotMatch(build, /~ (fleet\/|flake\.nix|hosts\/)/, `${name}'s build shows another file changed`);
+      assert.match(build, /~ stagingDir\s*:/, `${name}'s build does not show its new staging folder:\n${r.stdout}`);
+      assert.doesNotMatch(build, /~ files/, `${name}'s build shows a file of its own changed`);
       const host = resourceBlock(r.stdout, "NixosHost", name);
       assert.match(host, /NixosHost: \(update\)/, `${name}'s NixosHost is not updated:\n${r.stdout}`);
       assert.match(host, /~ fileHashes: \{\s*~ flake\.lock\s*: "sha256:[0-9a-f]+" => "sha256:[0-9a-f]+"/, `${name}'s rollout does not show flake.lock's new hash:\n${r.stdout}`);

@@ -6,7 +6,9 @@
  * version than the one that wrote the state is refused (refresh, preview) with both versions
  * named, a newer one is not; a host's flat state as 0.1.0 wrote it is rewritten in the grouped
  * shape of providers/wire.ts by the next up, without contacting a host; and the NixosBuild per
- * host of 0.2.0 gives way to one FleetBuild, which builds nothing new, while no host is disrupted.
+ * host of 0.2.0 gives way to one FleetBuild, which builds nothing new, while no host is disrupted;
+ * and the FleetBuild of 0.3.0, whose hosts held all their files, holds the shared ones once after
+ * the next up, which contacts no host.
  */
 import * as assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -87,6 +89,21 @@ function asWrittenBy020(exported: Exported, version: string): Exported {
   const others = resources.filter((r) => r !== fleet).map((r) => (/:NixosHost$/.test(r.type) ? rewired(r) : r));
   const at = resources.indexOf(fleet);
   return { ...exported, deployment: { ...exported.deployment, resources: [...others.slice(0, at), ...builds, ...others.slice(at)] } };
+}
+
+/**
+ * The state 0.3.0 wrote for a fleet this version rolled out: every resource's provider text of
+ * that version, and a FleetBuild whose hosts hold all their files, with no `sharedFiles`.
+ */
+function asWrittenBy030(exported: Exported, version: string): Exported {
+  const older = JSON.parse(JSON.stringify(exported).split(`nixos-fleet@${version}`).join("nixos-fleet@0.3.0")) as Exported;
+  const perHost = (props: Record<string, unknown> | undefined) => {
+    const { sharedFiles, hosts, ...rest } = (props ?? {}) as { sharedFiles?: Record<string, string>; hosts: Record<string, { files: Record<string, string> }> };
+    assert.ok(sharedFiles && Object.keys(sharedFiles).length > 0, "this version holds the shared files apart");
+    return { ...rest, hosts: Object.fromEntries(Object.entries(hosts).map(([name, h]) => [name, { ...h, files: { ...sharedFiles, ...h.files } }])) };
+  };
+  const resources = (older.deployment.resources ?? []).map((r) => (/:FleetBuild$/.test(r.type) ? { ...r, inputs: perHost(r.inputs), outputs: perHost(r.outputs) } : r));
+  return { ...older, deployment: { ...older.deployment, resources } };
 }
 
 describe("pulumi CLI end to end: a project moved to another folder", function () {
@@ -246,6 +263,25 @@ describe("pulumi CLI end to end: a project moved to another folder", function ()
     assert.equal(oldCheckoutRan(), "", r.output);
     const after = (await dynamicResources(movedStack)).map((x) => /(\w+::[\w-]+)$/.exec(x.urn)?.[1]).sort();
     assert.deepEqual(after, ["FleetBuild::fleet", "NixosHost::srv1", "NixosHost::srv2", "NixosHost::srv3"]);
+    assert.match((await movedStack.ok(["preview", "--diff", "--expect-no-changes"])).stdout, /unchanged/);
+  });
+
+  it("takes the FleetBuild 0.3.0 wrote, every host holding all its files: the next up holds the shared files once, builds nothing and contacts no host", async () => {
+    const written = path.join(work, "written-by-0.3.0.json");
+    const current = JSON.parse((await movedStack.ok(["stack", "export", "--show-secrets"])).stdout) as Exported;
+    fs.writeFileSync(written, JSON.stringify(asWrittenBy030(current, version)));
+    await movedStack.ok(["stack", "import", "--file", written]);
+    const since = Date.now();
+    const preview = await movedStack.ok(["preview", "--diff"]);
+    assert.match(preview.stdout, /FleetBuild: \(update\)/, preview.stdout);
+    assert.doesNotMatch(preview.stdout, /NixosHost: \(update\)/, "a host would be rolled out again");
+    const r = await movedStack.ok(["up", "--yes", "--skip-preview"]);
+    for (const host of HOSTS) assert.equal(sessions(since, host), 0, `${host} was contacted:\n${r.output}`);
+    const fleetBuild = (await dynamicResources(movedStack)).find((x) => /:FleetBuild$/.test(x.type)) ?? assert.fail("no FleetBuild");
+    const outs = fleetBuild.outputs as { sharedFiles: Record<string, string>; hosts: Record<string, { files: Record<string, string> }> };
+    assert.deepEqual(Object.keys(outs.sharedFiles).sort(), ["fleet/base.nix", "fleet/guard.nix", "fleet/k3s.nix"]);
+    for (const host of HOSTS) assert.deepEqual(Object.keys(outs.hosts[host].files).sort(), ["configuration.nix", "fleet/host.nix"], host);
+    assert.equal(oldCheckoutRan(), "", r.output);
     assert.match((await movedStack.ok(["preview", "--diff", "--expect-no-changes"])).stdout, /unchanged/);
   });
 

@@ -1,6 +1,7 @@
 /**
  * The FleetBuild's pure decisions (providers/fleetBuildProps.ts): which hosts an update builds,
- * its diff, what is recorded when some builds fail; how its properties cross the engine; how a
+ * its diff, what is recorded when some builds fail; the files every host renders alike, held
+ * once, and state written by 0.3.0 that held them per host; how its properties cross the engine; how a
  * host judges its build while a preview does not know the FleetBuild's outputs yet; and what
  * state written by 0.2.0 (a NixosBuild per host) gets from this version.
  */
@@ -8,7 +9,7 @@ import * as assert from "node:assert/strict";
 import { unknownValue } from "@pulumi/pulumi/runtime/rpc";
 import { fileHashes, stagingDirFor } from "../../lib/nixos/staging";
 import { engineFacing, groupedByHost } from "../../providers/engine";
-import { buildErrors, diffFleetBuild, type FleetBuildProps, type HostBuild, planBuilds, recordedBuilds } from "../../providers/fleetBuildProps";
+import { buildErrors, buildSpecOf, diffFleetBuild, type FleetBuildProps, type HostBuild, planBuilds, recordedBuilds, splitSharedFiles } from "../../providers/fleetBuildProps";
 import { buildImplementation, writer } from "../../providers/loader";
 import { UNKNOWN } from "../../providers/props";
 import { diffHost } from "../../providers/state";
@@ -72,6 +73,68 @@ describe("the FleetBuild's decisions", () => {
     assert.deepEqual(buildErrors(results).map((e) => e.host), ["srv2", "srv4"]);
   });
 
+  it("holds the files every host renders alike once, and gives each host every file it renders", () => {
+    const module = "{ services.openssh.enable = true; }\n";
+    const files = {
+      srv1: { "configuration.nix": "{ a }\n", "fleet/base.nix": module, "fleet/k3s.nix": "{ k }\n", "fleet/only1.nix": "{ }\n" },
+      srv2: { "configuration.nix": "{ b }\n", "fleet/base.nix": module, "fleet/k3s.nix": "{ k }\n" },
+      srv3: { "configuration.nix": "{ c }\n", "fleet/base.nix": module, "fleet/k3s.nix": "{ k, other }\n" },
+    };
+    const { shared, own } = splitSharedFiles(files);
+    assert.deepEqual(shared, { "fleet/base.nix": module }, "only what every host has with the same text");
+    assert.deepEqual(own, {
+      srv1: { "configuration.nix": "{ a }\n", "fleet/k3s.nix": "{ k }\n", "fleet/only1.nix": "{ }\n" },
+      srv2: { "configuration.nix": "{ b }\n", "fleet/k3s.nix": "{ k }\n" },
+      srv3: { "configuration.nix": "{ c }\n", "fleet/k3s.nix": "{ k, other }\n" },
+    });
+    assert.deepEqual(splitSharedFiles({ srv1: files.srv1 }), { shared: {}, own: { srv1: files.srv1 } }, "one host shares nothing");
+    const props: FleetBuildProps = { ...fleet({ srv1: { ...hostBuild("srv1"), files: own.srv1 } }), sharedFiles: shared };
+    assert.deepEqual(buildSpecOf(props, "srv1").files, files.srv1);
+    assert.equal(buildSpecOf(props, "srv1").sshPrivateKey, "key-of-srv1");
+    assert.throws(() => buildSpecOf(props, "srv9"), /srv9 is no host of this FleetBuild \(srv1\)/);
+  });
+
+  it("builds every host again when a shared file changes, and none when 0.3.0's state holds the same files per host", () => {
+    const module = "{ services.openssh.enable = true; }\n";
+    const full = (name: string, text = module) => {
+      const h = hostBuild(name);
+      const files = { ...h.files, "fleet/base.nix": text };
+      return { ...h, files, stagingDir: stagingDirFor(files) };
+    };
+    const split = (hosts: Record<string, HostBuild>, systems?: Record<string, string>): FleetBuildProps => {
+      const { shared, own } = splitSharedFiles(Object.fromEntries(Object.entries(hosts).map(([n, h]) => [n, h.files])));
+      const f = fleet(Object.fromEntries(Object.entries(hosts).map(([n, h]) => [n, { ...h, files: own[n] }])), systems);
+      return { ...f, sharedFiles: shared };
+    };
+    const systems = { srv1: "/nix/store/s1", srv2: "/nix/store/s2" };
+    // State written by 0.3.0: every host holds all its files, and there is no sharedFiles.
+    const written030 = fleet({ srv1: full("srv1"), srv2: full("srv2") }, systems);
+    const now = split({ srv1: full("srv1"), srv2: full("srv2") });
+    assert.deepEqual(now.sharedFiles, { "fleet/base.nix": module });
+    assert.deepEqual([...planBuilds(written030, now).values()], [{ kind: "keep" }, { kind: "keep" }], "the same files, held otherwise: nothing to build");
+    assert.equal(diffFleetBuild(written030, now).changes, true, "an update that records the new shape, building nothing");
+    const recorded = recordedBuilds(written030, now, new Map());
+    assert.deepEqual(recorded.sharedFiles, now.sharedFiles);
+    assert.deepEqual(recorded.systems, systems);
+    assert.equal(diffFleetBuild(recorded, now).changes, false);
+    // A change of the shared module is a change of every host.
+    const changed = split({ srv1: full("srv1", "{ }\n"), srv2: full("srv2", "{ }\n") });
+    assert.equal(diffFleetBuild(recorded, changed).changes, true);
+    assert.deepEqual([...planBuilds(recorded, changed).values()], [
+      { kind: "build", why: "files and stagingDir changed" },
+      { kind: "build", why: "files and stagingDir changed" },
+    ]);
+    // srv2's build fails: it keeps, as its own, every file it was built from, and is built again next time.
+    const failedOne = recordedBuilds(recorded, changed, new Map<string, { system: string; pinnedHostKey: string } | { error: Error }>([
+      ["srv1", { system: "/nix/store/s1-new", pinnedHostKey: "" }],
+      ["srv2", { error: new Error("srv2: build failed") }],
+    ]));
+    assert.deepEqual(failedOne.sharedFiles, changed.sharedFiles);
+    assert.deepEqual(failedOne.hosts.srv2.files, full("srv2").files);
+    assert.deepEqual(buildSpecOf(failedOne, "srv2").files, full("srv2").files, "what srv2's recorded system was built from");
+    assert.deepEqual([...planBuilds(failedOne, changed)].filter(([, step]) => step.kind === "build").map(([n]) => n), ["srv2"]);
+  });
+
   it("crosses the engine with each host's settings grouped, and back", async () => {
     const seen: FleetBuildProps[] = [];
     const engine = engineFacing<FleetBuildProps>(
@@ -87,14 +150,16 @@ describe("the FleetBuild's decisions", () => {
       },
       groupedByHost(BUILD_GROUPS),
     );
-    const flat = fleet({ srv1: hostBuild("srv1") });
+    const flat = { ...fleet({ srv1: hostBuild("srv1") }), sharedFiles: { "fleet/base.nix": "{ }\n" } };
     const { outs } = await engine.create(groupedByHost<FleetBuildProps>(BUILD_GROUPS).wire(flat));
-    const wired = outs as { hosts: Record<string, Record<string, unknown>>; systems: Record<string, string> };
+    const wired = outs as { hosts: Record<string, Record<string, unknown>>; systems: Record<string, string>; sharedFiles: unknown };
+    assert.deepEqual(wired.sharedFiles, flat.sharedFiles, "the shared files as they are, beside the hosts");
     assert.deepEqual(Object.keys(wired.hosts.srv1).sort(), ["build", "files", "ssh"]);
     assert.equal((wired.hosts.srv1.ssh as { address: string }).address, "127.0.0.1");
     assert.deepEqual(wired.systems, { srv1: "/nix/store/s1" });
     assert.equal((await engine.diff("fleet", wired, wired)).changes, false, "its shape is current");
     assert.deepEqual(seen[0].hosts.srv1, flat.hosts.srv1);
+    assert.deepEqual(seen[0].sharedFiles, flat.sharedFiles);
   });
 });
 

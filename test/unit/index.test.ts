@@ -3,6 +3,7 @@
  * the hosts in rollout order and chained after every build; bad config stops it before any resource is declared.
  */
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { mockedState } from "../fakes/mockState";
@@ -92,6 +93,11 @@ describe("index.ts under Pulumi's mocks", () => {
     assert.deepEqual(hosts[0].dependencies.sort(), ["FleetBuild/fleet"]);
     assert.deepEqual(hosts[1].dependencies.sort(), ["FleetBuild/fleet", "NixosHost/cp1"]);
     assert.deepEqual(hosts[2].dependencies.sort(), ["FleetBuild/fleet", "NixosHost/w1"]);
+    // What every host renders alike is held once: the project's own modules.
+    const shared = builds[0].inputs.sharedFiles as Record<string, string>;
+    assert.deepEqual(Object.keys(shared).sort(), ["fleet/base.nix", "fleet/guard.nix", "fleet/k3s.nix"]);
+    for (const [file, text] of Object.entries(shared)) assert.equal(text, fs.readFileSync(path.join(__dirname, "../../../nix", path.basename(file)), "utf8"), file);
+    for (const { files } of Object.values(built)) assert.deepEqual(Object.keys(files).sort(), ["configuration.nix", "fleet/host.nix"]);
     for (const { files } of Object.values(built)) {
       assert.ok(files["configuration.nix"].includes("./hardware-configuration.nix"));
       assert.ok(!JSON.stringify(files).includes("t0ken"));
